@@ -1,0 +1,65 @@
+"""create_app(settings): wiring only. Nothing happens at import time."""
+
+from __future__ import annotations
+
+import logging
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from litestar import Litestar, Request, get
+from litestar.datastructures import CacheControlHeader
+from litestar.di import Provide
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.response import Redirect
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+
+from webapp.config import Settings
+from webapp.controllers.heroes import HeroController
+from webapp.controllers.teams import TeamController
+from webapp.db import make_lifespan, provide_session
+from webapp.errors import exception_handlers
+from webapp.middleware import add_response_headers
+from webapp.static import asset_url
+
+
+@get("/", name="home", status_code=303, include_in_schema=False)
+async def home(request: Request) -> Redirect:  # type: ignore[type-arg]
+    return Redirect(request.app.route_reverse("heroes:list"), status_code=303)
+
+
+def _template_engine(settings: Settings) -> JinjaTemplateEngine:
+    # StrictUndefined: a misspelt variable fails a test instead of rendering as an empty string.
+    environment = Environment(
+        loader=FileSystemLoader(settings.templates_dir), autoescape=True, undefined=StrictUndefined
+    )
+    engine = JinjaTemplateEngine.from_environment(environment)
+    engine.register_template_callable("asset", asset_url(settings.static_dir))
+    return engine
+
+
+def create_app(settings: Settings) -> Litestar:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    app = Litestar(
+        route_handlers=[
+            home,
+            HeroController,
+            TeamController,
+            create_static_files_router(
+                path="/static",
+                directories=[settings.static_dir],
+                name="static",
+                # Asset URLs carry a content hash (webapp.static), so a changed file gets a new URL.
+                cache_control=CacheControlHeader(max_age=31_536_000, public=True),
+            ),
+        ],
+        dependencies={"session": Provide(provide_session)},
+        template_config=TemplateConfig(instance=_template_engine(settings)),
+        lifespan=[make_lifespan(settings)],
+        before_send=[add_response_headers],
+        exception_handlers=exception_handlers,
+        request_max_body_size=settings.max_body_bytes,
+        openapi_config=None,
+        debug=False,
+    )
+    app.state.page_size = settings.page_size
+    return app

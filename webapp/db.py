@@ -1,0 +1,99 @@
+"""Engine, schema and session provider: one async engine per app, made in the lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from litestar import Litestar, Request
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlmodel import SQLModel
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from webapp import models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from webapp.config import Settings
+
+# Connections taken with this option open their transaction with BEGIN IMMEDIATE on SQLite.
+WRITE_OPTION = "sqlite_begin_immediate"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def create_engine(settings: Settings) -> AsyncEngine:
+    if settings.is_sqlite:
+        return _create_sqlite_engine(settings)
+    return create_async_engine(
+        settings.database_url,
+        pool_pre_ping=True,
+        pool_size=settings.pool_size,
+        connect_args={"timeout": settings.pg_connect_timeout, "command_timeout": settings.pg_command_timeout},
+    )
+
+
+def _create_sqlite_engine(settings: Settings) -> AsyncEngine:
+    database = make_url(settings.database_url).database
+    if database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_async_engine(
+        settings.database_url,
+        pool_size=settings.pool_size,
+        connect_args={"timeout": settings.sqlite_busy_timeout_ms / 1000},
+    )
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take BEGIN away from the driver so the "begin" hook below decides how each transaction starts.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={int(settings.sqlite_busy_timeout_ms)}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        # A deferred BEGIN that later writes fails with "database is locked" when another writer got there
+        # first; IMMEDIATE takes the write lock up front so read-then-write transactions queue instead.
+        immediate = connection.get_execution_options().get(WRITE_OPTION, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+async def create_schema(engine: AsyncEngine) -> None:
+    async with engine.begin() as connection:
+        await connection.run_sync(SQLModel.metadata.create_all)
+
+
+def session_factories(engine: AsyncEngine) -> tuple[async_sessionmaker[AsyncSession], async_sessionmaker[AsyncSession]]:
+    """A reader and a writer factory over the same engine and pool (the writer only adds BEGIN IMMEDIATE)."""
+    reader = async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+    writer = async_sessionmaker(
+        engine.execution_options(**{WRITE_OPTION: True}), class_=AsyncSession, expire_on_commit=False
+    )
+    return reader, writer
+
+
+def make_lifespan(settings: Settings) -> Any:
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        engine = create_engine(settings)
+        app.state.engine = engine
+        app.state.reader, app.state.writer = session_factories(engine)
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    return lifespan
+
+
+async def provide_session(request: Request[Any, Any, Any]) -> AsyncGenerator[AsyncSession, None]:
+    """One session per request; unsafe methods get a write transaction. Handlers commit explicitly."""
+    factory = request.app.state.reader if request.method in SAFE_METHODS else request.app.state.writer
+    async with factory() as session:
+        yield session
