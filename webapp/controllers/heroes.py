@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -24,7 +26,9 @@ async def _check_team(session: AsyncSession, form: Form[HeroCreate]) -> None:
         form.errors["team_id"], form.model = TEAM_GONE, None
 
 
-async def _form_context(session: AsyncSession, form: Form[HeroCreate], hero_id: int | None = None) -> dict[str, Any]:
+async def _form_context(
+    session: NamedDependency[AsyncSession], form: Form[HeroCreate], hero_id: int | None = None
+) -> dict[str, Any]:
     return {"form": form, "hero_id": hero_id, "teams": await queries.team_choices(session)}
 
 
@@ -32,17 +36,19 @@ class HeroController(Controller):
     path = "/heroes"
 
     @get("/", name="heroes:list", status_code=200)
-    async def list_heroes(self, request: Request[Any, Any, Any], session: AsyncSession) -> Template:
+    async def list_heroes(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession]) -> Template:
         heroes = await queries.list_heroes(session, page=page_number(request), size=request.app.state.page_size)
         return render(request, page="heroes/list.html", fragment="heroes/_table.html", context={"heroes": heroes})
 
     @get("/new", name="heroes:new", status_code=200)
-    async def new_hero(self, request: Request[Any, Any, Any], session: AsyncSession) -> Template:
+    async def new_hero(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession]) -> Template:
         context = await _form_context(session, Form(values={}))
         return render(request, page="heroes/form.html", fragment="heroes/_form.html", context=context)
 
     @post("/", name="heroes:create", status_code=303)
-    async def create_hero(self, request: Request[Any, Any, Any], session: AsyncSession) -> Template | Redirect:
+    async def create_hero(
+        self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession]
+    ) -> Template | Redirect:
         form = hero_form(await read_form(request))
         await _check_team(session, form)
         if form.model is not None:
@@ -69,13 +75,15 @@ class HeroController(Controller):
         return render(request, page="heroes/form.html", fragment="heroes/_created.html", context=context, toast=message)
 
     @get("/{hero_id:int}", name="heroes:detail", status_code=200)
-    async def hero_detail(self, request: Request[Any, Any, Any], session: AsyncSession, hero_id: int) -> Template:
+    async def hero_detail(
+        self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession], hero_id: FromPath[int]
+    ) -> Template:
         hero = found(await queries.hero_row(session, hero_id=hero_id))
         return render(request, page="heroes/detail.html", fragment="heroes/_detail.html", context={"hero": hero})
 
     @get("/{hero_id:int}/row", name="heroes:row", status_code=200)
     async def hero_table_row(
-        self, request: Request[Any, Any, Any], session: AsyncSession, hero_id: int
+        self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession], hero_id: FromPath[int]
     ) -> Template | Redirect:
         """The read-only row (what Cancel restores in an inline edit); a browser without htmx goes to the detail."""
         hero = found(await queries.hero_row(session, hero_id=hero_id))
@@ -84,7 +92,9 @@ class HeroController(Controller):
         return render(request, page="heroes/detail.html", fragment="heroes/_row.html", context={"hero": hero})
 
     @get("/{hero_id:int}/edit", name="heroes:edit", status_code=200)
-    async def edit_hero(self, request: Request[Any, Any, Any], session: AsyncSession, hero_id: int) -> Template:
+    async def edit_hero(
+        self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession], hero_id: FromPath[int]
+    ) -> Template:
         hero = found(await queries.get_hero(session, hero_id=hero_id))
         values = {name: "" if value is None else str(value) for name, value in hero.model_dump().items()}
         context = await _form_context(session, Form(values=values), hero_id=hero_id)
@@ -92,7 +102,7 @@ class HeroController(Controller):
 
     @post("/{hero_id:int}", name="heroes:update", status_code=303)
     async def update_hero(
-        self, request: Request[Any, Any, Any], session: AsyncSession, hero_id: int
+        self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession], hero_id: FromPath[int]
     ) -> Template | Redirect:
         hero = found(await queries.get_hero(session, hero_id=hero_id, for_update=True))
         form = hero_form(await read_form(request))
@@ -119,13 +129,15 @@ class HeroController(Controller):
         )
 
     @get("/{hero_id:int}/delete", name="heroes:confirm_delete", status_code=200)
-    async def confirm_delete(self, request: Request[Any, Any, Any], session: AsyncSession, hero_id: int) -> Template:
+    async def confirm_delete(
+        self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession], hero_id: FromPath[int]
+    ) -> Template:
         hero = found(await queries.hero_row(session, hero_id=hero_id))
         return render(request, page="heroes/delete.html", fragment="heroes/_delete.html", context={"hero": hero})
 
     @post("/{hero_id:int}/delete", name="heroes:delete", status_code=303)
     async def delete_hero(
-        self, request: Request[Any, Any, Any], session: AsyncSession, hero_id: int
+        self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession], hero_id: FromPath[int]
     ) -> Template | Redirect:
         hero = found(await queries.get_hero(session, hero_id=hero_id, for_update=True))
         await session.delete(hero)

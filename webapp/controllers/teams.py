@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -16,7 +18,7 @@ from webapp.htmx import redirect, render, wants_fragment
 from webapp.models import Team, TeamCreate
 
 
-async def _save(session: AsyncSession, team: Team, form: Form[TeamCreate]) -> int | None:
+async def _save(session: NamedDependency[AsyncSession], team: Team, form: Form[TeamCreate]) -> int | None:
     """Commit the team: None when saved, 409 when the name is taken (the only unique rule), as a field error."""
     session.add(team)
     try:
@@ -32,7 +34,7 @@ class TeamController(Controller):
     path = "/teams"
 
     @get("/", name="teams:list", status_code=200)
-    async def list_teams(self, request: Request[Any, Any, Any], session: AsyncSession) -> Template:
+    async def list_teams(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession]) -> Template:
         teams = await queries.list_teams(session, page=page_number(request), size=request.app.state.page_size)
         return render(request, page="teams/list.html", fragment="teams/_table.html", context={"teams": teams})
 
@@ -42,7 +44,9 @@ class TeamController(Controller):
         return render(request, page="teams/form.html", fragment="teams/_form.html", context=context)
 
     @post("/", name="teams:create", status_code=303)
-    async def create_team(self, request: Request[Any, Any, Any], session: AsyncSession) -> Template | Redirect:
+    async def create_team(
+        self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession]
+    ) -> Template | Redirect:
         form = team_form(await read_form(request))
         team = Team.model_validate(form.model) if form.model is not None else None
         status = 422 if team is None else await _save(session, team, form)
@@ -66,14 +70,16 @@ class TeamController(Controller):
         return render(request, page="teams/form.html", fragment="teams/_created.html", context=context, toast=message)
 
     @get("/{team_id:int}", name="teams:detail", status_code=200)
-    async def team_detail(self, request: Request[Any, Any, Any], session: AsyncSession, team_id: int) -> Template:
+    async def team_detail(
+        self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession], team_id: FromPath[int]
+    ) -> Template:
         team = found(await queries.team_row(session, team_id=team_id))
         context: dict[str, Any] = {"team": team, "heroes": await queries.team_heroes(session, team_id=team_id)}
         return render(request, page="teams/detail.html", fragment="teams/_detail.html", context=context)
 
     @get("/{team_id:int}/row", name="teams:row", status_code=200)
     async def team_table_row(
-        self, request: Request[Any, Any, Any], session: AsyncSession, team_id: int
+        self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession], team_id: FromPath[int]
     ) -> Template | Redirect:
         """The read-only row (what Cancel restores in an inline edit); a browser without htmx goes to the detail."""
         team = found(await queries.team_row(session, team_id=team_id))
@@ -82,7 +88,9 @@ class TeamController(Controller):
         return render(request, page="teams/detail.html", fragment="teams/_row.html", context={"team": team})
 
     @get("/{team_id:int}/edit", name="teams:edit", status_code=200)
-    async def edit_team(self, request: Request[Any, Any, Any], session: AsyncSession, team_id: int) -> Template:
+    async def edit_team(
+        self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession], team_id: FromPath[int]
+    ) -> Template:
         team = found(await queries.get_team(session, team_id=team_id))
         form: Form[TeamCreate] = Form(values={"name": team.name, "headquarters": team.headquarters})
         context: dict[str, Any] = {"form": form, "team_id": team_id}
@@ -90,7 +98,7 @@ class TeamController(Controller):
 
     @post("/{team_id:int}", name="teams:update", status_code=303)
     async def update_team(
-        self, request: Request[Any, Any, Any], session: AsyncSession, team_id: int
+        self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession], team_id: FromPath[int]
     ) -> Template | Redirect:
         team = found(await queries.get_team(session, team_id=team_id, for_update=True))
         form = team_form(await read_form(request))
@@ -115,13 +123,15 @@ class TeamController(Controller):
         )
 
     @get("/{team_id:int}/delete", name="teams:confirm_delete", status_code=200)
-    async def confirm_delete(self, request: Request[Any, Any, Any], session: AsyncSession, team_id: int) -> Template:
+    async def confirm_delete(
+        self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession], team_id: FromPath[int]
+    ) -> Template:
         team = found(await queries.team_row(session, team_id=team_id))
         return render(request, page="teams/delete.html", fragment="teams/_delete.html", context={"team": team})
 
     @post("/{team_id:int}/delete", name="teams:delete", status_code=303)
     async def delete_team(
-        self, request: Request[Any, Any, Any], session: AsyncSession, team_id: int
+        self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession], team_id: FromPath[int]
     ) -> Template | Redirect:
         team = found(await queries.get_team(session, team_id=team_id, for_update=True))
         await session.delete(team)

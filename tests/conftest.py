@@ -1,0 +1,101 @@
+"""Every test that asks for `settings` (directly or through `client`/`db`) runs on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from tests.databases import create_postgres_database, drop_postgres_database, postgres_admin_url, reset_tables
+from webapp.app import create_app
+from webapp.config import Settings
+from webapp.db import create_engine, create_schema, session_factories
+
+_postgres: dict[str, str | None] = {}
+
+
+def _admin_url() -> str | None:
+    if "admin" not in _postgres:
+        _postgres["admin"] = postgres_admin_url()
+    return _postgres["admin"]
+
+
+def database_kinds() -> list[str]:
+    return ["sqlite", "postgresql"] if _admin_url() else ["sqlite"]
+
+
+def pytest_report_header() -> str:
+    if _admin_url():
+        return "databases: SQLite and PostgreSQL"
+    return "databases: SQLite only - no PostgreSQL reachable (set TEST_DATABASE_URL to run the PostgreSQL half)"
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "database_kind" in metafunc.fixturenames:
+        metafunc.parametrize("database_kind", database_kinds(), scope="session")
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str | None]:
+    """The run's own PostgreSQL database (created lazily, dropped at the end)."""
+    admin = _admin_url()
+    if admin is None:
+        yield None
+        return
+    url = create_postgres_database(admin)
+    try:
+        yield url
+    finally:
+        drop_postgres_database(admin, url)
+
+
+@pytest.fixture
+def database_url(database_kind: str, postgres_url: str | None, tmp_path: Path) -> str:
+    if database_kind == "postgresql":
+        assert postgres_url is not None
+        return postgres_url
+    return f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(database_url=database_url)
+
+
+@pytest.fixture
+async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
+    """A test-side engine (separate from the app's) with an empty schema."""
+    test_engine = create_engine(settings)
+    await create_schema(test_engine)
+    if not settings.is_sqlite:
+        await reset_tables(test_engine)
+    yield test_engine
+    await test_engine.dispose()
+
+
+@pytest.fixture
+async def db(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
+    """A session for arranging data and for re-reading the database after a request."""
+    _reader, writer = session_factories(engine)
+    async with writer() as session:
+        yield session
+
+
+@pytest.fixture
+def app(settings: Settings, engine: AsyncEngine) -> Litestar:
+    return create_app(settings)
+
+
+@pytest.fixture
+async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    async with AsyncTestClient(app=app) as test_client:
+        yield test_client
+
+
+HTMX: dict[str, Any] = {"HX-Request": "true"}
