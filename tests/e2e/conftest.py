@@ -1,0 +1,222 @@
+"""Browser tests: Debian's Chromium driven by Playwright against `python -m webapp serve` on each database.
+
+Every page a test opens is watched: a console error, an uncaught exception or a CSP violation fails the test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Awaitable, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from tests.databases import create_postgres_database, drop_postgres_database, reset_tables
+from tests.conftest import _admin_url
+from webapp.config import PROJECT_DIR, Settings
+from webapp.db import create_engine, create_schema, session_factories
+
+def run_async(coroutine: Awaitable[T]) -> T:
+    """Run a coroutine to completion in a worker thread: Playwright's sync API keeps a loop running here."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()  # type: ignore[arg-type]
+
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+T = TypeVar("T")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "/e2e/" in str(item.path):
+            item.add_marker(pytest.mark.browser)
+
+
+@dataclass
+class LiveServer:
+    url: str
+    database_url: str
+
+    def run(self, action: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        """Run `action` with a database session (for arranging data and checking it afterwards)."""
+
+        async def go() -> T:
+            engine = create_engine(Settings(database_url=self.database_url))
+            try:
+                _reader, writer = session_factories(engine)
+                async with writer() as session:
+                    return await action(session)
+            finally:
+                await engine.dispose()
+
+        return run_async(go())
+
+    def reset(self) -> None:
+        async def go() -> None:
+            engine = create_engine(Settings(database_url=self.database_url))
+            try:
+                if self.database_url.startswith("postgresql"):
+                    await reset_tables(engine)
+                else:
+                    async with engine.begin() as connection:
+                        await connection.exec_driver_sql("DELETE FROM hero")
+                        await connection.exec_driver_sql("DELETE FROM team")
+            finally:
+                await engine.dispose()
+
+        run_async(go())
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited early:\n{log.read_text()}")
+        try:
+            with urllib.request.urlopen(f"{url}/heroes", timeout=2) as response:  # noqa: S310 (our own server)
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"the server did not start:\n{log.read_text()}")
+
+
+@pytest.fixture(scope="session")
+def live_server(database_kind: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    admin = _admin_url()
+    workdir = tmp_path_factory.mktemp(f"live-{database_kind}")
+    if database_kind == "postgresql":
+        assert admin is not None
+        database_url = create_postgres_database(admin)
+    else:
+        database_url = f"sqlite+aiosqlite:///{workdir / 'live.db'}"
+    run_async(_create_schema(database_url))
+    port = _free_port()
+    log = workdir / "server.log"
+    env = {**os.environ, "DATABASE_URL": database_url}
+    with log.open("wb") as log_file:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "webapp", "serve", "--port", str(port)],
+            cwd=PROJECT_DIR,
+            env=env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+    server = LiveServer(url=f"http://127.0.0.1:{port}", database_url=database_url)
+    try:
+        _wait_until_up(server.url, process, log)
+        yield server
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        if database_kind == "postgresql" and admin:
+            drop_postgres_database(admin, database_url)
+
+
+async def _create_schema(database_url: str) -> None:
+    engine = create_engine(Settings(database_url=database_url))
+    try:
+        await create_schema(engine)
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def playwright_instance() -> Iterator[Playwright]:
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("REQUIRE_BROWSER") == "1":
+            pytest.fail(f"Chromium is required but missing at {CHROMIUM} (apt-get install -y chromium)")
+        pytest.skip(f"browser tests need Chromium at {CHROMIUM} (apt-get install -y chromium)")
+    with sync_playwright() as playwright:
+        yield playwright
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_instance: Playwright) -> Iterator[Browser]:
+    browser = playwright_instance.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()
+
+
+@pytest.fixture
+def server(live_server: LiveServer) -> LiveServer:
+    """The live server with an empty database."""
+    live_server.reset()
+    return live_server
+
+
+class PageProblems:
+    """What went wrong in the page while the test ran: console errors, uncaught exceptions, CSP violations."""
+
+    def __init__(self) -> None:
+        self.errors: list[str] = []
+
+    def watch(self, page: Page) -> None:
+        page.on("console", self._on_console)
+        page.on("pageerror", lambda exc: self.errors.append(f"page error: {exc}"))
+
+    def _on_console(self, message: Any) -> None:
+        text = message.text
+        # A 4xx answer to an htmx request is logged by the browser as a failed resource load: expected, since
+        # 409/422 are part of our contract. Anything else at error level is a problem.
+        if message.type == "error" and "Failed to load resource" not in text:
+            self.errors.append(f"console {message.type}: {text}")
+        elif "Content Security Policy" in text or "Content-Security-Policy" in text:
+            self.errors.append(f"CSP: {text}")
+
+
+@pytest.fixture
+def problems() -> PageProblems:
+    return PageProblems()
+
+
+def _new_context(browser: Browser, server: LiveServer, *, javascript: bool) -> BrowserContext:
+    context = browser.new_context(base_url=server.url, java_script_enabled=javascript)
+    context.set_default_timeout(5_000)
+    return context
+
+
+@pytest.fixture
+def page(browser: Browser, server: LiveServer, problems: PageProblems) -> Iterator[Page]:
+    context = _new_context(browser, server, javascript=True)
+    page = context.new_page()
+    problems.watch(page)
+    yield page
+    context.close()
+    assert problems.errors == [], problems.errors
+
+
+@pytest.fixture
+def nojs_page(browser: Browser, server: LiveServer, problems: PageProblems) -> Iterator[Page]:
+    """A page in a browser with JavaScript turned off: only links and forms work."""
+    context = _new_context(browser, server, javascript=False)
+    page = context.new_page()
+    problems.watch(page)
+    yield page
+    context.close()
+    assert problems.errors == [], problems.errors
