@@ -41,6 +41,12 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("database_kind", database_kinds(), scope="session")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Browser tests last: Playwright's sync API keeps an event loop running on the main thread for the rest
+    # of the session, and async tests cannot start their own loop beside it.
+    items.sort(key=lambda item: "/e2e/" in str(item.path))
+
+
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str | None]:
     """The run's own PostgreSQL database (created lazily, dropped at the end)."""

@@ -9,11 +9,24 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 import asyncpg
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import SQLModel
+
+T = TypeVar("T")
+
+
+def run_async(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine to completion in a worker thread, so it works even where a loop is already running
+    (Playwright's sync API keeps one running on the main thread)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
 
 DEFAULT_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 
@@ -22,7 +35,7 @@ def postgres_admin_url() -> str | None:
     """The server to make the run's database on, or None when no PostgreSQL is available."""
     url = os.environ.get("TEST_DATABASE_URL") or DEFAULT_POSTGRES
     try:
-        asyncio.run(_ping(url))
+        run_async(_ping(url))
     except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
         if os.environ.get("REQUIRE_POSTGRES") == "1" or os.environ.get("TEST_DATABASE_URL"):
             raise RuntimeError(f"PostgreSQL is required but not reachable at {_safe(url)}: {exc}") from exc
@@ -57,14 +70,15 @@ def create_postgres_database(admin_url: str) -> str:
         finally:
             await connection.close()
 
-    asyncio.run(create())
+    run_async(create())
     return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
 
 
 def drop_postgres_database(admin_url: str, database_url: str) -> None:
     """Drop only the database this run created."""
     name = make_url(database_url).database
-    assert name and name.startswith("hero_test_")
+    if not (name and name.startswith("hero_test_")):
+        raise ValueError(f"refusing to drop a database this run did not create: {name}")
 
     async def drop() -> None:
         connection = await asyncpg.connect(_dsn(admin_url), timeout=5)
@@ -73,7 +87,7 @@ def drop_postgres_database(admin_url: str, database_url: str) -> None:
         finally:
             await connection.close()
 
-    asyncio.run(drop())
+    run_async(drop())
 
 
 async def reset_tables(engine: AsyncEngine) -> None:

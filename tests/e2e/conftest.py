@@ -5,7 +5,6 @@ Every page a test opens is watched: a console error, an uncaught exception or a 
 
 from __future__ import annotations
 
-import asyncio
 import os
 import socket
 import subprocess
@@ -13,7 +12,6 @@ import sys
 import time
 import urllib.request
 from collections.abc import Awaitable, Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -22,16 +20,10 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from tests.databases import create_postgres_database, drop_postgres_database, reset_tables
 from tests.conftest import _admin_url
+from tests.databases import create_postgres_database, drop_postgres_database, reset_tables, run_async
 from webapp.config import PROJECT_DIR, Settings
 from webapp.db import create_engine, create_schema, session_factories
-
-def run_async(coroutine: Awaitable[T]) -> T:
-    """Run a coroutine to completion in a worker thread: Playwright's sync API keeps a loop running here."""
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, coroutine).result()  # type: ignore[arg-type]
-
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -98,7 +90,7 @@ def _wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> Non
         if process.poll() is not None:
             raise RuntimeError(f"the server exited early:\n{log.read_text()}")
         try:
-            with urllib.request.urlopen(f"{url}/heroes", timeout=2) as response:  # noqa: S310 (our own server)
+            with urllib.request.urlopen(f"{url}/heroes", timeout=2) as response:
                 if response.status == 200:
                     return
         except OSError:
