@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.databases import create_postgres_database, drop_postgres_database, postgres_admin_url, reset_tables
+from tests.factories import make_user
+from webapp import accounts
 from webapp.app import create_app
-from webapp.config import Settings
+from webapp.config import Settings, utcnow
 from webapp.db import create_engine, create_schema, session_factories
+from webapp.models import Role, User
 
 _postgres: dict[str, str | None] = {}
 
@@ -69,9 +73,27 @@ def database_url(database_kind: str, postgres_url: str | None, tmp_path: Path) -
     return f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
 
 
+class Clock:
+    """The app's clock in tests: real time at the start, moved on only by `advance`."""
+
+    def __init__(self) -> None:
+        self.now = utcnow()
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, delta: timedelta) -> None:
+        self.now += delta
+
+
 @pytest.fixture
-def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url)
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def settings(database_url: str, clock: Clock) -> Settings:
+    return Settings(database_url=database_url, clock=clock)
 
 
 @pytest.fixture
@@ -99,9 +121,36 @@ def app(settings: Settings, engine: AsyncEngine) -> Litestar:
 
 
 @pytest.fixture
-async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
+async def http(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    """A client that is not signed in."""
     async with AsyncTestClient(app=app) as test_client:
         yield test_client
+
+
+async def sign_in(client: AsyncTestClient[Litestar], db: AsyncSession, user: User, clock: Clock) -> str:
+    """Sign `client` in as `user` (a session made directly; the sign-in form has tests of its own).
+
+    Like htmx, the client then sends the session's CSRF token as a header on every request. Returns the token.
+    """
+    token, row = await accounts.start_session(db, user=user, now=clock())
+    await db.commit()
+    client.cookies.set("session", token)
+    client.headers["X-CSRF-Token"] = row.csrf_token
+    return row.csrf_token
+
+
+@pytest.fixture
+async def editor(db: AsyncSession) -> User:
+    return await make_user(db, username="eddie", role=Role.editor)
+
+
+@pytest.fixture
+async def client(
+    http: AsyncTestClient[Litestar], db: AsyncSession, editor: User, clock: Clock
+) -> AsyncTestClient[Litestar]:
+    """A client signed in as an editor (who may do everything but manage users)."""
+    await sign_in(http, db, editor, clock)
+    return http
 
 
 HTMX: dict[str, Any] = {"HX-Request": "true"}

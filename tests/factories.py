@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from argon2 import PasswordHasher
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from webapp.models import Hero, Team
+from webapp.config import utcnow
+from webapp.models import Hero, Role, Team, User
 
 
 async def make_team(db: AsyncSession, name: str = "Preventers", headquarters: str = "Sharp Tower") -> Team:
@@ -47,3 +49,40 @@ async def all_heroes(db: AsyncSession) -> list[Hero]:
 async def all_teams(db: AsyncSession) -> list[Team]:
     db.expire_all()
     return list((await db.exec(select(Team).order_by(col(Team.id)))).all())
+
+
+# --- accounts -------------------------------------------------------------------------------------------------
+
+TEST_PASSWORD = "correct horse battery"
+_HASHES: dict[str, str] = {}
+
+
+def password_hash(password: str = TEST_PASSWORD) -> str:
+    """argon2 costs tens of milliseconds by design; hash each test password once per run."""
+    if password not in _HASHES:
+        _HASHES[password] = PasswordHasher().hash(password)
+    return _HASHES[password]
+
+
+async def make_user(
+    db: AsyncSession,
+    username: str = "eddie",
+    role: Role = Role.editor,
+    password: str = TEST_PASSWORD,
+    is_active: bool = True,
+) -> User:
+    user = User(
+        username=username,
+        password_hash=password_hash(password),
+        role=role.value,
+        is_active=is_active,
+        created_at=utcnow(),
+    )
+    db.add(user)
+    await db.commit()
+    return user
+
+
+async def fetch_user(db: AsyncSession, user_id: int) -> User | None:
+    db.expire_all()
+    return (await db.exec(select(User).where(User.id == user_id))).first()

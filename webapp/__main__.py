@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
+import os
 import sys
+from datetime import timedelta
 
 import uvicorn
 
+from webapp import accounts
 from webapp.config import Settings
-from webapp.db import create_engine, create_schema
+from webapp.db import create_engine, create_schema, session_factories
 from webapp.demo import seed_demo
+from webapp.forms import new_user_form
+from webapp.models import Role, User
+from webapp.passwords import Passwords
+
+SETUP_LINK_VALID = timedelta(hours=24)
 
 
 async def _prepare(settings: Settings, *, demo: bool) -> bool:
@@ -22,18 +31,44 @@ async def _prepare(settings: Settings, *, demo: bool) -> bool:
         await engine.dispose()
 
 
+async def _setup_token(settings: Settings) -> str | None:
+    """A one-time link to create the first admin, while the database has no users (no default passwords)."""
+    engine = create_engine(settings)
+    try:
+        _reader, writer = session_factories(engine)
+        async with writer() as session:
+            if await accounts.count_users(session):
+                return None
+            token = await accounts.issue_setup_token(session, now=settings.clock(), valid_for=SETUP_LINK_VALID)
+            await session.commit()
+            return token
+    finally:
+        await engine.dispose()
+
+
 def serve(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     # The schema is made once here, before the workers start, so they never race to create it.
     asyncio.run(_prepare(settings, demo=False))
-    print(f"Serving the hero admin at http://{args.host}:{args.port} ({_describe(settings)})", flush=True)
+    database = "SQLite" if settings.is_sqlite else "PostgreSQL"
+    print(f"Serving the hero admin at http://{args.host}:{args.port} ({database})", flush=True)
+    if token := asyncio.run(_setup_token(settings)):
+        print(
+            "No users yet. Create the first admin within 24 hours at this one-time link:\n"
+            f"    http://{args.host}:{args.port}/setup/{token}\n"
+            "(or: python -m webapp users create NAME --role admin)",
+            flush=True,
+        )
     uvicorn.run(
         "webapp.asgi:create_app_from_env",
         factory=True,
         host=args.host,
         port=args.port,
         workers=args.workers,
-        proxy_headers=False,
+        # X-Forwarded-For is believed only from the proxies listed in FORWARDED_ALLOW_IPS, so a client cannot
+        # pick its own address (sign-in throttling counts per address).
+        proxy_headers=bool(os.environ.get("FORWARDED_ALLOW_IPS")),
+        forwarded_allow_ips=os.environ.get("FORWARDED_ALLOW_IPS") or None,
         server_header=False,
         log_level="info",
     )
@@ -47,8 +82,44 @@ def demo(_args: argparse.Namespace) -> int:
     return 0
 
 
-def _describe(settings: Settings) -> str:
-    return "SQLite" if settings.is_sqlite else "PostgreSQL"
+def create_user(args: argparse.Namespace) -> int:
+    """`users create NAME --role ROLE`: the password comes from stdin (one line when piped, asked twice on a tty)."""
+    if sys.stdin.isatty():
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Repeat the password: ") != password:
+            print("The two passwords differ.", file=sys.stderr)
+            return 1
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    form = new_user_form(
+        {"username": args.username, "role": args.role, "password": password, "password_confirm": password}
+    )
+    if not form.is_valid:
+        for name, message in form.errors.items():
+            print(f"{name}: {message}", file=sys.stderr)
+        return 1
+    created = asyncio.run(_create_user(Settings.from_env(), form.values["username"], form.values["role"], password))
+    if not created:
+        print(f"A user named {form.values['username']!r} already exists.", file=sys.stderr)
+        return 1
+    print(f"Created {form.values['role']} {form.values['username']!r}.")
+    return 0
+
+
+async def _create_user(settings: Settings, username: str, role: str, password: str) -> bool:
+    engine = create_engine(settings)
+    try:
+        await create_schema(engine)
+        _reader, writer = session_factories(engine)
+        async with writer() as session:
+            if await accounts.get_user_by_username(session, username=username):
+                return False
+            password_hash = await Passwords().hash(password)
+            session.add(User(username=username, password_hash=password_hash, role=role, created_at=settings.clock()))
+            await session.commit()
+            return True
+    finally:
+        await engine.dispose()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -61,6 +132,12 @@ def main(argv: list[str] | None = None) -> int:
     serve_parser.set_defaults(handler=serve)
     demo_parser = commands.add_parser("demo", help="fill an empty database with demo heroes and teams")
     demo_parser.set_defaults(handler=demo)
+    users_parser = commands.add_parser("users", help="manage users")
+    users_commands = users_parser.add_subparsers(dest="users_command", required=True)
+    create_parser = users_commands.add_parser("create", help="create a user; the password is read from stdin")
+    create_parser.add_argument("username")
+    create_parser.add_argument("--role", required=True, choices=[role.value for role in Role])
+    create_parser.set_defaults(handler=create_user)
     args = parser.parse_args(argv)
     return int(args.handler(args))
 

@@ -8,21 +8,26 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from litestar import Litestar, Request, get
 from litestar.datastructures import CacheControlHeader
 from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
+from webapp.auth import OPEN, VIEWERS, SessionMiddleware, authorize, csrf_token, signed_in_user
 from webapp.config import Settings
+from webapp.controllers.account import AccountController
+from webapp.controllers.common import MAX_FORM_FIELDS
 from webapp.controllers.heroes import HeroController
 from webapp.controllers.teams import TeamController
+from webapp.controllers.users import UserController
 from webapp.db import make_lifespan, provide_session
 from webapp.errors import exception_handlers
 from webapp.middleware import add_response_headers
 from webapp.static import asset_url
 
 
-@get("/", name="home", status_code=303, include_in_schema=False)
+@get("/", name="home", status_code=303, include_in_schema=False, opt=VIEWERS)
 async def home(request: Request) -> Redirect:  # type: ignore[type-arg]
     return Redirect(request.app.route_reverse("heroes:list"), status_code=303)
 
@@ -34,6 +39,8 @@ def _template_engine(settings: Settings) -> JinjaTemplateEngine:
     )
     engine = JinjaTemplateEngine.from_environment(environment)
     engine.register_template_callable("asset", asset_url(settings.static_dir))
+    engine.register_template_callable("csrf_token", csrf_token)
+    engine.register_template_callable("signed_in_user", signed_in_user)
     return engine
 
 
@@ -42,24 +49,32 @@ def create_app(settings: Settings) -> Litestar:
     app = Litestar(
         route_handlers=[
             home,
+            AccountController,
             HeroController,
             TeamController,
+            UserController,
             create_static_files_router(
                 path="/static",
                 directories=[settings.static_dir],
                 name="static",
+                opt=OPEN,
                 # Asset URLs carry a content hash (webapp.static), so a changed file gets a new URL.
                 cache_control=CacheControlHeader(max_age=31_536_000, public=True),
             ),
         ],
         dependencies={"session": Provide(provide_session)},
+        guards=[authorize],
         template_config=TemplateConfig(instance=_template_engine(settings)),
         lifespan=[make_lifespan(settings)],
+        middleware=[DefineMiddleware(SessionMiddleware, settings=settings)],
         before_send=[add_response_headers],
         exception_handlers=exception_handlers,
         request_max_body_size=settings.max_body_bytes,
+        # Our forms have a handful of fields; a body with hundreds of parts is not a form of ours.
+        multipart_form_part_limit=MAX_FORM_FIELDS,
         openapi_config=None,
         debug=False,
     )
+    app.state.settings = settings
     app.state.page_size = settings.page_size
     return app

@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_SQLITE_PATH = PROJECT_DIR / "var" / "heroes.db"
+TRUE = {"1", "true", "yes", "on"}
+
+
+def utcnow() -> datetime:
+    """Aware UTC, as SQLModel's datetime columns require (they store UTC on both databases)."""
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -24,6 +32,15 @@ class Settings:
     # SQLite: milliseconds a writer waits for the lock before "database is locked".
     sqlite_busy_timeout_ms: int = 15_000
     pool_size: int = 5
+    # Sessions end after this long without a request, and after session_max_age whatever happens.
+    session_idle: timedelta = timedelta(minutes=30)
+    session_max_age: timedelta = timedelta(hours=12)
+    # Over HTTPS: Secure cookies with the __Host- prefix. On by default in production mode.
+    secure_cookies: bool = False
+    # Origins (scheme://host[:port]) accepted on unsafe requests besides the request's own Host.
+    trusted_origins: tuple[str, ...] = ()
+    # The clock every time check uses; tests put in their own to move time.
+    clock: Callable[[], datetime] = utcnow
 
     @property
     def is_sqlite(self) -> bool:
@@ -33,8 +50,14 @@ class Settings:
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
         env = dict(os.environ if environ is None else environ)
         defaults = cls()
+        production = env.get("APP_ENV", "").lower() == "production"
+        secure = env.get("SECURE_COOKIES")
         return cls(
             database_url=env.get("DATABASE_URL") or defaults.database_url,
+            secure_cookies=secure.lower() in TRUE if secure else production,
+            trusted_origins=tuple(
+                o.strip().rstrip("/") for o in env.get("TRUSTED_ORIGINS", "").split(",") if o.strip()
+            ),
             page_size=int(env.get("PAGE_SIZE", defaults.page_size)),
             pool_size=int(env.get("DB_POOL_SIZE", defaults.pool_size)),
         )

@@ -16,6 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from webapp import models  # noqa: F401  (registers the tables on SQLModel.metadata)
 from webapp.config import Settings
+from webapp.passwords import Passwords
 
 # Connections taken with this option open their transaction with BEGIN IMMEDIATE on SQLite.
 WRITE_OPTION = "sqlite_begin_immediate"
@@ -84,6 +85,7 @@ def make_lifespan(settings: Settings) -> Any:
         engine = create_engine(settings)
         app.state.engine = engine
         app.state.reader, app.state.writer = session_factories(engine)
+        app.state.passwords = Passwords()
         try:
             yield
         finally:

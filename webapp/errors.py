@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import urlencode, urlsplit
 
 from litestar import Request, Response
-from litestar.exceptions import HTTPException
+from litestar.exceptions import HTTPException, NotAuthorizedException
 from litestar.response import Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
-from webapp.htmx import wants_fragment
+from webapp.auth import SAFE_METHODS, CsrfFailed, safe_next
+from webapp.htmx import redirect, wants_fragment
 from webapp.middleware import request_id
 
 logger = logging.getLogger("webapp.errors")
@@ -28,8 +30,11 @@ TITLES = {
 }
 
 
-def error_response(request: Request[Any, Any, Any], status_code: int) -> Response[Any]:
-    title, message = TITLES.get(status_code, TITLES[500 if status_code >= 500 else 400])
+def error_response(
+    request: Request[Any, Any, Any], status_code: int, title: str | None = None, message: str | None = None
+) -> Response[Any]:
+    default_title, default_message = TITLES.get(status_code, TITLES[500 if status_code >= 500 else 400])
+    title, message = title or default_title, message or default_message
     context = {
         "status_code": status_code,
         "title": title,
@@ -46,7 +51,30 @@ def error_response(request: Request[Any, Any, Any], status_code: int) -> Respons
 
 
 def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    if isinstance(exc, NotAuthorizedException):
+        return sign_in_first(request)
+    if isinstance(exc, CsrfFailed):
+        return error_response(request, exc.status_code, exc.title, exc.message)
     return error_response(request, exc.status_code)
+
+
+def sign_in_first(request: Request[Any, Any, Any]) -> Response[Any]:
+    """Signed out (or the session ended): go to sign-in, and come back to the page afterwards."""
+    if request.method in SAFE_METHODS:
+        here, flash = request.url.path + (f"?{request.url.query}" if request.url.query else ""), None
+    else:
+        # The change could not be saved; say so rather than drop it silently.
+        referer = urlsplit(request.headers.get("referer", ""))
+        here = referer.path if referer.netloc == request.headers.get("host") else "/"
+        flash = "Your session has ended, so your last change was not saved. Sign in and try again."
+    if wants_fragment(request):
+        current = urlsplit(request.headers.get("hx-current-url", ""))
+        here = current.path if current.netloc == request.headers.get("host") else "/"
+    login = f"{request.app.route_reverse('login')}?{urlencode({'next': safe_next(here, '/')})}"
+    if wants_fragment(request):
+        # htmx follows HX-Redirect with a full page load, whatever the status.
+        return Response(content="", status_code=401, headers={"HX-Redirect": login})
+    return redirect(login, flash=flash)
 
 
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:

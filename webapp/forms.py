@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from webapp.models import AGE_MAX, HEADQUARTERS_MAX, NAME_MAX, HeroCreate, TeamCreate
+from webapp.models import (
+    AGE_MAX,
+    HEADQUARTERS_MAX,
+    NAME_MAX,
+    PASSWORD_MAX,
+    PASSWORD_MIN,
+    USERNAME_MAX,
+    HeroCreate,
+    Role,
+    TeamCreate,
+)
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -89,3 +100,91 @@ def hero_form(data: Mapping[str, str]) -> Form[HeroCreate]:
 def team_form(data: Mapping[str, str]) -> Form[TeamCreate]:
     values = _clean(data, TEAM_FIELDS)
     return _validate(TeamCreate, values, dict(values))
+
+
+# --- accounts ---------------------------------------------------------------------------------------------
+
+USERNAME_PATTERN = re.compile(r"^[\w.@+-]+$")
+ROLE_CHOICES = tuple(role.value for role in Role)
+
+
+@dataclass
+class AccountForm:
+    """Account forms validate by hand: their rules are few and passwords must never be echoed back."""
+
+    values: dict[str, str]
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def is_valid(self) -> bool:
+        return not self.errors
+
+
+def _username_error(username: str) -> str | None:
+    if not username:
+        return "Username is required."
+    if len(username) > USERNAME_MAX:
+        return f"Username must be at most {USERNAME_MAX} characters."
+    if not USERNAME_PATTERN.match(username):
+        return "Use letters, digits and . @ + - _ only."
+    return None
+
+
+def _password_errors(data: Mapping[str, str], errors: dict[str, str], name: str = "password") -> None:
+    password, confirm = str(data.get(name, "")), str(data.get(f"{name}_confirm", ""))
+    if len(password) < PASSWORD_MIN:
+        errors[name] = f"Use at least {PASSWORD_MIN} characters."
+    elif len(password) > PASSWORD_MAX:
+        errors[name] = f"Use at most {PASSWORD_MAX} characters."
+    elif password != confirm:
+        errors[f"{name}_confirm"] = "The two passwords differ."
+
+
+def login_form(data: Mapping[str, str]) -> AccountForm:
+    form = AccountForm(values={"username": str(data.get("username", "")).strip()[:USERNAME_MAX]})
+    if not form.values["username"]:
+        form.errors["username"] = "Username is required."
+    password = str(data.get("password", ""))
+    if not password:
+        form.errors["password"] = "Password is required."
+    elif len(password) > PASSWORD_MAX:
+        form.errors["password"] = f"Use at most {PASSWORD_MAX} characters."
+    return form
+
+
+def new_user_form(data: Mapping[str, str], *, with_role: bool = True) -> AccountForm:
+    """A new account: username, password twice, and (except for the first admin) a role."""
+    values = {"username": str(data.get("username", "")).strip().casefold()}
+    form = AccountForm(values=values)
+    if error := _username_error(values["username"]):
+        form.errors["username"] = error
+    if with_role:
+        values["role"] = str(data.get("role", ""))
+        if values["role"] not in ROLE_CHOICES:
+            form.errors["role"] = "Choose a role."
+    _password_errors(data, form.errors)
+    return form
+
+
+def user_update_form(data: Mapping[str, str]) -> AccountForm:
+    """An admin's change to a user: role and whether the account is active."""
+    values = {"role": str(data.get("role", "")), "is_active": "on" if data.get("is_active") == "on" else ""}
+    form = AccountForm(values=values)
+    if values["role"] not in ROLE_CHOICES:
+        form.errors["role"] = "Choose a role."
+    return form
+
+
+def set_password_form(data: Mapping[str, str]) -> AccountForm:
+    form = AccountForm(values={})
+    _password_errors(data, form.errors)
+    return form
+
+
+def change_password_form(data: Mapping[str, str]) -> AccountForm:
+    """A user's own change: the current password (checked by the caller) and the new one twice."""
+    form = AccountForm(values={})
+    if not data.get("current_password"):
+        form.errors["current_password"] = "Enter your current password."
+    _password_errors(data, form.errors)
+    return form

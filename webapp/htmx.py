@@ -27,19 +27,23 @@ def render(
     request: Request[Any, Any, Any],
     *,
     page: str,
-    fragment: str,
+    fragment: str | None = None,
     context: dict[str, Any],
     status_code: int = 200,
     toast: str | None = None,
+    headers: dict[str, str] | None = None,
 ) -> Template:
-    """The fragment for htmx, else the page (which includes the same fragment). Vary is set by middleware."""
-    fragment_wanted = wants_fragment(request)
+    """The fragment for htmx (when there is one), else the page, which includes the same fragment.
+
+    Pages also show the status message a redirect left behind. Vary is set for every response elsewhere.
+    """
+    fragment_wanted = fragment is not None and wants_fragment(request)
     context = {**context, "htmx": fragment_wanted, "toast": toast}
     if fragment_wanted:
-        return Template(template_name=fragment, context=context, status_code=status_code)
+        return Template(template_name=fragment, context=context, status_code=status_code, headers=headers)
     flash = request.cookies.get(FLASH_COOKIE)
     context["toast"] = toast or (unquote(flash)[:FLASH_MAX] if flash else None)
-    response = Template(template_name=page, context=context, status_code=status_code)
+    response = Template(template_name=page, context=context, status_code=status_code, headers=headers)
     if flash:
         response.delete_cookie(FLASH_COOKIE, path="/")
     return response

@@ -4,6 +4,10 @@ Table models do not validate on construction, so input always goes through XCrea
 """
 
 # No `from __future__ import annotations` here: SQLModel resolves relationship annotations at class creation.
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Index
 from sqlmodel import Field, Relationship, SQLModel
 
 NAME_MAX = 100
@@ -58,3 +62,74 @@ class HeroUpdate(SQLModel):
     secret_name: str | None = Field(default=None, min_length=1, max_length=NAME_MAX)
     age: int | None = Field(default=None, ge=0, le=AGE_MAX)
     team_id: int | None = None
+
+
+class Role(StrEnum):
+    """What a user may do: viewers read, editors also change heroes and teams, admins also manage users."""
+
+    viewer = "viewer"
+    editor = "editor"
+    admin = "admin"
+
+    @property
+    def rank(self) -> int:
+        return ROLE_RANK[self]
+
+    def allows(self, needed: "Role") -> bool:
+        return self.rank >= needed.rank
+
+
+ROLE_RANK = {Role.viewer: 1, Role.editor: 2, Role.admin: 3}
+USERNAME_MAX = 150
+PASSWORD_MIN = 8
+PASSWORD_MAX = 256
+
+
+class User(SQLModel, table=True):
+    """Someone who may sign in. Usernames are stored lowercased, so sign-in ignores case."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=USERNAME_MAX, unique=True, index=True)
+    password_hash: str = Field(max_length=255)
+    role: str = Field(max_length=16)  # a Role value
+    is_active: bool = True
+    created_at: datetime
+    last_login_at: datetime | None = None
+
+
+class UserSession(SQLModel, table=True):
+    """A signed-in browser. The cookie holds a random token; only its SHA-256 is stored here."""
+
+    __tablename__ = "user_session"
+
+    id: str = Field(primary_key=True, max_length=64)
+    user_id: int = Field(foreign_key="user.id", ondelete="CASCADE", index=True)
+    csrf_token: str = Field(max_length=64)
+    # The role the session was issued under: a change of role makes the next request rotate the session id.
+    role: str = Field(max_length=16)
+    created_at: datetime
+    last_seen_at: datetime
+
+
+class LoginFailure(SQLModel, table=True):
+    """One failed sign-in, kept for the throttling windows (shared by every worker through the database)."""
+
+    __tablename__ = "login_failure"
+    __table_args__ = (
+        Index("ix_login_failure_username_at", "username", "at"),
+        Index("ix_login_failure_client_at", "client", "at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=USERNAME_MAX)
+    client: str = Field(max_length=64)
+    at: datetime
+
+
+class SetupToken(SQLModel, table=True):
+    """The one-time link that creates the first admin; only its SHA-256 is stored."""
+
+    __tablename__ = "setup_token"
+
+    id: str = Field(primary_key=True, max_length=64)
+    expires_at: datetime

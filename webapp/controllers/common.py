@@ -5,14 +5,17 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from litestar import Request
-from litestar.exceptions import NotFoundException
+from litestar.exceptions import ClientException, NotFoundException
 
 T = TypeVar("T")
+MAX_FORM_FIELDS = 50
 
 
 async def read_form(request: Request[Any, Any, Any]) -> dict[str, str]:
     """The submitted form as plain strings (first value per name); anything that is not text is ignored."""
     form = await request.form()
+    if len(form) > MAX_FORM_FIELDS:
+        raise ClientException("too many form fields")
     return {name: values[0] for name, values in form.dict().items() if values and isinstance(values[0], str)}
 
 

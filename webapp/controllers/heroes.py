@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from webapp import queries
+from webapp.auth import EDITORS, VIEWERS
 from webapp.controllers.common import found, page_number, read_form
 from webapp.forms import Form, hero_form
 from webapp.htmx import redirect, render, wants_fragment
@@ -34,18 +35,19 @@ async def _form_context(
 
 class HeroController(Controller):
     path = "/heroes"
+    opt = VIEWERS
 
     @get("/", name="heroes:list", status_code=200)
     async def list_heroes(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession]) -> Template:
         heroes = await queries.list_heroes(session, page=page_number(request), size=request.app.state.page_size)
         return render(request, page="heroes/list.html", fragment="heroes/_table.html", context={"heroes": heroes})
 
-    @get("/new", name="heroes:new", status_code=200)
+    @get("/new", name="heroes:new", status_code=200, opt=EDITORS)
     async def new_hero(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession]) -> Template:
         context = await _form_context(session, Form(values={}))
         return render(request, page="heroes/form.html", fragment="heroes/_form.html", context=context)
 
-    @post("/", name="heroes:create", status_code=303)
+    @post("/", name="heroes:create", status_code=303, opt=EDITORS)
     async def create_hero(
         self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession]
     ) -> Template | Redirect:
@@ -91,7 +93,7 @@ class HeroController(Controller):
             return redirect(request.app.route_reverse("heroes:detail", hero_id=hero_id))
         return render(request, page="heroes/detail.html", fragment="heroes/_row.html", context={"hero": hero})
 
-    @get("/{hero_id:int}/edit", name="heroes:edit", status_code=200)
+    @get("/{hero_id:int}/edit", name="heroes:edit", status_code=200, opt=EDITORS)
     async def edit_hero(
         self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession], hero_id: FromPath[int]
     ) -> Template:
@@ -100,7 +102,7 @@ class HeroController(Controller):
         context = await _form_context(session, Form(values=values), hero_id=hero_id)
         return render(request, page="heroes/form.html", fragment="heroes/_row_form.html", context=context)
 
-    @post("/{hero_id:int}", name="heroes:update", status_code=303)
+    @post("/{hero_id:int}", name="heroes:update", status_code=303, opt=EDITORS)
     async def update_hero(
         self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession], hero_id: FromPath[int]
     ) -> Template | Redirect:
@@ -128,14 +130,14 @@ class HeroController(Controller):
             request, page="heroes/detail.html", fragment="heroes/_row.html", context={"hero": row}, toast=message
         )
 
-    @get("/{hero_id:int}/delete", name="heroes:confirm_delete", status_code=200)
+    @get("/{hero_id:int}/delete", name="heroes:confirm_delete", status_code=200, opt=EDITORS)
     async def confirm_delete(
         self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession], hero_id: FromPath[int]
     ) -> Template:
         hero = found(await queries.hero_row(session, hero_id=hero_id))
         return render(request, page="heroes/delete.html", fragment="heroes/_delete.html", context={"hero": hero})
 
-    @post("/{hero_id:int}/delete", name="heroes:delete", status_code=303)
+    @post("/{hero_id:int}/delete", name="heroes:delete", status_code=303, opt=EDITORS)
     async def delete_hero(
         self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession], hero_id: FromPath[int]
     ) -> Template | Redirect:

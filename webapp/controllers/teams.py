@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from webapp import queries
+from webapp.auth import EDITORS, VIEWERS
 from webapp.controllers.common import found, page_number, read_form
 from webapp.forms import Form, team_form
 from webapp.htmx import redirect, render, wants_fragment
@@ -32,18 +33,19 @@ async def _save(session: NamedDependency[AsyncSession], team: Team, form: Form[T
 
 class TeamController(Controller):
     path = "/teams"
+    opt = VIEWERS
 
     @get("/", name="teams:list", status_code=200)
     async def list_teams(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession]) -> Template:
         teams = await queries.list_teams(session, page=page_number(request), size=request.app.state.page_size)
         return render(request, page="teams/list.html", fragment="teams/_table.html", context={"teams": teams})
 
-    @get("/new", name="teams:new", status_code=200)
+    @get("/new", name="teams:new", status_code=200, opt=EDITORS)
     async def new_team(self, request: Request[Any, Any, Any]) -> Template:
         context: dict[str, Any] = {"form": Form(values={}), "team_id": None}
         return render(request, page="teams/form.html", fragment="teams/_form.html", context=context)
 
-    @post("/", name="teams:create", status_code=303)
+    @post("/", name="teams:create", status_code=303, opt=EDITORS)
     async def create_team(
         self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession]
     ) -> Template | Redirect:
@@ -87,7 +89,7 @@ class TeamController(Controller):
             return redirect(request.app.route_reverse("teams:detail", team_id=team_id))
         return render(request, page="teams/detail.html", fragment="teams/_row.html", context={"team": team})
 
-    @get("/{team_id:int}/edit", name="teams:edit", status_code=200)
+    @get("/{team_id:int}/edit", name="teams:edit", status_code=200, opt=EDITORS)
     async def edit_team(
         self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession], team_id: FromPath[int]
     ) -> Template:
@@ -96,7 +98,7 @@ class TeamController(Controller):
         context: dict[str, Any] = {"form": form, "team_id": team_id}
         return render(request, page="teams/form.html", fragment="teams/_row_form.html", context=context)
 
-    @post("/{team_id:int}", name="teams:update", status_code=303)
+    @post("/{team_id:int}", name="teams:update", status_code=303, opt=EDITORS)
     async def update_team(
         self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession], team_id: FromPath[int]
     ) -> Template | Redirect:
@@ -122,14 +124,14 @@ class TeamController(Controller):
             request, page="teams/detail.html", fragment="teams/_row.html", context={"team": row}, toast=message
         )
 
-    @get("/{team_id:int}/delete", name="teams:confirm_delete", status_code=200)
+    @get("/{team_id:int}/delete", name="teams:confirm_delete", status_code=200, opt=EDITORS)
     async def confirm_delete(
         self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession], team_id: FromPath[int]
     ) -> Template:
         team = found(await queries.team_row(session, team_id=team_id))
         return render(request, page="teams/delete.html", fragment="teams/_delete.html", context={"team": team})
 
-    @post("/{team_id:int}/delete", name="teams:delete", status_code=303)
+    @post("/{team_id:int}/delete", name="teams:delete", status_code=303, opt=EDITORS)
     async def delete_team(
         self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession], team_id: FromPath[int]
     ) -> Template | Redirect:

@@ -1,0 +1,242 @@
+"""Who is asking and what they may do: database sessions, the role guard, CSRF and Origin checks.
+
+Every route declares its access in `opt={"access": ...}`: PUBLIC, or the least Role it needs. A route that
+declares nothing is refused, so a new route cannot be left open by accident.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from litestar import Request, Response
+from litestar.connection import ASGIConnection
+from litestar.datastructures import Cookie, MutableScopeHeaders
+from litestar.enums import ScopeType
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.handlers import BaseRouteHandler
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from webapp import accounts
+from webapp.config import Settings
+from webapp.models import Role
+
+R = TypeVar("R", bound=Response[Any])
+PUBLIC = "public"
+ANONYMOUS_CSRF = "anonymous_csrf"
+# `opt` values for routes (and controllers, whose routes inherit them).
+OPEN = {"access": PUBLIC}
+VIEWERS = {"access": Role.viewer}
+EDITORS = {"access": Role.editor}
+ADMINS = {"access": Role.admin}
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+CSRF_FIELD = "_csrf"
+CSRF_HEADER = "x-csrf-token"
+# Writing last_seen_at on every request would turn every page view into a write; a minute's slack is enough
+# against a 30-minute idle limit.
+TOUCH_EVERY = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class CurrentUser:
+    id: int
+    username: str
+    role: Role
+    session_id: str
+    csrf_token: str
+
+    @property
+    def can_edit(self) -> bool:
+        return self.role.allows(Role.editor)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role.allows(Role.admin)
+
+
+class CsrfFailed(PermissionDeniedException):
+    """A state-changing request without this site's token, or sent from another site."""
+
+    title = "This page has expired"
+    message = "The form was open too long, or it came from another site. Reload the page and try again."
+
+
+def session_cookie_name(settings: Settings) -> str:
+    return "__Host-session" if settings.secure_cookies else "session"
+
+
+def csrf_cookie_name(settings: Settings) -> str:
+    return "__Host-csrf" if settings.secure_cookies else "csrf"
+
+
+def make_cookie(settings: Settings, key: str, value: str, *, clear: bool = False) -> Cookie:
+    # __Host- cookies must be Secure, Path=/ and have no Domain: that pins them to this exact origin.
+    return Cookie(
+        key=key,
+        value="" if clear else value,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=settings.secure_cookies,
+        max_age=0 if clear else None,
+    )
+
+
+def current_user(connection: ASGIConnection[Any, Any, Any, Any]) -> CurrentUser | None:
+    user = connection.scope.get("user")
+    return user if isinstance(user, CurrentUser) else None
+
+
+class SessionMiddleware:
+    """Finds the signed-in user from the session cookie; ends expired sessions; rotates the id on a role change.
+
+    It never adopts a session id the server did not issue: an unknown cookie is cleared, not used.
+    """
+
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app = app
+        self.settings = settings
+        self.cookie = session_cookie_name(settings)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP:
+            await self.app(scope, receive, send)
+            return
+        token = ASGIConnection(scope).cookies.get(self.cookie)
+        user, cookie = await self._resolve(scope, token) if token else (None, None)
+        scope["user"] = user
+
+        async def send_with_cookie(message: Message) -> None:
+            if cookie is not None and message["type"] == "http.response.start":
+                # A handler may set the cookie itself (sign-in, sign-out): its decision wins.
+                headers = MutableScopeHeaders.from_message(message)
+                if not any(value.startswith(f"{self.cookie}=") for value in headers.getall("set-cookie", [])):
+                    headers.add("set-cookie", cookie.to_header(header=""))
+            await send(message)
+
+        await self.app(scope, receive, send_with_cookie)
+
+    async def _resolve(self, scope: Scope, token: str) -> tuple[CurrentUser | None, Cookie | None]:
+        state = scope["app"].state
+        now = self.settings.clock()
+        async with state.reader() as db:
+            found = await accounts.find_session(db, token=token)
+        if found is None:
+            return None, make_cookie(self.settings, self.cookie, "", clear=True)
+        row, user = found
+        expired = (
+            not user.is_active
+            or now - row.last_seen_at > self.settings.session_idle
+            or now - row.created_at > self.settings.session_max_age
+        )
+        if expired:
+            async with state.writer() as db:
+                await accounts.end_session(db, session_id=row.id)
+                await db.commit()
+            return None, make_cookie(self.settings, self.cookie, "", clear=True)
+        cookie = None
+        if row.role != user.role:
+            # Privilege changed since sign-in: continue under a fresh id, so an id seen before the change
+            # (for example one planted before sign-in) is worth nothing afterwards.
+            async with state.writer() as db:
+                await accounts.end_session(db, session_id=row.id)
+                token, row = await accounts.start_session(db, user=user, now=now)
+                await db.commit()
+            cookie = make_cookie(self.settings, self.cookie, token)
+        elif now - row.last_seen_at > TOUCH_EVERY:
+            async with state.writer() as db:
+                await accounts.touch_session(db, session_id=row.id, now=now)
+                await db.commit()
+        assert user.id is not None
+        current = CurrentUser(
+            id=user.id, username=user.username, role=Role(user.role), session_id=row.id, csrf_token=row.csrf_token
+        )
+        return current, cookie
+
+
+async def authorize(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    """The one guard: signed in (unless public), CSRF on unsafe methods, then the route's role."""
+    access = handler.opt.get("access")
+    if access is None:
+        raise PermissionDeniedException("this route declares no access rule")
+    user = current_user(connection)
+    if access != PUBLIC and user is None:
+        raise NotAuthorizedException()
+    if connection.scope.get("method") not in SAFE_METHODS:
+        await check_csrf(connection, user)
+    if access != PUBLIC and user is not None and not user.role.allows(Role(access)):
+        raise PermissionDeniedException()
+
+
+async def check_csrf(connection: ASGIConnection[Any, Any, Any, Any], user: CurrentUser | None) -> None:
+    settings: Settings = connection.app.state.settings
+    headers = connection.headers
+    # Browsers say where a request comes from; another site is refused even if it somehow has a token.
+    if headers.get("sec-fetch-site", "same-origin") not in {"same-origin", "none"}:
+        raise CsrfFailed()
+    origin = headers.get("origin")
+    if origin is not None and not _same_origin(origin, headers.get("host", ""), settings.trusted_origins):
+        raise CsrfFailed()
+    expected = user.csrf_token if user else connection.cookies.get(csrf_cookie_name(settings))
+    supplied = headers.get(CSRF_HEADER)
+    if supplied is None and hasattr(connection, "form"):
+        value = (await connection.form()).get(CSRF_FIELD)
+        supplied = value if isinstance(value, str) else None
+    if not expected or not supplied or not hmac.compare_digest(expected.encode(), supplied.encode()):
+        raise CsrfFailed()
+
+
+def _same_origin(origin: str, host: str, trusted: tuple[str, ...]) -> bool:
+    if origin.rstrip("/") in trusted:
+        return True
+    parts = urlsplit(origin)
+    return parts.scheme in {"http", "https"} and bool(host) and parts.netloc == host
+
+
+def safe_next(target: str | None, default: str) -> str:
+    """A path on this site to go to after sign-in; anything that could leave the site gives `default`."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return default
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in target):
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return default
+    return target
+
+
+def anonymous_csrf_cookie(request: Request[Any, Any, Any], response: R) -> R:
+    """Forms shown before sign-in (sign-in, set-up) carry a token that must match a cookie of ours."""
+    settings: Settings = request.app.state.settings
+    name = csrf_cookie_name(settings)
+    token = request.cookies.get(name)
+    if not token or len(token) > 64:
+        token = accounts.new_token()
+        response.cookies.append(make_cookie(settings, name, token))
+    request.scope.setdefault("state", {})[ANONYMOUS_CSRF] = token
+    return response
+
+
+def clear_anonymous_csrf(request: Request[Any, Any, Any], response: R) -> R:
+    """Once signed in, the session's own token takes over (a fresh one: the token rotates at sign-in)."""
+    settings: Settings = request.app.state.settings
+    response.cookies.append(make_cookie(settings, csrf_cookie_name(settings), "", clear=True))
+    return response
+
+
+def csrf_token(context: Mapping[str, Any]) -> str:
+    """For templates: the token forms and htmx requests send back."""
+    request = context["request"]
+    user = current_user(request)
+    if user is not None:
+        return user.csrf_token
+    return str(request.scope.get("state", {}).get(ANONYMOUS_CSRF, ""))
+
+
+def signed_in_user(context: Mapping[str, Any]) -> CurrentUser | None:
+    """For templates: who is signed in (None on pages outside the middleware, like an unknown path's 404)."""
+    return current_user(context["request"])

@@ -1,0 +1,118 @@
+"""Users (admins only): list, create, change role, deactivate, set a new password."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath
+from litestar.response import Redirect, Template
+from sqlalchemy.exc import IntegrityError
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from webapp import accounts
+from webapp.auth import ADMINS, current_user
+from webapp.controllers.common import found, read_form
+from webapp.forms import ROLE_CHOICES, AccountForm, new_user_form, set_password_form, user_update_form
+from webapp.htmx import redirect, render
+from webapp.models import Role, User
+
+LAST_ADMIN = "This is the last active admin: make someone else an admin first."
+
+
+def _edit_page(user: User, form: AccountForm, password_form: AccountForm) -> dict[str, Any]:
+    return {"user": user, "form": form, "password_form": password_form, "roles": ROLE_CHOICES}
+
+
+class UserController(Controller):
+    path = "/users"
+    opt = ADMINS
+
+    @get("/", name="users:list", status_code=200)
+    async def list_users(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession]) -> Template:
+        users = await accounts.list_users(session)
+        return render(request, page="users/list.html", context={"users": users})
+
+    @get("/new", name="users:new", status_code=200)
+    async def new_user(self, request: Request[Any, Any, Any]) -> Template:
+        context = {"form": AccountForm(values={"role": Role.viewer.value}), "roles": ROLE_CHOICES}
+        return render(request, page="users/new.html", context=context)
+
+    @post("/", name="users:create", status_code=303)
+    async def create_user(
+        self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession]
+    ) -> Template | Redirect:
+        data = await read_form(request)
+        form = new_user_form(data)
+        status = 422
+        if form.is_valid:
+            password_hash = await request.app.state.passwords.hash(data["password"])
+            now = request.app.state.settings.clock()
+            user = User(
+                username=form.values["username"], password_hash=password_hash, role=form.values["role"], created_at=now
+            )
+            session.add(user)
+            try:
+                await session.commit()
+            except IntegrityError:
+                await session.rollback()
+                form.errors["username"], status = "That username is taken.", 409
+            else:
+                return redirect(request.app.route_reverse("users:list"), flash=f"Created user {user.username}.")
+        context = {"form": form, "roles": ROLE_CHOICES}
+        return render(request, page="users/new.html", context=context, status_code=status)
+
+    @get("/{user_id:int}", name="users:edit", status_code=200)
+    async def edit_user(
+        self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession], user_id: FromPath[int]
+    ) -> Template:
+        user = found(await accounts.get_user(session, user_id=user_id))
+        form = AccountForm(values={"role": user.role, "is_active": "on" if user.is_active else ""})
+        return render(request, page="users/edit.html", context=_edit_page(user, form, AccountForm(values={})))
+
+    @post("/{user_id:int}", name="users:update", status_code=303)
+    async def update_user(
+        self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession], user_id: FromPath[int]
+    ) -> Template | Redirect:
+        user = found(await accounts.get_user(session, user_id=user_id, for_update=True))
+        form = user_update_form(await read_form(request))
+        status = 422
+        demotes_admin = user.role == Role.admin.value and (
+            form.values["role"] != Role.admin.value or not form.values["is_active"]
+        )
+        if (
+            form.is_valid
+            and demotes_admin
+            and user.is_active
+            and not await accounts.other_active_admins(session, user_id=user_id)
+        ):
+            form.errors["role"], status = LAST_ADMIN, 409
+        if not form.is_valid:
+            context = _edit_page(user, form, AccountForm(values={}))
+            return render(request, page="users/edit.html", context=context, status_code=status)
+        user.role, user.is_active = form.values["role"], bool(form.values["is_active"])
+        session.add(user)
+        if not user.is_active:
+            await accounts.end_user_sessions(session, user_id=user_id)
+        await session.commit()
+        return redirect(request.app.route_reverse("users:list"), flash=f"Saved user {user.username}.")
+
+    @post("/{user_id:int}/password", name="users:password", status_code=303)
+    async def set_password(
+        self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession], user_id: FromPath[int]
+    ) -> Template | Redirect:
+        user = found(await accounts.get_user(session, user_id=user_id, for_update=True))
+        data = await read_form(request)
+        password_form = set_password_form(data)
+        if not password_form.is_valid:
+            form = AccountForm(values={"role": user.role, "is_active": "on" if user.is_active else ""})
+            context = _edit_page(user, form, password_form)
+            return render(request, page="users/edit.html", context=context, status_code=422)
+        user.password_hash = await request.app.state.passwords.hash(data["password"])
+        session.add(user)
+        # A new password set by an admin signs that user out everywhere (but not the admin doing it).
+        me = current_user(request)
+        await accounts.end_user_sessions(session, user_id=user_id, keep=me.session_id if me else None)
+        await session.commit()
+        return redirect(request.app.route_reverse("users:list"), flash=f"Set a new password for {user.username}.")

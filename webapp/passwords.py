@@ -1,0 +1,40 @@
+"""Password hashing with argon2id, off the event loop so other users' pages stay fast while a login hashes."""
+
+from __future__ import annotations
+
+import asyncio
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+
+class Passwords:
+    """One per app (made in the lifespan, inside the running loop)."""
+
+    def __init__(self, concurrency: int = 2) -> None:
+        self._hasher = PasswordHasher()  # argon2id with the library's recommended parameters
+        # Each hash takes ~64 MiB and a core for tens of milliseconds: bound how many run at once.
+        self._slots = asyncio.Semaphore(concurrency)
+        self._dummy_hash: str | None = None
+
+    async def hash(self, password: str) -> str:
+        async with self._slots:
+            return await asyncio.to_thread(self._hasher.hash, password)
+
+    async def verify(self, password_hash: str | None, password: str) -> bool:
+        """True when the password matches; an unknown user (None) costs the same time as a wrong password."""
+        if self._dummy_hash is None:
+            self._dummy_hash = await self.hash("not a real password; only for equal timing")
+        async with self._slots:
+            return await asyncio.to_thread(self._verify, password_hash or self._dummy_hash, password) and bool(
+                password_hash
+            )
+
+    def _verify(self, password_hash: str, password: str) -> bool:
+        try:
+            return self._hasher.verify(password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    def needs_rehash(self, password_hash: str) -> bool:
+        return self._hasher.check_needs_rehash(password_hash)
