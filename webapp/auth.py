@@ -23,6 +23,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from webapp import accounts
 from webapp.config import Settings
+from webapp.middleware import STATIC_PREFIX
 from webapp.models import Role
 
 R = TypeVar("R", bound=Response[Any])
@@ -103,7 +104,9 @@ class SessionMiddleware:
         self.cookie = session_cookie_name(settings)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != ScopeType.HTTP:
+        if scope["type"] != ScopeType.HTTP or scope["path"].startswith(STATIC_PREFIX):
+            # Static files are public: no need to look the session up for each stylesheet and script.
+            scope["user"] = None
             await self.app(scope, receive, send)
             return
         token = ASGIConnection(scope).cookies.get(self.cookie)
