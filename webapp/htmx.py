@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote, unquote
+from urllib.parse import quote
 
 from litestar import Request
 from litestar.datastructures import Cookie
@@ -41,8 +41,8 @@ def render(
     context = {**context, "htmx": fragment_wanted, "toast": toast}
     if fragment_wanted:
         return Template(template_name=fragment, context=context, status_code=status_code, headers=headers)
-    flash = request.cookies.get(FLASH_COOKIE)
-    context["toast"] = toast or (unquote(flash)[:FLASH_MAX] if flash else None)
+    flash = request.cookies.get(FLASH_COOKIE)  # Litestar has already percent-decoded cookie values
+    context["toast"] = toast or (flash[:FLASH_MAX] if flash else None)
     response = Template(template_name=page, context=context, status_code=status_code, headers=headers)
     if flash:
         response.delete_cookie(FLASH_COOKIE, path="/")

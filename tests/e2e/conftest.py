@@ -167,6 +167,11 @@ class PageProblems:
 
     def __init__(self) -> None:
         self.errors: list[str] = []
+        self._allowed: list[str] = []
+
+    def allow(self, text: str) -> None:
+        """Expect console errors containing `text` (htmx logs every error answer it swaps, e.g. a 404 alert)."""
+        self._allowed.append(text)
 
     def watch(self, page: Page) -> None:
         page.on("console", self._on_console)
@@ -174,12 +179,15 @@ class PageProblems:
 
     def _on_console(self, message: Any) -> None:
         text = message.text
-        # A 4xx answer to an htmx request is logged by the browser as a failed resource load: expected, since
-        # 409/422 are part of our contract. Anything else at error level is a problem.
-        if message.type == "error" and "Failed to load resource" not in text:
-            self.errors.append(f"console {message.type}: {text}")
-        elif "Content Security Policy" in text or "Content-Security-Policy" in text:
+        if "Content Security Policy" in text or "Content-Security-Policy" in text:
             self.errors.append(f"CSP: {text}")
+        elif message.type == "error" and not self._expected(text):
+            self.errors.append(f"console {message.type}: {text}")
+
+    def _expected(self, text: str) -> bool:
+        # A 4xx answer to an htmx request is logged by the browser as a failed resource load: expected, since
+        # 409/422 are part of our contract. Anything else at error level is a problem unless a test allowed it.
+        return "Failed to load resource" in text or any(allowed in text for allowed in self._allowed)
 
 
 @pytest.fixture
@@ -187,8 +195,8 @@ def problems() -> PageProblems:
     return PageProblems()
 
 
-def _new_context(browser: Browser, server: LiveServer, *, javascript: bool) -> BrowserContext:
-    context = browser.new_context(base_url=server.url, java_script_enabled=javascript)
+def _new_context(browser: Browser, server: LiveServer, *, javascript: bool, **options: Any) -> BrowserContext:
+    context = browser.new_context(base_url=server.url, java_script_enabled=javascript, **options)
     context.set_default_timeout(5_000)
     return context
 
@@ -211,4 +219,22 @@ def nojs_page(browser: Browser, server: LiveServer, problems: PageProblems) -> I
     problems.watch(page)
     yield page
     context.close()
+    assert problems.errors == [], problems.errors
+
+
+@pytest.fixture
+def new_page(browser: Browser, server: LiveServer, problems: PageProblems) -> Iterator[Callable[..., Page]]:
+    """Open pages in contexts of their own (viewport, color_scheme, ...), watched like `page`."""
+    contexts: list[BrowserContext] = []
+
+    def open_page(*, javascript: bool = True, **options: Any) -> Page:
+        context = _new_context(browser, server, javascript=javascript, **options)
+        contexts.append(context)
+        opened = context.new_page()
+        problems.watch(opened)
+        return opened
+
+    yield open_page
+    for context in contexts:
+        context.close()
     assert problems.errors == [], problems.errors

@@ -5,12 +5,13 @@ from __future__ import annotations
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import LiveServer
+from tests.e2e.support import open_create_form
 
 
 def test_create_hero_from_list_adds_row_without_reload(page: Page, server: LiveServer) -> None:
     page.goto("/heroes")
     expect(page.get_by_role("heading", name="Heroes", level=1)).to_be_visible()
-    page.get_by_role("link", name="New hero").click()
+    open_create_form(page, "New hero")
     page.get_by_label("Name", exact=True).fill("Deadpond")
     page.get_by_label("Secret name").fill("Dive Wilson")
     page.get_by_role("button", name="Save").click()

@@ -127,7 +127,7 @@ class HeroController(Controller):
             return redirect(request.app.route_reverse("heroes:detail", hero_id=hero_id), flash=message)
         row = await queries.hero_row(session, hero_id=hero_id)
         return render(
-            request, page="heroes/detail.html", fragment="heroes/_row.html", context={"hero": row}, toast=message
+            request, page="heroes/detail.html", fragment="heroes/_saved.html", context={"hero": row}, toast=message
         )
 
     @get("/{hero_id:int}/delete", name="heroes:confirm_delete", status_code=200, opt=EDITORS)

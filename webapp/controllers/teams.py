@@ -121,7 +121,7 @@ class TeamController(Controller):
             return redirect(request.app.route_reverse("teams:detail", team_id=team_id), flash=message)
         row = await queries.team_row(session, team_id=team_id)
         return render(
-            request, page="teams/detail.html", fragment="teams/_row.html", context={"team": row}, toast=message
+            request, page="teams/detail.html", fragment="teams/_saved.html", context={"team": row}, toast=message
         )
 
     @get("/{team_id:int}/delete", name="teams:confirm_delete", status_code=200, opt=EDITORS)

@@ -1,0 +1,82 @@
+"""What the browser tests share: arranging data, finding rows, proving a swap did not reload the page."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Locator, Page, expect
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from tests.e2e.conftest import LiveServer
+from tests.factories import make_hero, make_team
+from webapp.models import Hero, Team
+
+
+def add_team(server: LiveServer, name: str = "Preventers", headquarters: str = "Sharp Tower") -> int:
+    team = server.run(lambda db: make_team(db, name=name, headquarters=headquarters))
+    assert team.id is not None
+    return team.id
+
+
+def add_hero(
+    server: LiveServer,
+    name: str = "Deadpond",
+    secret_name: str = "Dive Wilson",
+    age: int | None = None,
+    team_id: int | None = None,
+) -> int:
+    async def arrange(db: AsyncSession) -> Hero:
+        team = await db.get(Team, team_id) if team_id is not None else None
+        return await make_hero(db, name=name, secret_name=secret_name, age=age, team=team)
+
+    hero = server.run(arrange)
+    assert hero.id is not None
+    return hero.id
+
+
+def add_many_heroes(server: LiveServer, count: int) -> None:
+    """Heroes "Hero 01", "Hero 02", ... in one transaction (the list sorts them in that order)."""
+
+    async def arrange(db: AsyncSession) -> None:
+        db.add_all(Hero(name=f"Hero {n:02d}", secret_name=f"Secret {n:02d}") for n in range(1, count + 1))
+        await db.commit()
+
+    server.run(arrange)
+
+
+def row_of(table: Locator, name: str) -> Locator:
+    """The table row whose first cell links to `name`."""
+    return table.get_by_role("row").filter(has=table.page.get_by_role("link", name=name, exact=True))
+
+
+def expect_cells(row: Locator, *texts: str) -> None:
+    """The row's leading cells read `texts`, in order (the actions cell is not checked)."""
+    cells = row.get_by_role("cell")
+    for index, text in enumerate(texts):
+        expect(cells.nth(index)).to_have_text(text)
+
+
+def mark_document(page: Page) -> None:
+    """Tag the current document, so a later `expect_same_document` proves no navigation or reload happened."""
+    page.evaluate("() => { window.__sameDocument = true }")
+
+
+def expect_same_document(page: Page) -> None:
+    assert page.evaluate("() => window.__sameDocument === true"), "the page navigated or reloaded"
+
+
+def main_nav(page: Page) -> Locator:
+    return page.get_by_role("navigation", name="Main")
+
+
+def start_inline_edit(table: Locator, name: str) -> None:
+    """Click the row's Edit and wait until the inline form has taken focus.
+
+    htmx focuses the `autofocus` field when the swap settles (about 20 ms later); typing before that could
+    land partly in another field."""
+    table.get_by_role("link", name=f"Edit {name}", exact=True).click()
+    expect(table.get_by_role("textbox", name="Name", exact=True)).to_be_focused()
+
+
+def open_create_form(page: Page, link_name: str) -> None:
+    """Click "New hero" / "New team" on a list page and wait until the form in place has taken focus."""
+    page.get_by_role("link", name=link_name, exact=True).click()
+    expect(page.get_by_role("main").get_by_role("textbox", name="Name", exact=True)).to_be_focused()

@@ -1,0 +1,191 @@
+"""Concurrent writes neither fail nor vanish, on SQLite (WAL + BEGIN IMMEDIATE) and PostgreSQL (row locks).
+
+The shared `client` fixture runs each request to completion before the next starts (Litestar's test transport
+blocks on a portal), so these tests drive the app through httpx's ASGITransport on the test's own event loop,
+and check that the requests really overlapped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from litestar import Litestar
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from tests.factories import all_heroes, all_teams, fetch_hero, make_hero
+from webapp import queries
+from webapp.config import Settings
+from webapp.db import create_engine, create_schema, session_factories
+
+CONCURRENCY = 32
+
+
+@dataclass
+class Overlap:
+    """ASGI wrapper that records how many requests were in the app at once."""
+
+    app: Litestar
+    running: int = 0
+    peak: int = 0
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        self.running += 1
+        self.peak = max(self.peak, self.running)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.running -= 1
+
+
+@dataclass
+class ConcurrentClient:
+    http: httpx.AsyncClient
+    overlap: Overlap
+
+
+@asynccontextmanager
+async def concurrent_client(app: Litestar) -> AsyncIterator[ConcurrentClient]:
+    """The app on the test's event loop (entered and left in one task, as the lifespan's task group requires)."""
+    overlap = Overlap(app)
+    transport = httpx.ASGITransport(app=overlap)
+    async with app.lifespan(), httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as http:
+        yield ConcurrentClient(http, overlap)
+
+
+async def test_concurrent_hero_creates_all_answer_303_and_all_are_stored(app: Litestar, db: AsyncSession) -> None:
+    names = [f"Hero {n:02d}" for n in range(CONCURRENCY)]
+    async with concurrent_client(app) as concurrent:
+        responses = await asyncio.gather(
+            *(concurrent.http.post("/heroes", data={"name": n, "secret_name": f"Secret of {n}"}) for n in names)
+        )
+    assert [r.status_code for r in responses] == [303] * CONCURRENCY
+    assert concurrent.overlap.peak > 1
+    assert sorted(hero.name for hero in await all_heroes(db)) == names
+
+
+async def test_concurrent_read_then_write_increments_lose_no_update(engine: AsyncEngine, db: AsyncSession) -> None:
+    hero = await make_hero(db, age=0)
+    hero_id = hero.id or 0
+    _reader, writer = session_factories(engine)
+    running = {"now": 0, "peak": 0}
+
+    async def increment() -> None:
+        running["now"] += 1
+        running["peak"] = max(running["peak"], running["now"])
+        try:
+            async with writer() as session:
+                locked = await queries.get_hero(session, hero_id=hero_id, for_update=True)
+                assert locked is not None
+                locked.age = (locked.age or 0) + 1
+                session.add(locked)
+                await session.commit()
+        finally:
+            running["now"] -= 1
+
+    await asyncio.gather(*(increment() for _ in range(CONCURRENCY)))
+
+    stored = await fetch_hero(db, hero_id)
+    assert running["peak"] > 1
+    assert stored is not None
+    assert stored.age == CONCURRENCY
+
+
+async def test_concurrent_updates_of_one_hero_all_answer_303_and_one_wins(app: Litestar, db: AsyncSession) -> None:
+    hero = await make_hero(db, name="Deadpond")
+    names = [f"Deadpond {n:02d}" for n in range(CONCURRENCY)]
+    form = {"secret_name": "Dive Wilson", "age": "30"}
+    async with concurrent_client(app) as concurrent:
+        responses = await asyncio.gather(
+            *(concurrent.http.post(f"/heroes/{hero.id}", data={**form, "name": name}) for name in names)
+        )
+    stored = await fetch_hero(db, hero.id or 0)
+    assert [r.status_code for r in responses] == [303] * CONCURRENCY
+    assert concurrent.overlap.peak > 1
+    assert stored is not None
+    assert stored.name in names
+    assert len(await all_heroes(db)) == 1
+
+
+async def test_concurrent_creates_of_one_team_name_store_one_and_answer_409_to_the_rest(
+    app: Litestar, db: AsyncSession
+) -> None:
+    async with concurrent_client(app) as concurrent:
+        responses = await asyncio.gather(
+            *(
+                concurrent.http.post("/teams", data={"name": "Preventers", "headquarters": f"Tower {n}"})
+                for n in range(CONCURRENCY)
+            )
+        )
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [303] + [409] * (CONCURRENCY - 1)
+    assert concurrent.overlap.peak > 1
+    assert [team.name for team in await all_teams(db)] == ["Preventers"]
+
+
+# --- SQLite connection settings (these build their own SQLite database, so they run once) -----------------
+
+
+@pytest.fixture
+async def sqlite_engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    sqlite_engine = create_engine(Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'pragmas.db'}"))
+    await create_schema(sqlite_engine)
+    yield sqlite_engine
+    await sqlite_engine.dispose()
+
+
+async def pragma(engine: AsyncEngine, name: str) -> object:
+    async with engine.connect() as connection:
+        return (await connection.execute(text(f"PRAGMA {name}"))).scalar_one()
+
+
+async def test_sqlite_connections_use_wal(sqlite_engine: AsyncEngine) -> None:
+    assert str(await pragma(sqlite_engine, "journal_mode")).lower() == "wal"
+
+
+async def test_sqlite_connections_wait_for_the_write_lock(sqlite_engine: AsyncEngine) -> None:
+    busy_timeout = await pragma(sqlite_engine, "busy_timeout")
+    assert isinstance(busy_timeout, int)
+    assert busy_timeout > 0
+
+
+async def test_sqlite_connections_enforce_foreign_keys(sqlite_engine: AsyncEngine) -> None:
+    assert await pragma(sqlite_engine, "foreign_keys") == 1
+
+
+def other_writer_is_locked_out(engine: AsyncEngine) -> bool:
+    """Whether a second connection, not willing to wait, is refused the write lock right now."""
+    database = engine.url.database
+    assert database is not None
+    other = sqlite3.connect(database, timeout=0, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("ROLLBACK")
+    except sqlite3.OperationalError as exc:
+        return "locked" in str(exc)
+    finally:
+        other.close()
+    return False
+
+
+async def test_sqlite_write_session_takes_the_write_lock_at_its_first_read(sqlite_engine: AsyncEngine) -> None:
+    _reader, writer = session_factories(sqlite_engine)
+    async with writer() as session:
+        await session.exec(text("SELECT 1"))  # type: ignore[call-overload]
+        assert other_writer_is_locked_out(sqlite_engine)
+
+
+async def test_sqlite_read_session_leaves_the_write_lock_free(sqlite_engine: AsyncEngine) -> None:
+    reader, _writer = session_factories(sqlite_engine)
+    async with reader() as session:
+        await session.exec(text("SELECT 1"))  # type: ignore[call-overload]
+        assert not other_writer_is_locked_out(sqlite_engine)

@@ -1,0 +1,279 @@
+"""Editing heroes: the edit page, the inline row (htmx), saving with 303 or the saved row, validation (422)."""
+
+from __future__ import annotations
+
+import pytest
+from httpx import Response
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from tests.conftest import HTMX
+from tests.factories import fetch_hero, id_of, make_hero, make_team
+from tests.markup import Element, parse
+
+Client = AsyncTestClient[Litestar]
+
+CHANGES = {"name": "Spider-Boy", "secret_name": "Pedro Parqueador", "age": "17", "team_id": ""}
+
+
+async def stored(db: AsyncSession, hero_id: int) -> tuple[object, ...]:
+    hero = await fetch_hero(db, hero_id)
+    assert hero is not None
+    return (hero.name, hero.secret_name, hero.age, hero.team_id)
+
+
+def field_message(scope: Element, name: str) -> str:
+    """The message an invalid field points to with aria-describedby ("" when the field is not marked invalid)."""
+    control = scope.find(name=name)
+    if control.attrs.get("aria-invalid") != "true":
+        return ""
+    return scope.by_id(control.attrs["aria-describedby"]).text
+
+
+def toast(response: Response) -> str:
+    return parse(response.text).by_id("toasts").text
+
+
+# --- the edit form: full page or inline row -------------------------------------------------------------------
+
+
+async def test_edit_hero_page_shows_the_current_values(client: Client, db: AsyncSession) -> None:
+    team = await make_team(db, name="Z-Force")
+    team_id = id_of(team)
+    hero_id = id_of(await make_hero(db, name="Deadpond", secret_name="Dive Wilson", age=48, team=team))
+    response = await client.get(f"/heroes/{hero_id}/edit")
+    assert response.status_code == 200
+    page = parse(response.text)
+    assert page.find("h1").text == "Edit hero"
+    form = page.by_id("hero-form")
+    assert (form.attrs["method"], form.attrs["action"]) == ("post", f"/heroes/{hero_id}")
+    values = [form.find("input", name=name).attrs["value"] for name in ("name", "secret_name", "age")]
+    assert values == ["Deadpond", "Dive Wilson", "48"]
+    assert "selected" in form.find("option", value=str(team_id)).attrs
+
+
+async def test_edit_hero_htmx_returns_the_inline_row(client: Client, db: AsyncSession) -> None:
+    hero_id = id_of(await make_hero(db))
+    response = await client.get(f"/heroes/{hero_id}/edit", headers=HTMX)
+    assert response.status_code == 200
+    assert "<html" not in response.text
+    row = parse(response.text).by_id(f"hero-{hero_id}")
+    assert row.tag == "tr"
+    form = row.find("form")
+    assert (form.attrs["method"], form.attrs["action"], form.attrs["hx-post"]) == (
+        "post",
+        f"/heroes/{hero_id}",
+        f"/heroes/{hero_id}",
+    )
+    assert form.find("button", type="submit").text == "Save"
+    controls = {node.attrs["name"]: node for node in row.find_all(form=form.attrs["id"])}
+    assert list(controls) == ["name", "secret_name", "age", "team_id"]
+    assert [node.attrs["aria-label"] for node in controls.values()] == ["Name", "Secret name", "Age", "Team"]
+    assert controls["team_id"].tag == "select"
+
+
+async def test_edit_hero_htmx_row_holds_the_current_values(client: Client, db: AsyncSession) -> None:
+    team = await make_team(db, name="Z-Force")
+    team_id = id_of(team)
+    hero_id = id_of(await make_hero(db, name="Deadpond", secret_name="Dive Wilson", age=48, team=team))
+    row = parse((await client.get(f"/heroes/{hero_id}/edit", headers=HTMX)).text).by_id(f"hero-{hero_id}")
+    values = [row.find("input", name=name).attrs["value"] for name in ("name", "secret_name", "age")]
+    assert values == ["Deadpond", "Dive Wilson", "48"]
+    assert "selected" in row.find("option", value=str(team_id)).attrs
+    assert row.find("option", value="").text == "No team"
+
+
+async def test_edit_hero_htmx_row_cancel_restores_the_row(client: Client, db: AsyncSession) -> None:
+    hero_id = id_of(await make_hero(db))
+    row = parse((await client.get(f"/heroes/{hero_id}/edit", headers=HTMX)).text).by_id(f"hero-{hero_id}")
+    cancel = row.find("a", href=f"/heroes/{hero_id}")
+    assert cancel.text == "Cancel"
+    assert cancel.attrs["hx-get"] == f"/heroes/{hero_id}/row"
+    assert cancel.attrs["hx-target"] == f"#hero-{hero_id}"
+
+
+async def test_edit_hero_boosted_returns_the_full_page(client: Client, db: AsyncSession) -> None:
+    hero_id = id_of(await make_hero(db))
+    response = await client.get(f"/heroes/{hero_id}/edit", headers=HTMX | {"HX-Boosted": "true"})
+    assert "<html" in response.text
+    assert parse(response.text).has("form", id="hero-form")
+
+
+# --- the read-only row (what Cancel swaps back) ---------------------------------------------------------------
+
+
+async def test_hero_row_htmx_returns_the_read_only_row(client: Client, db: AsyncSession) -> None:
+    hero_id = id_of(await make_hero(db, name="Deadpond", secret_name="Dive Wilson", age=48))
+    response = await client.get(f"/heroes/{hero_id}/row", headers=HTMX)
+    assert response.status_code == 200
+    assert "<html" not in response.text
+    row = parse(response.text).by_id(f"hero-{hero_id}")
+    assert row.tag == "tr"
+    assert [td.text for td in row.find_all("td")][:4] == ["Deadpond", "Dive Wilson", "48", "No team"]
+    assert not row.has("input")
+
+
+async def test_hero_row_plain_request_redirects_303_to_detail(client: Client, db: AsyncSession) -> None:
+    hero_id = id_of(await make_hero(db))
+    response = await client.get(f"/heroes/{hero_id}/row", follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == f"/heroes/{hero_id}"
+
+
+# --- saving: plain browser ------------------------------------------------------------------------------------
+
+
+async def test_update_hero_redirects_303_to_detail_and_saves(client: Client, db: AsyncSession) -> None:
+    hero_id = id_of(await make_hero(db, name="Deadpond", age=48))
+    response = await client.post(f"/heroes/{hero_id}", data=CHANGES, follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == f"/heroes/{hero_id}"
+    assert await stored(db, hero_id) == ("Spider-Boy", "Pedro Parqueador", 17, None)
+
+
+async def test_update_hero_toast_shows_once_after_the_redirect(client: Client, db: AsyncSession) -> None:
+    hero_id = id_of(await make_hero(db))
+    response = await client.post(f"/heroes/{hero_id}", data=CHANGES, follow_redirects=False)
+    landing = await client.get(response.headers["location"])
+    assert toast(landing) == "Saved hero Spider-Boy."
+    assert parse(landing.text).find("h1").text == "Spider-Boy"
+    assert toast(await client.get(response.headers["location"])) == ""
+
+
+async def test_update_hero_clearing_team_stores_null(client: Client, db: AsyncSession) -> None:
+    hero_id = id_of(await make_hero(db, team=await make_team(db)))
+    await client.post(f"/heroes/{hero_id}", data=CHANGES | {"team_id": ""}, follow_redirects=False)
+    assert (await stored(db, hero_id))[3] is None
+
+
+async def test_update_hero_clearing_age_stores_null(client: Client, db: AsyncSession) -> None:
+    hero_id = id_of(await make_hero(db, age=48))
+    await client.post(f"/heroes/{hero_id}", data=CHANGES | {"age": ""}, follow_redirects=False)
+    assert (await stored(db, hero_id))[2] is None
+
+
+async def test_update_hero_moves_to_another_team(client: Client, db: AsyncSession) -> None:
+    old_team = await make_team(db, name="Z-Force")
+    new_team_id = id_of(await make_team(db, name="Preventers"))
+    hero_id = id_of(await make_hero(db, team=old_team))
+    await client.post(f"/heroes/{hero_id}", data=CHANGES | {"team_id": str(new_team_id)}, follow_redirects=False)
+    assert (await stored(db, hero_id))[3] == new_team_id
+
+
+async def test_update_hero_strips_surrounding_whitespace(client: Client, db: AsyncSession) -> None:
+    hero_id = id_of(await make_hero(db))
+    data = {"name": " Spider-Boy\t", "secret_name": "\nPedro ", "age": " 17 ", "team_id": " "}
+    await client.post(f"/heroes/{hero_id}", data=data, follow_redirects=False)
+    assert await stored(db, hero_id) == ("Spider-Boy", "Pedro", 17, None)
+
+
+async def test_update_hero_leaves_other_heroes_alone(client: Client, db: AsyncSession) -> None:
+    hero_id = id_of(await make_hero(db, name="Deadpond"))
+    other_id = id_of(await make_hero(db, name="Rusty-Man", secret_name="Tommy Sharp", age=48))
+    await client.post(f"/heroes/{hero_id}", data=CHANGES, follow_redirects=False)
+    assert await stored(db, other_id) == ("Rusty-Man", "Tommy Sharp", 48, None)
+
+
+@pytest.mark.parametrize("text", ["<script>alert(1)</script>", "\"'&"])
+async def test_update_hero_stores_markup_exactly_and_renders_it_escaped(
+    client: Client, db: AsyncSession, text: str
+) -> None:
+    hero_id = id_of(await make_hero(db))
+    response = await client.post(f"/heroes/{hero_id}", data=CHANGES | {"name": text}, headers=HTMX)
+    assert response.status_code == 200
+    assert text not in response.text
+    assert parse(response.text).by_id(f"hero-{hero_id}").find_all("td")[0].text == text
+    assert (await stored(db, hero_id))[0] == text
+
+
+# --- saving: htmx inline row ----------------------------------------------------------------------------------
+
+
+async def test_update_hero_htmx_returns_the_saved_read_only_row(client: Client, db: AsyncSession) -> None:
+    team = await make_team(db, name="Z-Force")
+    team_id = id_of(team)
+    hero_id = id_of(await make_hero(db))
+    response = await client.post(f"/heroes/{hero_id}", data=CHANGES | {"team_id": str(team_id)}, headers=HTMX)
+    assert response.status_code == 200
+    assert "<html" not in response.text
+    row = parse(response.text).by_id(f"hero-{hero_id}")
+    assert row.tag == "tr"
+    assert [td.text for td in row.find_all("td")][:4] == ["Spider-Boy", "Pedro Parqueador", "17", "Z-Force"]
+    assert not row.has("input")
+    assert await stored(db, hero_id) == ("Spider-Boy", "Pedro Parqueador", 17, team_id)
+
+
+async def test_update_hero_htmx_sends_the_toast_out_of_band(client: Client, db: AsyncSession) -> None:
+    hero_id = id_of(await make_hero(db))
+    response = await client.post(f"/heroes/{hero_id}", data=CHANGES, headers=HTMX)
+    toasts = parse(response.text).by_id("toasts")
+    assert toasts.attrs["hx-swap-oob"] == "innerHTML"
+    assert toasts.text == "Saved hero Spider-Boy."
+
+
+async def test_update_hero_htmx_does_not_leave_a_toast_for_the_next_page(client: Client, db: AsyncSession) -> None:
+    hero_id = id_of(await make_hero(db))
+    await client.post(f"/heroes/{hero_id}", data=CHANGES, headers=HTMX)
+    assert toast(await client.get("/heroes")) == ""
+
+
+# --- invalid input: 422, the message beside the field, what was typed kept, nothing saved ----------------------
+
+INVALID = [
+    ("name", "", "Name is required."),
+    ("name", "   ", "Name is required."),
+    ("name", "N" * 101, "Name must be at most 100 characters."),
+    ("name", "Dead\x00pond", "Name contains characters that are not allowed."),
+    ("secret_name", "\t", "Secret name is required."),
+    ("age", "-1", "Age must be a whole number from 0 to 10000."),
+    ("age", "10001", "Age must be a whole number from 0 to 10000."),
+    ("age", "abc", "Age must be a whole number from 0 to 10000."),
+    ("age", "1.5", "Age must be a whole number from 0 to 10000."),
+    ("team_id", "x", "Choose a team from the list."),
+    ("team_id", "4242", "That team no longer exists. Choose another."),
+]
+
+
+@pytest.mark.parametrize(("field", "value", "message"), INVALID)
+async def test_update_hero_invalid_field_rerenders_form_422(
+    client: Client, db: AsyncSession, field: str, value: str, message: str
+) -> None:
+    hero_id = id_of(await make_hero(db, name="Deadpond", secret_name="Dive Wilson", age=48))
+    response = await client.post(f"/heroes/{hero_id}", data=CHANGES | {field: value}, follow_redirects=False)
+    assert response.status_code == 422
+    assert "<html" in response.text
+    form = parse(response.text).by_id("hero-form")
+    assert form.attrs["action"] == f"/heroes/{hero_id}"
+    assert field_message(form, field) == message
+    assert await stored(db, hero_id) == ("Deadpond", "Dive Wilson", 48, None)
+
+
+@pytest.mark.parametrize(("field", "value", "message"), INVALID)
+async def test_update_hero_htmx_invalid_field_returns_row_with_error_422(
+    client: Client, db: AsyncSession, field: str, value: str, message: str
+) -> None:
+    hero_id = id_of(await make_hero(db, name="Deadpond", secret_name="Dive Wilson", age=48))
+    response = await client.post(f"/heroes/{hero_id}", data=CHANGES | {field: value}, headers=HTMX)
+    assert response.status_code == 422
+    assert "<html" not in response.text
+    row = parse(response.text).by_id(f"hero-{hero_id}")
+    assert row.tag == "tr"
+    assert field_message(row, field) == message
+    assert await stored(db, hero_id) == ("Deadpond", "Dive Wilson", 48, None)
+
+
+async def test_update_hero_htmx_invalid_keeps_what_was_typed(client: Client, db: AsyncSession) -> None:
+    hero_id = id_of(await make_hero(db))
+    data = {"name": "", "secret_name": ' Pedro "P" <i> ', "age": "abc", "team_id": ""}
+    row = parse((await client.post(f"/heroes/{hero_id}", data=data, headers=HTMX)).text).by_id(f"hero-{hero_id}")
+    values = [row.find("input", name=name).attrs["value"] for name in ("name", "secret_name", "age")]
+    assert values == ["", 'Pedro "P" <i>', "abc"]
+    assert [node.attrs["name"] for node in row.find_all(aria_invalid="true")] == ["name", "age"]
+
+
+async def test_update_hero_invalid_sets_no_toast(client: Client, db: AsyncSession) -> None:
+    hero_id = id_of(await make_hero(db))
+    response = await client.post(f"/heroes/{hero_id}", data=CHANGES | {"name": ""}, follow_redirects=False)
+    assert "flash" not in response.headers.get("set-cookie", "")
+    assert toast(response) == ""

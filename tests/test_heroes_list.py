@@ -1,0 +1,309 @@
+"""Heroes list and detail pages: content, pagination, htmx fragments, Vary, 404 for unknown or malformed ids, 405."""
+
+from __future__ import annotations
+
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from tests.conftest import HTMX
+from tests.factories import fetch_hero, id_of, make_hero, make_heroes, make_team
+from tests.markup import Element, parse
+
+Client = AsyncTestClient[Litestar]
+
+
+def row_ids(page: Element) -> list[str]:
+    return [row.attrs["id"] for row in page.by_id("hero-rows").find_all("tr")]
+
+
+# --- the list page ----------------------------------------------------------------------------------------
+
+
+async def test_hero_list_page_has_heading_table_and_column_headers(client: Client) -> None:
+    response = await client.get("/heroes")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    page = parse(response.text)
+    assert page.find("h1").text == "Heroes"
+    table = page.find("table", aria_label="Heroes")
+    assert [th.text for th in table.find_all("th", scope="col")][:4] == ["Name", "Secret name", "Age", "Team"]
+
+
+async def test_hero_list_offers_new_hero_link(client: Client) -> None:
+    page = parse((await client.get("/heroes")).text)
+    assert page.find("a", href="/heroes/new").text == "New hero"
+
+
+async def test_hero_list_row_shows_hero_fields(client: Client, db: AsyncSession) -> None:
+    team = await make_team(db, name="Z-Force")
+    hero = await make_hero(db, name="Deadpond", secret_name="Dive Wilson", age=48, team=team)
+    page = parse((await client.get("/heroes")).text)
+    cells = [td.text for td in page.by_id(f"hero-{hero.id}").find_all("td")]
+    assert cells[:4] == ["Deadpond", "Dive Wilson", "48", "Z-Force"]
+
+
+async def test_hero_list_team_name_links_to_the_team(client: Client, db: AsyncSession) -> None:
+    team = await make_team(db, name="Z-Force")
+    hero = await make_hero(db, team=team)
+    row = parse((await client.get("/heroes")).text).by_id(f"hero-{hero.id}")
+    assert row.find("a", href=f"/teams/{team.id}").text == "Z-Force"
+
+
+async def test_hero_list_teamless_hero_shows_no_team(client: Client, db: AsyncSession) -> None:
+    hero = await make_hero(db)
+    row = parse((await client.get("/heroes")).text).by_id(f"hero-{hero.id}")
+    team_cell = row.find_all("td")[3]
+    assert team_cell.text == "No team"
+    assert not team_cell.has("a")
+
+
+async def test_hero_list_row_links_to_detail_edit_and_delete(client: Client, db: AsyncSession) -> None:
+    hero = await make_hero(db, name="Deadpond")
+    row = parse((await client.get("/heroes")).text).by_id(f"hero-{hero.id}")
+    assert row.find("a", href=f"/heroes/{hero.id}").text == "Deadpond"
+    assert row.find("a", aria_label="Edit Deadpond").attrs["href"] == f"/heroes/{hero.id}/edit"
+    delete = row.find("a", aria_label="Delete Deadpond")
+    assert delete.attrs["href"] == f"/heroes/{hero.id}/delete"
+    assert delete.attrs["hx-post"] == f"/heroes/{hero.id}/delete"
+    assert "hx-confirm" in delete.attrs
+
+
+async def test_hero_list_renders_markup_in_names_escaped(client: Client, db: AsyncSession) -> None:
+    text = "<script>alert(1)</script>\"'&"
+    hero = await make_hero(db, name=text, secret_name=text, team=await make_team(db, name=text))
+    response = await client.get("/heroes")
+    assert text not in response.text
+    row = parse(response.text).by_id(f"hero-{hero.id}")
+    assert [td.text for td in row.find_all("td")][:2] == [text, text]
+    assert row.find("a", aria_label=f"Edit {text}").text == "Edit"
+    assert text in row.find("a", aria_label=f"Delete {text}").attrs["hx-confirm"]
+    assert all("src" in script.attrs for script in parse(response.text).find_all("script"))
+
+
+async def test_hero_list_empty_state_says_no_heroes_yet(client: Client) -> None:
+    response = await client.get("/heroes")
+    page = parse(response.text)
+    assert "No heroes yet" in page.by_id("hero-summary").text
+    assert not page.by_id("hero-rows").find_all("tr")
+
+
+async def test_hero_list_summary_counts_heroes(client: Client, db: AsyncSession) -> None:
+    await make_heroes(db, 3)
+    page = parse((await client.get("/heroes")).text)
+    assert page.by_id("hero-summary").text == "3 heroes"
+
+
+async def test_hero_list_orders_heroes_by_name(client: Client, db: AsyncSession) -> None:
+    zed = await make_hero(db, name="Zed")
+    abe = await make_hero(db, name="Abe")
+    page = parse((await client.get("/heroes")).text)
+    assert row_ids(page) == [f"hero-{abe.id}", f"hero-{zed.id}"]
+
+
+# --- pagination ---------------------------------------------------------------------------------------------
+
+
+async def test_hero_list_first_page_shows_25_and_links_next(client: Client, db: AsyncSession) -> None:
+    heroes = await make_heroes(db, 30)
+    page = parse((await client.get("/heroes")).text)
+    assert row_ids(page) == [f"hero-{hero.id}" for hero in heroes[:25]]
+    assert page.find("a", rel="next").attrs["href"] == "/heroes?page=2"
+    assert not page.has("a", rel="prev")
+
+
+async def test_hero_list_second_page_shows_the_rest_and_links_previous(client: Client, db: AsyncSession) -> None:
+    heroes = await make_heroes(db, 30)
+    page = parse((await client.get("/heroes?page=2")).text)
+    assert row_ids(page) == [f"hero-{hero.id}" for hero in heroes[25:]]
+    assert page.find("a", rel="prev").attrs["href"] == "/heroes?page=1"
+    assert not page.has("a", rel="next")
+    assert page.find("nav", aria_label="Heroes pages").find("a", aria_current="page").text == "2"
+
+
+async def test_hero_list_single_page_has_no_page_links(client: Client, db: AsyncSession) -> None:
+    await make_heroes(db, 25)
+    page = parse((await client.get("/heroes")).text)
+    assert len(row_ids(page)) == 25
+    assert not page.has("a", rel="next")
+    assert not page.has("a", rel="prev")
+
+
+@pytest.mark.parametrize("raw", ["abc", "0", "-1", "", "1.5", "2abc", "99999999999999999999"])
+async def test_hero_list_unusable_page_number_shows_first_page(client: Client, db: AsyncSession, raw: str) -> None:
+    heroes = await make_heroes(db, 30)
+    response = await client.get("/heroes", params={"page": raw})
+    assert response.status_code == 200
+    assert row_ids(parse(response.text))[0] == f"hero-{heroes[0].id}"
+
+
+@pytest.mark.parametrize("raw", ["3", "99999"])
+async def test_hero_list_page_past_the_end_shows_last_page(client: Client, db: AsyncSession, raw: str) -> None:
+    heroes = await make_heroes(db, 30)
+    response = await client.get("/heroes", params={"page": raw})
+    assert response.status_code == 200
+    assert row_ids(parse(response.text)) == [f"hero-{hero.id}" for hero in heroes[25:]]
+
+
+async def test_hero_list_page_links_carry_htmx_attributes(client: Client, db: AsyncSession) -> None:
+    await make_heroes(db, 30)
+    link = parse((await client.get("/heroes")).text).find("a", rel="next")
+    assert link.attrs["hx-get"] == link.attrs["href"]
+    assert link.attrs["hx-target"] == "#hero-list"
+
+
+# --- htmx: fragment or full page ----------------------------------------------------------------------------
+
+
+async def test_hero_list_htmx_returns_only_the_list_fragment(client: Client, db: AsyncSession) -> None:
+    hero = await make_hero(db)
+    response = await client.get("/heroes", headers=HTMX)
+    assert response.status_code == 200
+    assert "<html" not in response.text
+    page = parse(response.text)
+    assert [node.attrs.get("id") for node in page.children] == ["hero-list"]
+    assert page.has("tr", id=f"hero-{hero.id}")
+
+
+async def test_hero_list_htmx_page_two_returns_that_page(client: Client, db: AsyncSession) -> None:
+    heroes = await make_heroes(db, 30)
+    response = await client.get("/heroes?page=2", headers=HTMX)
+    assert "<html" not in response.text
+    assert row_ids(parse(response.text)) == [f"hero-{hero.id}" for hero in heroes[25:]]
+
+
+@pytest.mark.parametrize("header", ["HX-Boosted", "HX-History-Restore-Request"])
+async def test_hero_list_boosted_or_history_restore_returns_full_page(
+    client: Client, db: AsyncSession, header: str
+) -> None:
+    hero = await make_hero(db)
+    response = await client.get("/heroes", headers={**HTMX, header: "true"})
+    assert response.status_code == 200
+    assert "<html" in response.text
+    page = parse(response.text)
+    assert page.find("h1").text == "Heroes"
+    assert page.has("tr", id=f"hero-{hero.id}")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "headers"),
+    [
+        ("GET", "/heroes", {}),
+        ("GET", "/heroes", HTMX),
+        ("GET", "/heroes/{id}", {}),
+        ("GET", "/heroes/{id}", HTMX),
+        ("GET", "/heroes/{id}/edit", HTMX),
+        ("GET", "/heroes/{id}/row", HTMX),
+        ("GET", "/heroes/{id}/row", {}),
+        ("GET", "/heroes/new", {}),
+        ("POST", "/heroes", {}),
+        ("POST", "/heroes", HTMX),
+        ("GET", "/heroes/4242", {}),
+        ("GET", "/heroes/4242", HTMX),
+        ("PUT", "/heroes/{id}", {}),
+    ],
+)
+async def test_hero_responses_vary_on_hx_request(
+    client: Client, db: AsyncSession, method: str, path: str, headers: dict[str, str]
+) -> None:
+    hero = await make_hero(db)
+    response = await client.request(method, path.format(id=hero.id), headers=headers, follow_redirects=False)
+    vary = [value.strip().lower() for line in response.headers.get_list("vary") for value in line.split(",")]
+    assert "hx-request" in vary
+
+
+# --- the detail page ------------------------------------------------------------------------------------------
+
+
+async def test_hero_detail_shows_the_hero(client: Client, db: AsyncSession) -> None:
+    team = await make_team(db, name="Z-Force")
+    hero = await make_hero(db, name="Deadpond", secret_name="Dive Wilson", age=48, team=team)
+    response = await client.get(f"/heroes/{hero.id}")
+    assert response.status_code == 200
+    page = parse(response.text)
+    assert page.find("h1").text == "Deadpond"
+    facts = dict(zip((dt.text for dt in page.find_all("dt")), (dd.text for dd in page.find_all("dd")), strict=True))
+    assert facts == {"Secret name": "Dive Wilson", "Age": "48", "Team": "Z-Force"}
+    assert page.by_id("hero-detail").find("a", href=f"/teams/{team.id}").text == "Z-Force"
+
+
+async def test_hero_detail_without_age_or_team_says_so(client: Client, db: AsyncSession) -> None:
+    hero = await make_hero(db, age=None, team=None)
+    detail = parse((await client.get(f"/heroes/{hero.id}")).text).by_id("hero-detail")
+    assert [dd.text for dd in detail.find_all("dd")][1:] == ["Unknown", "No team"]
+
+
+async def test_hero_detail_htmx_returns_the_detail_fragment(client: Client, db: AsyncSession) -> None:
+    hero = await make_hero(db, secret_name="Dive Wilson")
+    response = await client.get(f"/heroes/{hero.id}", headers=HTMX)
+    assert response.status_code == 200
+    assert "<html" not in response.text
+    assert "Dive Wilson" in parse(response.text).by_id("hero-detail").text
+
+
+async def test_hero_detail_unknown_id_is_404_html_page(client: Client, db: AsyncSession) -> None:
+    await make_hero(db)
+    response = await client.get("/heroes/4242")
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("text/html")
+    assert "<html" in response.text
+    assert parse(response.text).find("h1").text == "Not found"
+
+
+async def test_hero_detail_unknown_id_htmx_is_404_alert_fragment(client: Client) -> None:
+    response = await client.get("/heroes/4242", headers=HTMX)
+    assert response.status_code == 404
+    assert "<html" not in response.text
+    assert "Not found" in parse(response.text).find(role="alert").text
+
+
+MALFORMED_IDS = ["abc", "-1", "0", "99999999999999999999", "2147483648", "1e3", "%20"]
+ROUTES = [
+    ("GET", "/heroes/{}"),
+    ("GET", "/heroes/{}/edit"),
+    ("POST", "/heroes/{}"),
+    ("GET", "/heroes/{}/delete"),
+    ("POST", "/heroes/{}/delete"),
+    ("GET", "/heroes/{}/row"),
+]
+
+
+@pytest.mark.parametrize("hero_id", MALFORMED_IDS)
+@pytest.mark.parametrize(("method", "path"), ROUTES)
+async def test_hero_routes_malformed_id_is_404_html(client: Client, method: str, path: str, hero_id: str) -> None:
+    data = {"name": "X", "secret_name": "Y"} if method == "POST" else None
+    response = await client.request(method, path.format(hero_id), data=data)
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("text/html")
+    assert "<html" in response.text
+
+
+@pytest.mark.parametrize(("method", "path"), ROUTES)
+async def test_hero_routes_missing_id_is_404_html(client: Client, db: AsyncSession, method: str, path: str) -> None:
+    await make_hero(db)
+    data = {"name": "X", "secret_name": "Y"} if method == "POST" else None
+    response = await client.request(method, path.format(4242), data=data)
+    assert response.status_code == 404
+    assert "<html" in response.text
+
+
+# --- methods --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", ["PUT", "DELETE", "PATCH"])
+@pytest.mark.parametrize("path", ["/heroes", "/heroes/{}", "/heroes/{}/edit", "/heroes/{}/delete", "/heroes/{}/row"])
+async def test_hero_routes_unsupported_method_is_405_html(
+    client: Client, db: AsyncSession, method: str, path: str
+) -> None:
+    hero = await make_hero(db)
+    response = await client.request(method, path.format(hero.id))
+    assert response.status_code == 405
+    assert response.headers["content-type"].startswith("text/html")
+    assert parse(response.text).find("h1").text == "Method not allowed"
+
+
+async def test_http_delete_method_does_not_delete_the_hero(client: Client, db: AsyncSession) -> None:
+    hero_id = id_of(await make_hero(db))
+    await client.delete(f"/heroes/{hero_id}")
+    assert await fetch_hero(db, hero_id) is not None

@@ -1,0 +1,325 @@
+"""Teams: the list (hero counts, pages, fragments), the detail page, and creating a team."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from tests.conftest import HTMX
+from tests.factories import all_teams, field_error, make_hero, make_team
+from tests.markup import Element, parse
+
+Client = AsyncTestClient[Litestar]
+TEAM_ROW = re.compile(r"team-\d+")
+
+
+def team_row_ids(html: str) -> list[str]:
+    return [row.attrs["id"] for row in parse(html).find_all("tr") if TEAM_ROW.fullmatch(row.attrs.get("id", ""))]
+
+
+def cells(row: Element) -> list[str]:
+    return [cell.text for cell in row.find_all("td")]
+
+
+def row_by_column(html: str, row_id: str) -> dict[str, str]:
+    """A list row's cells keyed by the list's column headers."""
+    document = parse(html)
+    headers = [th.text for th in document.by_id("team-list").find_all("th")]
+    return dict(zip(headers, cells(document.by_id(row_id)), strict=False))
+
+
+def is_full_page(html: str) -> bool:
+    document = parse(html)
+    return document.has("html") and document.has("body")
+
+
+def link(html: str, rel: str) -> Element | None:
+    return next(iter(parse(html).find_all("a", rel=rel)), None)
+
+
+# --- list --------------------------------------------------------------------------------------------------
+
+
+async def test_team_list_shows_each_teams_hero_count(client: Client, db: AsyncSession) -> None:
+    crowded = await make_team(db, name="Preventers")
+    empty = await make_team(db, name="Z-Force", headquarters="Sister Margaret's Bar")
+    for name in ("Rusty-Man", "Tarantula", "Dr. Weird"):
+        await make_hero(db, name=name, team=crowded)
+
+    response = await client.get("/teams")
+
+    assert response.status_code == 200
+    assert row_by_column(response.text, f"team-{crowded.id}")["Heroes"] == "3"
+    assert row_by_column(response.text, f"team-{empty.id}")["Heroes"] == "0"
+
+
+async def test_team_list_row_links_to_the_team(client: Client, db: AsyncSession) -> None:
+    team = await make_team(db, name="Preventers")
+    response = await client.get("/teams")
+    assert cells(parse(response.text).by_id(f"team-{team.id}"))[0] == "Preventers"
+    hrefs = [a.attrs.get("href") for a in parse(response.text).find_all("a") if a.text == "Preventers"]
+    assert f"/teams/{team.id}" in hrefs
+
+
+async def test_team_list_empty_state_invites_the_first_team(client: Client, db: AsyncSession) -> None:
+    response = await client.get("/teams")
+    assert response.status_code == 200
+    assert "No teams yet" in parse(response.text).by_id("team-summary").text
+    assert team_row_ids(response.text) == []
+
+
+async def test_team_list_first_page_holds_25_teams_and_links_next(client: Client, db: AsyncSession) -> None:
+    for number in range(26):
+        await make_team(db, name=f"Team {number:02d}", headquarters="Somewhere")
+
+    response = await client.get("/teams")
+
+    assert len(team_row_ids(response.text)) == 25
+    next_link = link(response.text, "next")
+    assert next_link is not None
+    assert next_link.attrs["href"] == "/teams?page=2"
+    assert link(response.text, "prev") is None
+
+
+async def test_team_list_second_page_holds_the_rest_and_links_back(client: Client, db: AsyncSession) -> None:
+    for number in range(26):
+        await make_team(db, name=f"Team {number:02d}", headquarters="Somewhere")
+
+    response = await client.get("/teams?page=2")
+
+    assert response.status_code == 200
+    (row_id,) = team_row_ids(response.text)
+    assert cells(parse(response.text).by_id(row_id))[0] == "Team 25"
+    prev_link = link(response.text, "prev")
+    assert prev_link is not None
+    assert prev_link.attrs["href"] == "/teams?page=1"
+    assert link(response.text, "next") is None
+
+
+@pytest.mark.parametrize("page", ["0", "-3", "abc", "99", "99999999999999999999"])
+async def test_team_list_out_of_range_page_still_answers_200(client: Client, db: AsyncSession, page: str) -> None:
+    await make_team(db, name="Preventers")
+    response = await client.get(f"/teams?page={page}")
+    assert response.status_code == 200
+    assert len(team_row_ids(response.text)) == 1
+
+
+async def test_team_list_plain_get_is_a_full_page(client: Client, db: AsyncSession) -> None:
+    response = await client.get("/teams")
+    assert response.status_code == 200
+    assert is_full_page(response.text)
+    assert [h.text for h in parse(response.text).find_all("h1")] == ["Teams"]
+
+
+async def test_team_list_htmx_get_is_the_table_fragment(client: Client, db: AsyncSession) -> None:
+    await make_team(db, name="Preventers")
+    response = await client.get("/teams", headers=HTMX)
+    assert response.status_code == 200
+    assert not is_full_page(response.text)
+    assert parse(response.text).has("tbody", id="team-rows")
+    assert "HX-Request" in response.headers["vary"]
+
+
+@pytest.mark.parametrize("extra", [{"HX-Boosted": "true"}, {"HX-History-Restore-Request": "true"}])
+async def test_team_list_boosted_or_history_restore_gets_a_full_page(
+    client: Client, db: AsyncSession, extra: dict[str, str]
+) -> None:
+    response = await client.get("/teams", headers={**HTMX, **extra})
+    assert response.status_code == 200
+    assert is_full_page(response.text)
+    assert "HX-Request" in response.headers["vary"]
+
+
+# --- detail ------------------------------------------------------------------------------------------------
+
+
+async def test_team_detail_heading_names_the_team(client: Client, db: AsyncSession) -> None:
+    team = await make_team(db, name="Preventers")
+    response = await client.get(f"/teams/{team.id}")
+    assert response.status_code == 200
+    assert "Preventers" in [h.text for h in parse(response.text).find_all("h1")]
+
+
+async def test_team_detail_lists_its_heroes_as_links(client: Client, db: AsyncSession) -> None:
+    team = await make_team(db, name="Preventers")
+    other = await make_team(db, name="Z-Force", headquarters="Sister Margaret's Bar")
+    members = [await make_hero(db, name=name, team=team) for name in ("Rusty-Man", "Tarantula")]
+    outsider = await make_hero(db, name="Deadpond", team=other)
+
+    response = await client.get(f"/teams/{team.id}")
+
+    links = {a.text: a.attrs.get("href") for a in parse(response.text).find_all("a")}
+    assert links["Rusty-Man"] == f"/heroes/{members[0].id}"
+    assert links["Tarantula"] == f"/heroes/{members[1].id}"
+    assert outsider.name not in links
+
+
+async def test_team_detail_without_heroes_says_so(client: Client, db: AsyncSession) -> None:
+    team = await make_team(db, name="Preventers")
+    response = await client.get(f"/teams/{team.id}")
+    assert response.status_code == 200
+    assert "No heroes in this team yet." in parse(response.text).by_id("team-detail").text
+
+
+async def test_team_detail_htmx_get_is_the_detail_fragment(client: Client, db: AsyncSession) -> None:
+    team = await make_team(db, name="Preventers")
+    response = await client.get(f"/teams/{team.id}", headers=HTMX)
+    assert response.status_code == 200
+    assert not is_full_page(response.text)
+    assert parse(response.text).has(id="team-detail")
+
+
+# --- create ------------------------------------------------------------------------------------------------
+
+
+async def test_new_team_page_has_an_empty_form(client: Client, db: AsyncSession) -> None:
+    response = await client.get("/teams/new")
+    document = parse(response.text)
+    assert response.status_code == 200
+    assert is_full_page(response.text)
+    assert document.by_id("team-form").attrs["action"] == "/teams"
+    assert document.by_id("team-form-name").attrs["value"] == ""
+
+
+async def test_new_team_htmx_is_the_form_fragment_for_the_list_page(client: Client, db: AsyncSession) -> None:
+    response = await client.get("/teams/new", headers=HTMX)
+    document = parse(response.text)
+    assert response.status_code == 200
+    assert not is_full_page(response.text)
+    assert document.by_id("team-form").attrs["hx-post"] == "/teams"
+    assert document.by_id("team-form-name").attrs["value"] == ""
+
+
+async def test_create_team_redirects_303_to_the_team_page(client: Client, db: AsyncSession) -> None:
+    response = await client.post(
+        "/teams", data={"name": "Preventers", "headquarters": "Sharp Tower"}, follow_redirects=False
+    )
+    (team,) = await all_teams(db)
+    assert response.status_code == 303
+    assert response.headers["location"] == f"/teams/{team.id}"
+    assert (team.name, team.headquarters) == ("Preventers", "Sharp Tower")
+
+
+async def test_create_team_toast_appears_once_on_the_next_page(client: Client, db: AsyncSession) -> None:
+    response = await client.post(
+        "/teams", data={"name": "Preventers", "headquarters": "Sharp Tower"}, follow_redirects=False
+    )
+    landing = await client.get(response.headers["location"])
+    again = await client.get(response.headers["location"])
+    assert parse(landing.text).by_id("toasts").text == "Created team Preventers."
+    assert parse(again.text).by_id("toasts").text == ""
+
+
+async def test_create_team_trims_surrounding_whitespace(client: Client, db: AsyncSession) -> None:
+    await client.post("/teams", data={"name": "  Preventers ", "headquarters": " Sharp Tower  "})
+    (team,) = await all_teams(db)
+    assert (team.name, team.headquarters) == ("Preventers", "Sharp Tower")
+
+
+async def test_create_team_htmx_adds_the_new_row_out_of_band(client: Client, db: AsyncSession) -> None:
+    response = await client.post("/teams", data={"name": "Preventers", "headquarters": "Sharp Tower"}, headers=HTMX)
+    (team,) = await all_teams(db)
+    assert response.status_code == 200
+    new_row = parse(response.text).find("tbody", hx_swap_oob="afterbegin:#team-rows").find("tr")
+    assert new_row.attrs["id"] == f"team-{team.id}"
+    assert "Preventers" in cells(new_row)
+
+
+async def test_create_team_htmx_returns_a_fresh_form(client: Client, db: AsyncSession) -> None:
+    response = await client.post("/teams", data={"name": "Preventers", "headquarters": "Sharp Tower"}, headers=HTMX)
+    document = parse(response.text)
+    assert not is_full_page(response.text)
+    assert document.by_id("team-form").attrs["action"] == "/teams"
+    assert document.by_id("team-form-name").attrs["value"] == ""
+    assert document.by_id("team-form-headquarters").attrs["value"] == ""
+
+
+async def test_create_team_htmx_updates_the_count(client: Client, db: AsyncSession) -> None:
+    await make_team(db, name="Z-Force", headquarters="Sister Margaret's Bar")
+    response = await client.post("/teams", data={"name": "Preventers", "headquarters": "Sharp Tower"}, headers=HTMX)
+    summary = parse(response.text).by_id("team-summary")
+    assert summary.attrs.get("hx-swap-oob") == "true"
+    assert summary.text == "2 teams"
+
+
+async def test_create_team_htmx_carries_the_toast(client: Client, db: AsyncSession) -> None:
+    response = await client.post("/teams", data={"name": "Preventers", "headquarters": "Sharp Tower"}, headers=HTMX)
+    toasts = parse(response.text).by_id("toasts")
+    assert toasts.attrs.get("hx-swap-oob")
+    assert toasts.text == "Created team Preventers."
+
+
+INVALID_TEAMS = [
+    pytest.param({"name": "", "headquarters": "Sharp Tower"}, "name", "Name is required.", id="blank-name"),
+    pytest.param({"name": "   ", "headquarters": "Sharp Tower"}, "name", "Name is required.", id="spaces-name"),
+    pytest.param({"headquarters": "Sharp Tower"}, "name", "Name is required.", id="missing-name"),
+    pytest.param({"name": "Preventers", "headquarters": ""}, "headquarters", "Headquarters is required.", id="no-hq"),
+    pytest.param(
+        {"name": "P" * 101, "headquarters": "Sharp Tower"},
+        "name",
+        "Name must be at most 100 characters.",
+        id="long-name",
+    ),
+    pytest.param(
+        {"name": "Preventers", "headquarters": "H" * 201},
+        "headquarters",
+        "Headquarters must be at most 200 characters.",
+        id="long-hq",
+    ),
+    pytest.param(
+        {"name": "Pre\x00venters", "headquarters": "Sharp Tower"},
+        "name",
+        "Name contains characters that are not allowed.",
+        id="nul-name",
+    ),
+]
+
+
+@pytest.mark.parametrize(("data", "field", "message"), INVALID_TEAMS)
+async def test_create_team_invalid_input_rerenders_form_422_with_message(
+    client: Client, db: AsyncSession, data: dict[str, str], field: str, message: str
+) -> None:
+    response = await client.post("/teams", data=data, follow_redirects=False)
+    assert response.status_code == 422
+    assert field_error(response.text, f"team-form-{field}") == message
+    assert await all_teams(db) == []
+
+
+@pytest.mark.parametrize(("data", "field", "message"), INVALID_TEAMS)
+async def test_create_team_htmx_invalid_input_returns_form_fragment_422(
+    client: Client, db: AsyncSession, data: dict[str, str], field: str, message: str
+) -> None:
+    response = await client.post("/teams", data=data, headers=HTMX)
+    assert response.status_code == 422
+    assert not is_full_page(response.text)
+    assert field_error(response.text, f"team-form-{field}") == message
+    assert await all_teams(db) == []
+
+
+async def test_create_team_invalid_input_keeps_what_was_typed(client: Client, db: AsyncSession) -> None:
+    response = await client.post("/teams", data={"name": "", "headquarters": "Sharp <Tower> & “Co”"})
+    document = parse(response.text)
+    assert document.by_id("team-form-headquarters").attrs["value"] == "Sharp <Tower> & “Co”"
+    assert field_error(response.text, "team-form-headquarters") is None
+
+
+async def test_create_team_duplicate_name_409_with_message_beside_name(client: Client, db: AsyncSession) -> None:
+    await make_team(db, name="Preventers", headquarters="Sharp Tower")
+    response = await client.post("/teams", data={"name": "Preventers", "headquarters": "Elsewhere"})
+    assert response.status_code == 409
+    assert field_error(response.text, "team-form-name") == "A team named “Preventers” already exists."
+    assert parse(response.text).by_id("team-form-headquarters").attrs["value"] == "Elsewhere"
+    assert [(t.name, t.headquarters) for t in await all_teams(db)] == [("Preventers", "Sharp Tower")]
+
+
+async def test_create_team_htmx_duplicate_name_returns_form_fragment_409(client: Client, db: AsyncSession) -> None:
+    await make_team(db, name="Preventers", headquarters="Sharp Tower")
+    response = await client.post("/teams", data={"name": "Preventers", "headquarters": "Elsewhere"}, headers=HTMX)
+    assert response.status_code == 409
+    assert not is_full_page(response.text)
+    assert "already exists" in (field_error(response.text, "team-form-name") or "")
+    assert len(await all_teams(db)) == 1
