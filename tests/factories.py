@@ -6,13 +6,9 @@ from argon2 import PasswordHasher
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-<<<<<<< HEAD
+from tests.markup import parse
 from webapp.config import utcnow
 from webapp.models import Hero, Role, Team, User
-=======
-from tests.markup import parse
-from webapp.models import Hero, Team
->>>>>>> main
 
 
 async def make_team(db: AsyncSession, name: str = "Preventers", headquarters: str = "Sharp Tower") -> Team:
@@ -56,7 +52,37 @@ async def all_teams(db: AsyncSession) -> list[Team]:
     return list((await db.exec(select(Team).order_by(col(Team.id)))).all())
 
 
-<<<<<<< HEAD
+def field_error(html: str, input_id: str) -> str | None:
+    """The message tied to an invalid field by aria-describedby, or None if the field is not marked invalid."""
+    document = parse(html)
+    control = document.by_id(input_id)
+    if control.attrs.get("aria-invalid") != "true":
+        return None
+    return document.by_id(control.attrs["aria-describedby"]).text
+
+
+async def make_heroes(db: AsyncSession, count: int, prefix: str = "Hero") -> list[Hero]:
+    """`count` teamless heroes named "<prefix> 01", "<prefix> 02", ... (so name order is creation order)."""
+    heroes = [Hero(name=f"{prefix} {n:02d}", secret_name=f"Secret {n:02d}") for n in range(1, count + 1)]
+    db.add_all(heroes)
+    await db.commit()
+    return heroes
+
+
+async def count_heroes(db: AsyncSession) -> int:
+    """How many heroes are stored. Ends its read transaction: on SQLite the test session begins IMMEDIATE,
+    and an open one would keep the app's writers waiting."""
+    ids = (await db.exec(select(Hero.id))).all()
+    await db.commit()
+    return len(ids)
+
+
+def id_of(model: Hero | Team) -> int:
+    """A stored row's id as a plain int (the models type it optional until inserted)."""
+    assert model.id is not None
+    return model.id
+
+
 # --- accounts -------------------------------------------------------------------------------------------------
 
 TEST_PASSWORD = "correct horse battery"
@@ -92,34 +118,3 @@ async def make_user(
 async def fetch_user(db: AsyncSession, user_id: int) -> User | None:
     db.expire_all()
     return (await db.exec(select(User).where(User.id == user_id))).first()
-=======
-def field_error(html: str, input_id: str) -> str | None:
-    """The message tied to an invalid field by aria-describedby, or None if the field is not marked invalid."""
-    document = parse(html)
-    control = document.by_id(input_id)
-    if control.attrs.get("aria-invalid") != "true":
-        return None
-    return document.by_id(control.attrs["aria-describedby"]).text
-
-
-async def make_heroes(db: AsyncSession, count: int, prefix: str = "Hero") -> list[Hero]:
-    """`count` teamless heroes named "<prefix> 01", "<prefix> 02", ... (so name order is creation order)."""
-    heroes = [Hero(name=f"{prefix} {n:02d}", secret_name=f"Secret {n:02d}") for n in range(1, count + 1)]
-    db.add_all(heroes)
-    await db.commit()
-    return heroes
-
-
-async def count_heroes(db: AsyncSession) -> int:
-    """How many heroes are stored. Ends its read transaction: on SQLite the test session begins IMMEDIATE,
-    and an open one would keep the app's writers waiting."""
-    ids = (await db.exec(select(Hero.id))).all()
-    await db.commit()
-    return len(ids)
-
-
-def id_of(model: Hero | Team) -> int:
-    """A stored row's id as a plain int (the models type it optional until inserted)."""
-    assert model.id is not None
-    return model.id
->>>>>>> main
