@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
@@ -127,7 +128,7 @@ async def http(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
         yield test_client
 
 
-async def sign_in(client: AsyncTestClient[Litestar], db: AsyncSession, user: User, clock: Clock) -> str:
+async def sign_in(client: httpx.AsyncClient, db: AsyncSession, user: User, clock: Clock) -> str:
     """Sign `client` in as `user` (a session made directly; the sign-in form has tests of its own).
 
     Like htmx, the client then sends the session's CSRF token as a header on every request. Returns the token.

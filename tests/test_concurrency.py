@@ -22,10 +22,12 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from tests.factories import all_heroes, all_teams, fetch_hero, make_hero
+from tests.conftest import Clock, sign_in
+from tests.factories import all_heroes, all_teams, fetch_hero, make_hero, make_user
 from webapp import queries
 from webapp.config import Settings
 from webapp.db import create_engine, create_schema, session_factories
+from webapp.models import Role
 
 CONCURRENCY = 32
 
@@ -54,17 +56,21 @@ class ConcurrentClient:
 
 
 @asynccontextmanager
-async def concurrent_client(app: Litestar) -> AsyncIterator[ConcurrentClient]:
-    """The app on the test's event loop (entered and left in one task, as the lifespan's task group requires)."""
+async def concurrent_client(app: Litestar, db: AsyncSession, clock: Clock) -> AsyncIterator[ConcurrentClient]:
+    """The app on the test's event loop (entered and left in one task, as the lifespan's task group requires),
+    signed in as an editor."""
     overlap = Overlap(app)
     transport = httpx.ASGITransport(app=overlap)
     async with app.lifespan(), httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as http:
+        await sign_in(http, db, await make_user(db, username="racer", role=Role.editor), clock)
         yield ConcurrentClient(http, overlap)
 
 
-async def test_concurrent_hero_creates_all_answer_303_and_all_are_stored(app: Litestar, db: AsyncSession) -> None:
+async def test_concurrent_hero_creates_all_answer_303_and_all_are_stored(
+    app: Litestar, db: AsyncSession, clock: Clock
+) -> None:
     names = [f"Hero {n:02d}" for n in range(CONCURRENCY)]
-    async with concurrent_client(app) as concurrent:
+    async with concurrent_client(app, db, clock) as concurrent:
         responses = await asyncio.gather(
             *(concurrent.http.post("/heroes", data={"name": n, "secret_name": f"Secret of {n}"}) for n in names)
         )
@@ -100,11 +106,13 @@ async def test_concurrent_read_then_write_increments_lose_no_update(engine: Asyn
     assert stored.age == CONCURRENCY
 
 
-async def test_concurrent_updates_of_one_hero_all_answer_303_and_one_wins(app: Litestar, db: AsyncSession) -> None:
+async def test_concurrent_updates_of_one_hero_all_answer_303_and_one_wins(
+    app: Litestar, db: AsyncSession, clock: Clock
+) -> None:
     hero = await make_hero(db, name="Deadpond")
     names = [f"Deadpond {n:02d}" for n in range(CONCURRENCY)]
     form = {"secret_name": "Dive Wilson", "age": "30"}
-    async with concurrent_client(app) as concurrent:
+    async with concurrent_client(app, db, clock) as concurrent:
         responses = await asyncio.gather(
             *(concurrent.http.post(f"/heroes/{hero.id}", data={**form, "name": name}) for name in names)
         )
@@ -117,9 +125,9 @@ async def test_concurrent_updates_of_one_hero_all_answer_303_and_one_wins(app: L
 
 
 async def test_concurrent_creates_of_one_team_name_store_one_and_answer_409_to_the_rest(
-    app: Litestar, db: AsyncSession
+    app: Litestar, db: AsyncSession, clock: Clock
 ) -> None:
-    async with concurrent_client(app) as concurrent:
+    async with concurrent_client(app, db, clock) as concurrent:
         responses = await asyncio.gather(
             *(
                 concurrent.http.post("/teams", data={"name": "Preventers", "headquarters": f"Tower {n}"})

@@ -18,12 +18,16 @@ from typing import Any, TypeVar
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.conftest import _admin_url
 from tests.databases import create_postgres_database, drop_postgres_database, reset_tables, run_async
-from webapp.config import PROJECT_DIR, Settings
+from tests.factories import make_user
+from webapp import accounts
+from webapp.config import PROJECT_DIR, Settings, utcnow
 from webapp.db import create_engine, create_schema, session_factories
+from webapp.models import Role
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -47,6 +51,19 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 class LiveServer:
     url: str
     database_url: str
+    # The session token of the user the test's browser pages are signed in as (see `server`).
+    session_token: str = ""
+
+    def sign_in(self, username: str = "eddie", role: Role = Role.editor) -> str:
+        """Make a user with a session, as signing in would; returns the session token for the cookie."""
+
+        async def go(db: AsyncSession) -> str:
+            user = await make_user(db, username=username, role=role)
+            token, _row = await accounts.start_session(db, user=user, now=utcnow())
+            await db.commit()
+            return token
+
+        return self.run(go)
 
     def run(self, action: Callable[[AsyncSession], Awaitable[T]]) -> T:
         """Run `action` with a database session (for arranging data and checking it afterwards)."""
@@ -70,8 +87,8 @@ class LiveServer:
                     await reset_tables(engine)
                 else:
                     async with engine.begin() as connection:
-                        await connection.exec_driver_sql("DELETE FROM hero")
-                        await connection.exec_driver_sql("DELETE FROM team")
+                        for table in reversed(SQLModel.metadata.sorted_tables):
+                            await connection.execute(table.delete())
             finally:
                 await engine.dispose()
 
@@ -90,7 +107,7 @@ def _wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> Non
         if process.poll() is not None:
             raise RuntimeError(f"the server exited early:\n{log.read_text()}")
         try:
-            with urllib.request.urlopen(f"{url}/heroes", timeout=2) as response:
+            with urllib.request.urlopen(f"{url}/login", timeout=2) as response:
                 if response.status == 200:
                     return
         except OSError:
@@ -157,8 +174,9 @@ def browser(playwright_instance: Playwright) -> Iterator[Browser]:
 
 @pytest.fixture
 def server(live_server: LiveServer) -> LiveServer:
-    """The live server with an empty database."""
+    """The live server with an empty database but for an editor, whom the browser pages are signed in as."""
     live_server.reset()
+    live_server.session_token = live_server.sign_in()
     return live_server
 
 
@@ -195,9 +213,15 @@ def problems() -> PageProblems:
     return PageProblems()
 
 
-def _new_context(browser: Browser, server: LiveServer, *, javascript: bool, **options: Any) -> BrowserContext:
+def _new_context(
+    browser: Browser, server: LiveServer, *, javascript: bool, session_token: str | None = None, **options: Any
+) -> BrowserContext:
+    """A browser context signed in with `session_token` (default: the editor's; "" for signed out)."""
     context = browser.new_context(base_url=server.url, java_script_enabled=javascript, **options)
     context.set_default_timeout(5_000)
+    token = server.session_token if session_token is None else session_token
+    if token:
+        context.add_cookies([{"name": "session", "value": token, "url": server.url}])
     return context
 
 
@@ -227,8 +251,8 @@ def new_page(browser: Browser, server: LiveServer, problems: PageProblems) -> It
     """Open pages in contexts of their own (viewport, color_scheme, ...), watched like `page`."""
     contexts: list[BrowserContext] = []
 
-    def open_page(*, javascript: bool = True, **options: Any) -> Page:
-        context = _new_context(browser, server, javascript=javascript, **options)
+    def open_page(*, javascript: bool = True, session_token: str | None = None, **options: Any) -> Page:
+        context = _new_context(browser, server, javascript=javascript, session_token=session_token, **options)
         contexts.append(context)
         opened = context.new_page()
         problems.watch(opened)
