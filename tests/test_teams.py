@@ -12,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from tests.conftest import HTMX
 from tests.factories import all_teams, field_error, make_hero, make_team
 from tests.markup import Element, parse
+from webapp.models import Hero
 
 Client = AsyncTestClient[Litestar]
 TEAM_ROW = re.compile(r"team-\d+")
@@ -163,6 +164,21 @@ async def test_team_detail_without_heroes_says_so(client: Client, db: AsyncSessi
     response = await client.get(f"/teams/{team.id}")
     assert response.status_code == 200
     assert "No heroes in this team yet." in parse(response.text).by_id("team-detail").text
+
+
+async def test_team_detail_shows_the_first_hundred_heroes_and_says_how_many_in_all(
+    client: Client, db: AsyncSession
+) -> None:
+    team = await make_team(db, name="Big Team")
+    assert team.id is not None
+    db.add_all(Hero(name=f"Hero {n:03d}", secret_name="s", team_id=team.id) for n in range(105))
+    await db.commit()
+
+    response = await client.get(f"/teams/{team.id}")
+
+    rows = [row for row in parse(response.text).find_all("tr") if row.attrs.get("id", "").startswith("team-hero-")]
+    assert [row.text.split()[1] for row in rows] == [f"{n:03d}" for n in range(100)]
+    assert "Showing the first 100 of 105 heroes" in parse(response.text).by_id("team-detail").text
 
 
 async def test_team_detail_htmx_get_is_the_detail_fragment(client: Client, db: AsyncSession) -> None:

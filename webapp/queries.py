@@ -149,11 +149,16 @@ async def get_team(session: AsyncSession, *, team_id: int, for_update: bool = Fa
     return await session.get(Team, team_id, with_for_update=for_update)
 
 
-async def team_heroes(session: AsyncSession, *, team_id: int) -> list[Row[Any]]:
+TEAM_HEROES_SHOWN = 100
+
+
+async def team_heroes(session: AsyncSession, *, team_id: int, limit: int = TEAM_HEROES_SHOWN) -> list[Row[Any]]:
+    """The first `limit` heroes of a team by name (the page says how many there are in all)."""
     statement = (
         select(Hero.id, Hero.name, Hero.secret_name, Hero.age)
         .where(Hero.team_id == team_id)
         .order_by(col(Hero.name), col(Hero.id))
+        .limit(limit)
     )
     return cast("list[Row[Any]]", list((await session.exec(statement)).all()))
 
