@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from argon2 import PasswordHasher
-from sqlmodel import col, select
+from argon2 import PasswordHasher, profiles
+from sqlalchemy import select as sa_select
+from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.markup import parse
@@ -92,7 +93,7 @@ _HASHES: dict[str, str] = {}
 def password_hash(password: str = TEST_PASSWORD) -> str:
     """argon2 costs tens of milliseconds by design; hash each test password once per run."""
     if password not in _HASHES:
-        _HASHES[password] = PasswordHasher().hash(password)
+        _HASHES[password] = PasswordHasher.from_parameters(profiles.CHEAPEST).hash(password)
     return _HASHES[password]
 
 
@@ -118,3 +119,16 @@ async def make_user(
 async def fetch_user(db: AsyncSession, user_id: int) -> User | None:
     db.expire_all()
     return (await db.exec(select(User).where(User.id == user_id))).first()
+
+
+async def database_state(db: AsyncSession) -> dict[str, list[tuple[object, ...]]]:
+    """Every row of every table, re-read (order-independent): equal before and after means nothing changed.
+    Ends its read transaction, so the app's writers are not kept waiting on SQLite."""
+    db.expire_all()
+    state: dict[str, list[tuple[object, ...]]] = {}
+    connection = await db.connection()
+    for table in SQLModel.metadata.sorted_tables:
+        rows = (await connection.execute(sa_select(table))).all()
+        state[table.name] = sorted((tuple(row) for row in rows), key=repr)
+    await db.commit()
+    return state

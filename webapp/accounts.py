@@ -109,8 +109,12 @@ async def touch_session(session: AsyncSession, *, session_id: str, now: datetime
 async def failures_since(
     session: AsyncSession, *, since: datetime, username: str | None = None, client: str | None = None
 ) -> tuple[int, datetime | None]:
-    """How many failures for this account (or client address) since `since`, and the oldest one's time."""
-    statement = select(func.count(), func.min(LoginFailure.at)).where(col(LoginFailure.at) >= since)
+    """How many failures for this account (or client address) after `since`, and the oldest one's time.
+
+    Strictly after: a failure exactly a window ago has left the window, so Retry-After (oldest + window - now)
+    is enough waiting.
+    """
+    statement = select(func.count(), func.min(LoginFailure.at)).where(col(LoginFailure.at) > since)
     if username is not None:
         statement = statement.where(LoginFailure.username == username)
     if client is not None:

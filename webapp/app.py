@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
-from litestar import Litestar, Request, get
+from litestar import Litestar, Request, Router, get
 from litestar.datastructures import CacheControlHeader
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
@@ -17,7 +17,7 @@ from litestar.template.config import TemplateConfig
 from webapp.auth import OPEN, VIEWERS, SessionMiddleware, authorize, csrf_token, signed_in_user
 from webapp.config import Settings
 from webapp.controllers.account import AccountController
-from webapp.controllers.common import MAX_FORM_FIELDS
+from webapp.controllers.common import MAX_FORM_FIELDS, body_limits, canonical_ids
 from webapp.controllers.heroes import HeroController
 from webapp.controllers.teams import TeamController
 from webapp.controllers.users import UserController
@@ -48,7 +48,9 @@ def create_app(settings: Settings) -> Litestar:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     app = Litestar(
         route_handlers=[
-            home,
+            # In a router of its own so the OPTIONS handler Litestar adds to "/" inherits the access rule too
+            # (at app level it would declare none, and the guard refuses such routes to everyone).
+            Router(path="/", route_handlers=[home], opt=VIEWERS),
             AccountController,
             HeroController,
             TeamController,
@@ -63,7 +65,7 @@ def create_app(settings: Settings) -> Litestar:
             ),
         ],
         dependencies={"session": Provide(provide_session)},
-        guards=[authorize],
+        guards=[authorize, canonical_ids, body_limits],
         template_config=TemplateConfig(instance=_template_engine(settings)),
         lifespan=[make_lifespan(settings)],
         middleware=[DefineMiddleware(SessionMiddleware, settings=settings)],

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from argon2 import Parameters
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_SQLITE_PATH = PROJECT_DIR / "var" / "heroes.db"
 TRUE = {"1", "true", "yes", "on"}
@@ -41,6 +43,8 @@ class Settings:
     trusted_origins: tuple[str, ...] = ()
     # The clock every time check uses; tests put in their own to move time.
     clock: Callable[[], datetime] = utcnow
+    # argon2 cost; None is argon2-cffi's recommended profile. Only tests pass a cheaper one.
+    argon2_parameters: Parameters | None = None
 
     @property
     def is_sqlite(self) -> bool:

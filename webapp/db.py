@@ -85,7 +85,7 @@ def make_lifespan(settings: Settings) -> Any:
         engine = create_engine(settings)
         app.state.engine = engine
         app.state.reader, app.state.writer = session_factories(engine)
-        app.state.passwords = Passwords()
+        app.state.passwords = Passwords(settings.argon2_parameters)
         try:
             yield
         finally:

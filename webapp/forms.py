@@ -144,6 +144,9 @@ def login_form(data: Mapping[str, str]) -> AccountForm:
     form = AccountForm(values={"username": str(data.get("username", "")).strip()[:USERNAME_MAX]})
     if not form.values["username"]:
         form.errors["username"] = "Username is required."
+    elif _has_control_characters(form.values["username"]):
+        # No username has them, and PostgreSQL cannot even look up a NUL: refuse before the database does.
+        form.errors["username"] = "Username contains characters that are not allowed."
     password = str(data.get("password", ""))
     if not password:
         form.errors["password"] = "Password is required."

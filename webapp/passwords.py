@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import asyncio
 
-from argon2 import PasswordHasher
+from argon2 import Parameters, PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 
 class Passwords:
     """One per app (made in the lifespan, inside the running loop)."""
 
-    def __init__(self, concurrency: int = 2) -> None:
-        self._hasher = PasswordHasher()  # argon2id with the library's recommended parameters
+    def __init__(self, parameters: Parameters | None = None, concurrency: int = 2) -> None:
+        # argon2id with the library's recommended parameters unless told otherwise.
+        self._hasher = PasswordHasher.from_parameters(parameters) if parameters else PasswordHasher()
         # Each hash takes ~64 MiB and a core for tens of milliseconds: bound how many run at once.
         self._slots = asyncio.Semaphore(concurrency)
         self._dummy_hash: str | None = None

@@ -96,7 +96,11 @@ class UserController(Controller):
         if not user.is_active:
             await accounts.end_user_sessions(session, user_id=user_id)
         await session.commit()
-        return redirect(request.app.route_reverse("users:list"), flash=f"Saved user {user.username}.")
+        me = current_user(request)
+        # An admin who just gave up the admin role may no longer see the Users screen.
+        demoted_self = me is not None and me.id == user_id and user.role != Role.admin.value
+        target = request.app.route_reverse("heroes:list" if demoted_self else "users:list")
+        return redirect(target, flash=f"Saved user {user.username}.")
 
     @post("/{user_id:int}/password", name="users:password", status_code=303)
     async def set_password(

@@ -1,0 +1,107 @@
+"""The app's own route table for the security matrices, and sample values to fill its paths and forms.
+
+The matrices are derived from the routes the app really registers, so a route added later is covered (or
+fails a test that names it) without anyone remembering to list it here.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from litestar import Litestar
+from litestar.routes import HTTPRoute
+
+from tests.factories import TEST_PASSWORD
+from webapp.app import create_app
+from webapp.auth import SAFE_METHODS
+from webapp.config import Settings
+
+Endpoint = tuple[str, str]
+"""(method, path template as the app declares it), e.g. ("POST", "/heroes/{hero_id:int}")."""
+
+NEW_PASSWORD = "a brand new passphrase"
+PARAMETER = re.compile(r"\{(\w+):\w+\}")
+
+
+def endpoints(app: Litestar) -> dict[Endpoint, str]:
+    """Every (method, path) the app answers, with the access it declares ("undeclared" when none).
+
+    Litestar adds an OPTIONS handler to every path; it is a route like any other and is listed too.
+    Websocket or ASGI routes (none today) are listed under their type, so a new one cannot go unnoticed.
+    """
+    found: dict[Endpoint, str] = {}
+    for route in app.routes:
+        if not isinstance(route, HTTPRoute):
+            found[(type(route).__name__, route.path)] = "undeclared"
+            continue
+        for handler in route.route_handlers:
+            access = handler.opt.get("access")
+            for method in handler.http_methods:
+                found[(method, route.path)] = "undeclared" if access is None else str(access)
+    return found
+
+
+def collected_endpoints() -> dict[Endpoint, str]:
+    """The route table at collection time (building the app touches no database)."""
+    return endpoints(create_app(Settings()))
+
+
+def unsafe(table: dict[Endpoint, str]) -> list[Endpoint]:
+    return sorted(endpoint for endpoint in table if endpoint[0] not in SAFE_METHODS)
+
+
+def endpoint_id(endpoint: Endpoint) -> str:
+    return f"{endpoint[0]} {endpoint[1]}"
+
+
+@dataclass(frozen=True)
+class Sample:
+    """Real rows to point paths and forms at."""
+
+    hero_id: int
+    team_id: int
+    user_id: int
+    setup_token: str
+    username: str
+    """Someone who can sign in with TEST_PASSWORD."""
+
+
+def fill(template: str, sample: Sample) -> str:
+    """The path with its parameters replaced by the sample's ids."""
+    values = {
+        "hero_id": sample.hero_id,
+        "team_id": sample.team_id,
+        "user_id": sample.user_id,
+        "token": sample.setup_token,
+        "file_path": "css/app.css",
+    }
+
+    def value(match: re.Match[str]) -> str:
+        name = match.group(1)
+        assert name in values, f"no sample value for path parameter {name!r} of {template}: add one in fill()"
+        return str(values[name])
+
+    return PARAMETER.sub(value, template)
+
+
+def effective_form(endpoint: Endpoint, sample: Sample) -> dict[str, str]:
+    """A form the route accepts and acts on: were a refused request let through, the database would change."""
+    new_password = {"password": NEW_PASSWORD, "password_confirm": NEW_PASSWORD}
+    forms: dict[Endpoint, dict[str, str]] = {
+        ("POST", "/login"): {"username": sample.username, "password": TEST_PASSWORD},
+        ("POST", "/logout"): {},
+        ("POST", "/setup/{token:str}"): {"username": "founder"} | new_password,
+        ("POST", "/account/password"): {"current_password": TEST_PASSWORD} | new_password,
+        ("POST", "/heroes"): {"name": "Forged Hero", "secret_name": "Forger", "age": "30", "team_id": ""},
+        ("POST", "/heroes/{hero_id:int}"): {"name": "Renamed", "secret_name": "Renamed", "age": "1", "team_id": ""},
+        ("POST", "/heroes/{hero_id:int}/delete"): {},
+        ("POST", "/teams"): {"name": "Forged Team", "headquarters": "Nowhere"},
+        ("POST", "/teams/{team_id:int}"): {"name": "Renamed Team", "headquarters": "Elsewhere"},
+        ("POST", "/teams/{team_id:int}/delete"): {},
+        ("POST", "/users"): {"username": "mallory", "role": "admin"} | new_password,
+        ("POST", "/users/{user_id:int}"): {"role": "admin", "is_active": "on"},
+        ("POST", "/users/{user_id:int}/password"): new_password,
+    }
+    assert endpoint in forms, f"{endpoint_id(endpoint)} is new: add a form it acts on to effective_form()"
+    return forms[endpoint]

@@ -1,0 +1,212 @@
+"""The command line for accounts: `users create NAME --role ROLE` (password on stdin), and the one-time set-up
+link `serve` prints while there are no users. Real subprocesses against the database in DATABASE_URL."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import socket
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+from argon2 import PasswordHasher
+from litestar.testing import AsyncTestClient
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from tests.auth_support import new_session_cookie, stored_session, stored_users, submit_login
+from tests.factories import make_user, password_hash
+from tests.markup import parse
+from webapp.app import create_app
+from webapp.config import Settings
+from webapp.models import Role
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+PASSWORD = "cli chosen passphrase"
+SETUP_LINK = re.compile(r"http://127\.0\.0\.1:(\d+)/setup/([\w-]+)")
+
+
+def sqlite_url(path: Path) -> str:
+    return f"sqlite+aiosqlite:///{path}"
+
+
+def cli_env(database_url: str) -> dict[str, str]:
+    env = {**os.environ, "DATABASE_URL": database_url}
+    for name in ("APP_ENV", "SECURE_COOKIES", "FORWARDED_ALLOW_IPS"):
+        env.pop(name, None)
+    return env
+
+
+async def run_cli(*args: str, database_url: str, stdin: str = "") -> tuple[int, str, str]:
+    """`python -m webapp ARGS` with `stdin` piped in; returns the exit code, stdout and stderr."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "webapp",
+        *args,
+        cwd=PROJECT_DIR,
+        env=cli_env(database_url),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(stdin.encode()), timeout=120)
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@asynccontextmanager
+async def serving(database_url: str) -> AsyncIterator[tuple[str, int]]:
+    """`python -m webapp serve` on a free port, up until the block ends; yields what it printed up to start-up
+    and the port."""
+    port = free_port()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "webapp",
+        "serve",
+        "--port",
+        str(port),
+        cwd=PROJECT_DIR,
+        env=cli_env(database_url),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    assert process.stdout is not None
+    lines: list[str] = []
+    try:
+        async with asyncio.timeout(60):
+            while "Application startup complete" not in (lines[-1] if lines else ""):
+                line = (await process.stdout.readline()).decode()
+                assert line, f"serve stopped before starting: {''.join(lines)}"
+                lines.append(line)
+        yield "".join(lines), port
+    finally:
+        process.terminate()
+        await process.wait()
+
+
+# --- users create -----------------------------------------------------------------------------------------------
+
+
+async def test_users_create_in_a_fresh_database_then_sign_in_over_http(tmp_path: Path) -> None:
+    url = sqlite_url(tmp_path / "fresh" / "cli.db")
+    code, out, err = await run_cli("users", "create", "Alice", "--role", "editor", database_url=url, stdin=PASSWORD)
+    assert code == 0, err
+    assert "Created editor 'alice'" in out
+    async with AsyncTestClient(app=create_app(Settings(database_url=url))) as http:
+        response = await submit_login(http, "alice", PASSWORD)
+        assert response.status_code == 303
+        assert new_session_cookie(response)
+        assert (await http.get("/heroes")).status_code == 200
+
+
+async def test_users_create_stores_role_and_hash_in_the_apps_database(
+    settings: Settings, engine: AsyncEngine, db: AsyncSession
+) -> None:
+    code, _out, err = await run_cli(
+        "users", "create", "Vera", "--role", "viewer", database_url=settings.database_url, stdin=PASSWORD + "\n"
+    )
+    assert code == 0, err
+    users = await stored_users(db)
+    assert list(users) == ["vera"]
+    assert (users["vera"].role, users["vera"].is_active) == ("viewer", True)
+    assert users["vera"].password_hash.startswith("$argon2id$")
+    assert PasswordHasher().verify(users["vera"].password_hash, PASSWORD)
+
+
+async def test_users_create_admin_can_open_the_users_screen(
+    settings: Settings, engine: AsyncEngine, db: AsyncSession
+) -> None:
+    url = settings.database_url
+    code, _out, err = await run_cli("users", "create", "root", "--role", "admin", database_url=url, stdin=PASSWORD)
+    assert code == 0, err
+    async with AsyncTestClient(app=create_app(settings)) as http:
+        response = await submit_login(http, "root", PASSWORD)
+        assert await stored_session(db, new_session_cookie(response)) is not None
+        assert (await http.get("/users")).status_code == 200
+
+
+async def test_users_create_refuses_a_short_password(settings: Settings, engine: AsyncEngine, db: AsyncSession) -> None:
+    code, out, err = await run_cli(
+        "users", "create", "alice", "--role", "editor", database_url=settings.database_url, stdin="short12\n"
+    )
+    assert code == 1
+    assert "password: Use at least 8 characters." in err
+    assert "Created" not in out
+    assert await stored_users(db) == {}
+
+
+async def test_users_create_refuses_an_existing_name_whatever_the_case(
+    settings: Settings, engine: AsyncEngine, db: AsyncSession
+) -> None:
+    await make_user(db, username="alice", role=Role.viewer)
+    code, _out, err = await run_cli(
+        "users", "create", "ALICE", "--role", "admin", database_url=settings.database_url, stdin=PASSWORD
+    )
+    assert code == 1
+    assert "A user named 'alice' already exists." in err
+    users = await stored_users(db)
+    assert list(users) == ["alice"]
+    assert (users["alice"].role, users["alice"].password_hash) == ("viewer", password_hash())
+
+
+async def test_users_create_refuses_a_bad_username(tmp_path: Path) -> None:
+    code, _out, err = await run_cli(
+        "users", "create", "bad name", "--role", "editor", database_url=sqlite_url(tmp_path / "cli.db"), stdin=PASSWORD
+    )
+    assert code == 1
+    assert err.startswith("username: ")
+
+
+async def test_users_create_refuses_an_unknown_role(tmp_path: Path) -> None:
+    database = tmp_path / "cli.db"
+    code, _out, err = await run_cli(
+        "users", "create", "alice", "--role", "root", database_url=sqlite_url(database), stdin=PASSWORD
+    )
+    assert code == 2
+    assert "invalid choice: 'root'" in err
+    assert not database.exists()
+
+
+# --- the set-up link that serve prints --------------------------------------------------------------------------
+
+
+async def test_serve_prints_a_working_setup_link_when_there_are_no_users(tmp_path: Path) -> None:
+    url = sqlite_url(tmp_path / "serve.db")
+    async with serving(url) as (output, port), httpx.AsyncClient() as browser:
+        match = SETUP_LINK.search(output)
+        assert match, output
+        assert int(match[1]) == port
+        link = match[0]
+        form = await browser.get(link)
+        assert form.status_code == 200
+        assert "Create the first admin" in form.text
+        data = {"_csrf": parse(form.text).find("input", name="_csrf").attrs["value"], "username": "root"}
+        data |= {"password": PASSWORD, "password_confirm": PASSWORD}
+        created = await browser.post(link, data=data)
+        assert created.status_code == 303
+        assert created.headers["location"] == "/heroes"
+        assert (await browser.get(link)).status_code == 404
+    assert "users create NAME --role admin" in output
+    async with AsyncTestClient(app=create_app(Settings(database_url=url))) as http:
+        assert (await submit_login(http, "root", PASSWORD)).status_code == 303
+
+
+async def test_serve_prints_no_setup_link_once_a_user_exists(tmp_path: Path) -> None:
+    url = sqlite_url(tmp_path / "serve.db")
+    code, _out, err = await run_cli("users", "create", "alice", "--role", "admin", database_url=url, stdin=PASSWORD)
+    assert code == 0, err
+    async with serving(url) as (output, _port):
+        assert "Serving the hero admin" in output
+        assert "/setup/" not in output

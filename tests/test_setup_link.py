@@ -1,0 +1,136 @@
+"""The one-time set-up link: while no user exists it creates the first admin and signs them in, once."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from tests.auth_support import form_token, new_session_cookie, set_cookie, signed_in_as, stored_session, stored_users
+from tests.conftest import Clock
+from tests.factories import field_error, make_user
+from tests.markup import parse
+from webapp.accounts import issue_setup_token
+from webapp.models import Role, SetupToken
+
+Client = AsyncTestClient[Litestar]
+
+PASSWORD = "first admin passphrase"
+
+
+async def setup_token(db: AsyncSession, clock: Clock, valid_for: timedelta = timedelta(hours=24)) -> str:
+    token = await issue_setup_token(db, now=clock(), valid_for=valid_for)
+    await db.commit()
+    return token
+
+
+async def stored_setup_tokens(db: AsyncSession) -> list[SetupToken]:
+    db.expire_all()
+    rows = list((await db.exec(select(SetupToken))).all())
+    await db.commit()
+    return rows
+
+
+def first_admin(username: str = "Root.Admin", password: str = PASSWORD, confirm: str | None = None) -> dict[str, str]:
+    return {"username": username, "password": password, "password_confirm": password if confirm is None else confirm}
+
+
+async def test_setup_page_shows_the_first_admin_form(http: Client, db: AsyncSession, clock: Clock) -> None:
+    token = await setup_token(db, clock)
+    response = await http.get(f"/setup/{token}")
+    assert response.status_code == 200
+    page = parse(response.text)
+    assert page.find("h1").text == "Create the first admin"
+    form = page.find("form", action=f"/setup/{token}")
+    assert [label.text for label in form.find_all("label")] == ["Username", "New password", "Repeat the new password"]
+    cookie = set_cookie(response, "csrf")
+    assert cookie is not None
+    assert form.find("input", name="_csrf").attrs["value"] == cookie.value
+
+
+async def test_setup_creates_an_admin_signs_them_in_and_the_link_stops_working(
+    http: Client, db: AsyncSession, clock: Clock
+) -> None:
+    token = await setup_token(db, clock)
+    data = first_admin() | {"_csrf": await form_token(http, f"/setup/{token}")}
+    response = await http.post(f"/setup/{token}", data=data, follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/heroes"
+    users = await stored_users(db)
+    assert list(users) == ["root.admin"]
+    admin = users["root.admin"]
+    assert (admin.role, admin.is_active) == (Role.admin.value, True)
+    assert PasswordHasher().verify(admin.password_hash, PASSWORD)
+    admin_id = admin.id
+    row = await stored_session(db, new_session_cookie(response))
+    assert row is not None
+    assert row.user_id == admin_id
+    assert signed_in_as(await http.get("/users")) == "root.admin"
+    assert await stored_setup_tokens(db) == []  # used up, not merely shadowed by the new user
+    assert (await http.get(f"/setup/{token}")).status_code == 404
+    http.cookies.clear()
+    again = await http.post(f"/setup/{token}", data=first_admin("intruder"), follow_redirects=False)
+    assert again.status_code in {403, 404}
+    assert list(await stored_users(db)) == ["root.admin"]
+
+
+async def test_setup_used_link_is_404_even_for_a_fresh_browser(http: Client, db: AsyncSession, clock: Clock) -> None:
+    token = await setup_token(db, clock)
+    data = first_admin() | {"_csrf": await form_token(http, f"/setup/{token}")}
+    await http.post(f"/setup/{token}", data=data)
+    http.cookies.clear()
+    assert (await http.get(f"/setup/{token}")).status_code == 404
+
+
+async def test_setup_invalid_input_rerenders_422_and_creates_nobody(
+    http: Client, db: AsyncSession, clock: Clock
+) -> None:
+    token = await setup_token(db, clock)
+    csrf = await form_token(http, f"/setup/{token}")
+    short = await http.post(f"/setup/{token}", data=first_admin(password="short12") | {"_csrf": csrf})
+    assert short.status_code == 422
+    assert field_error(short.text, "new-password-password")
+    assert "short12" not in short.text
+    differ = await http.post(f"/setup/{token}", data=first_admin(confirm="other passphrase") | {"_csrf": csrf})
+    assert differ.status_code == 422
+    assert field_error(differ.text, "new-password-password_confirm")
+    bad_name = await http.post(f"/setup/{token}", data=first_admin(username="root admin") | {"_csrf": csrf})
+    assert bad_name.status_code == 422
+    assert field_error(bad_name.text, "setup-username")
+    assert await stored_users(db) == {}
+    assert (await http.get(f"/setup/{token}")).status_code == 200
+
+
+async def test_setup_expired_link_is_404(http: Client, db: AsyncSession, clock: Clock) -> None:
+    token = await setup_token(db, clock, valid_for=timedelta(hours=24))
+    clock.advance(timedelta(hours=24, seconds=1))
+    assert (await http.get(f"/setup/{token}")).status_code == 404
+    response = await http.post(f"/setup/{token}", data=first_admin(), follow_redirects=False)
+    assert response.status_code in {403, 404}
+    assert await stored_users(db) == {}
+
+
+async def test_setup_link_is_404_once_a_user_exists(http: Client, db: AsyncSession, clock: Clock) -> None:
+    token = await setup_token(db, clock)
+    csrf = await form_token(http, f"/setup/{token}")
+    await make_user(db, username="someone", role=Role.viewer)
+    assert (await http.get(f"/setup/{token}")).status_code == 404
+    response = await http.post(f"/setup/{token}", data=first_admin() | {"_csrf": csrf}, follow_redirects=False)
+    assert response.status_code == 404
+    assert set(await stored_users(db)) == {"someone"}
+
+
+async def test_setup_unknown_token_is_404(http: Client, db: AsyncSession, clock: Clock) -> None:
+    await setup_token(db, clock)
+    assert (await http.get("/setup/not-the-token")).status_code == 404
+
+
+async def test_a_new_setup_link_replaces_the_old_one(http: Client, db: AsyncSession, clock: Clock) -> None:
+    old = await setup_token(db, clock)
+    new = await setup_token(db, clock)
+    assert (await http.get(f"/setup/{old}")).status_code == 404
+    assert (await http.get(f"/setup/{new}")).status_code == 200
