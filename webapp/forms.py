@@ -82,8 +82,11 @@ def _validate(model: type[M], values: dict[str, str], payload: dict[str, object]
 
 
 def _optional_int(raw: str) -> str | None:
-    # Blank optional numbers mean "none"; anything else goes to pydantic, which rejects non-integers.
-    return raw or None
+    """Blank means "none". Only plain ASCII digits are a number: pydantic alone would also read "1_000" or
+    other scripts' digits, which nobody means to type into an age or a team id."""
+    if not raw:
+        return None
+    return raw if raw.isascii() and raw.removeprefix("-").isdigit() else "not a number"
 
 
 def hero_form(data: Mapping[str, str]) -> Form[HeroCreate]:
