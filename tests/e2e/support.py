@@ -80,3 +80,10 @@ def open_create_form(page: Page, link_name: str) -> None:
     """Click "New hero" / "New team" on a list page and wait until the form in place has taken focus."""
     page.get_by_role("link", name=link_name, exact=True).click()
     expect(page.get_by_role("main").get_by_role("textbox", name="Name", exact=True)).to_be_focused()
+
+
+def record_posts(page: Page) -> list[str]:
+    """The URLs of the POST requests the page sends from now on."""
+    posts: list[str] = []
+    page.on("request", lambda request: posts.append(request.url) if request.method == "POST" else None)
+    return posts

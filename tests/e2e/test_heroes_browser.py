@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from playwright.sync_api import Dialog, Page, Request, expect
+from playwright.sync_api import Dialog, Page, expect
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.e2e.conftest import LiveServer, PageProblems
@@ -17,6 +17,7 @@ from tests.e2e.support import (
     main_nav,
     mark_document,
     open_create_form,
+    record_posts,
     row_of,
     start_inline_edit,
 )
@@ -224,13 +225,7 @@ def test_delete_hero_dismissed_keeps_row_and_sends_nothing(page: Page, server: L
     add_hero(server, name="Deadpond")
     page.goto("/heroes")
     table = page.get_by_role("table", name="Heroes")
-    posts: list[str] = []
-
-    def record(request: Request) -> None:
-        if request.method == "POST":
-            posts.append(request.url)
-
-    page.on("request", record)
+    posts = record_posts(page)
     page.once("dialog", lambda dialog: dialog.dismiss())
     table.get_by_role("link", name="Delete Deadpond").click()
     # Another round trip after the dismissal: a delete request, had one been sent, would have gone first.

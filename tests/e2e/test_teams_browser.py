@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from playwright.sync_api import Dialog, Page, Request, expect
+from playwright.sync_api import Dialog, Page, expect
 
 from tests.e2e.conftest import LiveServer
 from tests.e2e.support import (
@@ -12,6 +12,7 @@ from tests.e2e.support import (
     expect_same_document,
     mark_document,
     open_create_form,
+    record_posts,
     row_of,
     start_inline_edit,
 )
@@ -197,13 +198,7 @@ def test_delete_team_dismissed_keeps_team_and_sends_nothing(page: Page, server: 
     add_hero(server, name="Deadpond", team_id=team_id)
     page.goto("/teams")
     table = page.get_by_role("table", name="Teams")
-    posts: list[str] = []
-
-    def record(request: Request) -> None:
-        if request.method == "POST":
-            posts.append(request.url)
-
-    page.on("request", record)
+    posts = record_posts(page)
     page.once("dialog", lambda dialog: dialog.dismiss())
     table.get_by_role("link", name="Delete Preventers").click()
     # A later round trip: a delete request, had one been sent, would have gone before it.
