@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
+import httpx
 from argon2 import PasswordHasher
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
@@ -134,3 +136,21 @@ async def test_a_new_setup_link_replaces_the_old_one(http: Client, db: AsyncSess
     new = await setup_token(db, clock)
     assert (await http.get(f"/setup/{old}")).status_code == 404
     assert (await http.get(f"/setup/{new}")).status_code == 200
+
+
+async def test_two_simultaneous_submits_of_one_link_create_one_admin(
+    app: Litestar, db: AsyncSession, clock: Clock
+) -> None:
+    token = await setup_token(db, clock)
+    # On the test's own event loop (the test client would run the two requests one after the other).
+    transport = httpx.ASGITransport(app=app)
+    async with app.lifespan(), httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as client:
+        client.cookies.set("csrf", "anonymous-token")
+        responses = await asyncio.gather(
+            *(
+                client.post(f"/setup/{token}", data={**first_admin(username=name), "_csrf": "anonymous-token"})
+                for name in ("first", "second")
+            )
+        )
+    assert sorted(response.status_code for response in responses) == [303, 404]
+    assert len(await stored_users(db)) == 1

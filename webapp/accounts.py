@@ -147,8 +147,9 @@ async def issue_setup_token(session: AsyncSession, *, now: datetime, valid_for: 
     return token
 
 
-async def setup_token_valid(session: AsyncSession, *, token: str, now: datetime) -> bool:
-    row = await session.get(SetupToken, digest(token))
+async def setup_token_valid(session: AsyncSession, *, token: str, now: datetime, for_update: bool = False) -> bool:
+    """for_update locks the token row (PostgreSQL), so two submits at once cannot both use it."""
+    row = await session.get(SetupToken, digest(token), with_for_update=for_update)
     return row is not None and row.expires_at > now
 
 

@@ -198,5 +198,9 @@ class AccountController(Controller):
 async def _check_setup(request: Request[Any, Any, Any], session: AsyncSession, token: str) -> None:
     """The set-up link works once, only while no user exists, and only until it expires."""
     now = _settings(request).clock()
-    if await accounts.count_users(session) or not await accounts.setup_token_valid(session, token=token, now=now):
+    # The token first: on a POST its row lock makes a second, simultaneous submit wait and then find no token.
+    locking = request.method == "POST"
+    if not await accounts.setup_token_valid(session, token=token, now=now, for_update=locking):
+        raise NotFoundException()
+    if await accounts.count_users(session):
         raise NotFoundException()
