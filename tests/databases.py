@@ -59,18 +59,23 @@ async def _ping(url: str) -> None:
     await connection.close()
 
 
-def create_postgres_database(admin_url: str) -> str:
-    """Create a uniquely named database and return its asyncpg URL."""
-    name = f"hero_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+def _admin_execute(admin_url: str, sql: str) -> None:
+    """Run one statement (CREATE/DROP DATABASE) on the server's maintenance database."""
 
-    async def create() -> None:
+    async def execute() -> None:
         connection = await asyncpg.connect(_dsn(admin_url), timeout=5)
         try:
-            await connection.execute(f'CREATE DATABASE "{name}"')
+            await connection.execute(sql)
         finally:
             await connection.close()
 
-    run_async(create())
+    run_async(execute())
+
+
+def create_postgres_database(admin_url: str) -> str:
+    """Create a uniquely named database and return its asyncpg URL."""
+    name = f"hero_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    _admin_execute(admin_url, f'CREATE DATABASE "{name}"')
     return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
 
 
@@ -79,15 +84,7 @@ def drop_postgres_database(admin_url: str, database_url: str) -> None:
     name = make_url(database_url).database
     if not (name and name.startswith("hero_test_")):
         raise ValueError(f"refusing to drop a database this run did not create: {name}")
-
-    async def drop() -> None:
-        connection = await asyncpg.connect(_dsn(admin_url), timeout=5)
-        try:
-            await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await connection.close()
-
-    run_async(drop())
+    _admin_execute(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 async def reset_tables(engine: AsyncEngine) -> None:

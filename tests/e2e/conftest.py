@@ -226,27 +226,6 @@ def _new_context(
 
 
 @pytest.fixture
-def page(browser: Browser, server: LiveServer, problems: PageProblems) -> Iterator[Page]:
-    context = _new_context(browser, server, javascript=True)
-    page = context.new_page()
-    problems.watch(page)
-    yield page
-    context.close()
-    assert problems.errors == [], problems.errors
-
-
-@pytest.fixture
-def nojs_page(browser: Browser, server: LiveServer, problems: PageProblems) -> Iterator[Page]:
-    """A page in a browser with JavaScript turned off: only links and forms work."""
-    context = _new_context(browser, server, javascript=False)
-    page = context.new_page()
-    problems.watch(page)
-    yield page
-    context.close()
-    assert problems.errors == [], problems.errors
-
-
-@pytest.fixture
 def new_page(browser: Browser, server: LiveServer, problems: PageProblems) -> Iterator[Callable[..., Page]]:
     """Open pages in contexts of their own (viewport, color_scheme, ...), watched like `page`."""
     contexts: list[BrowserContext] = []
@@ -262,3 +241,15 @@ def new_page(browser: Browser, server: LiveServer, problems: PageProblems) -> It
     for context in contexts:
         context.close()
     assert problems.errors == [], problems.errors
+
+
+@pytest.fixture
+def page(new_page: Callable[..., Page]) -> Page:
+    """A page signed in as the editor, watched for console errors and CSP violations."""
+    return new_page()
+
+
+@pytest.fixture
+def nojs_page(new_page: Callable[..., Page]) -> Page:
+    """A page in a browser with JavaScript turned off: only links and forms work."""
+    return new_page(javascript=False)
