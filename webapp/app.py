@@ -78,5 +78,4 @@ def create_app(settings: Settings) -> Litestar:
         debug=False,
     )
     app.state.settings = settings
-    app.state.page_size = settings.page_size
     return app

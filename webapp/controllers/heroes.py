@@ -39,7 +39,9 @@ class HeroController(Controller):
 
     @get("/", name="heroes:list", status_code=200)
     async def list_heroes(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession]) -> Template:
-        heroes = await queries.list_heroes(session, page=page_number(request), size=request.app.state.page_size)
+        heroes = await queries.list_heroes(
+            session, page=page_number(request), size=request.app.state.settings.page_size
+        )
         return render(request, page="heroes/list.html", fragment="heroes/_table.html", context={"heroes": heroes})
 
     @get("/new", name="heroes:new", status_code=200, opt=EDITORS)

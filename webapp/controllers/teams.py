@@ -37,7 +37,7 @@ class TeamController(Controller):
 
     @get("/", name="teams:list", status_code=200)
     async def list_teams(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession]) -> Template:
-        teams = await queries.list_teams(session, page=page_number(request), size=request.app.state.page_size)
+        teams = await queries.list_teams(session, page=page_number(request), size=request.app.state.settings.page_size)
         return render(request, page="teams/list.html", fragment="teams/_table.html", context={"teams": teams})
 
     @get("/new", name="teams:new", status_code=200, opt=EDITORS)
