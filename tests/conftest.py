@@ -20,7 +20,7 @@ from tests.factories import make_user
 from webapp import accounts
 from webapp.app import create_app
 from webapp.config import Settings, utcnow
-from webapp.db import create_engine, create_schema, session_factories
+from webapp.db import create_engine, create_tables, session_factories
 from webapp.models import Role, User
 
 _postgres: dict[str, str | None] = {}
@@ -103,7 +103,7 @@ def settings(database_url: str, clock: Clock) -> Settings:
 async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
     """A test-side engine (separate from the app's) with an empty schema."""
     test_engine = create_engine(settings)
-    await create_schema(test_engine)
+    await create_tables(test_engine)
     if not settings.is_sqlite:
         await reset_tables(test_engine)
     yield test_engine

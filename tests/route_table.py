@@ -65,6 +65,8 @@ class Sample:
     setup_token: str
     username: str
     """Someone who can sign in with TEST_PASSWORD."""
+    entry_id: int = 1
+    """A history entry (reverts); the first thing recorded in a fresh database."""
 
 
 def fill(template: str, sample: Sample) -> str:
@@ -73,6 +75,7 @@ def fill(template: str, sample: Sample) -> str:
         "hero_id": sample.hero_id,
         "team_id": sample.team_id,
         "user_id": sample.user_id,
+        "entry_id": sample.entry_id,
         "token": sample.setup_token,
         "file_path": "css/app.css",
     }
@@ -88,17 +91,26 @@ def fill(template: str, sample: Sample) -> str:
 def effective_form(endpoint: Endpoint, sample: Sample) -> dict[str, str]:
     """A form the route accepts and acts on: were a refused request let through, the database would change."""
     new_password = {"password": NEW_PASSWORD, "password_confirm": NEW_PASSWORD}
+    version = {"version": "1"}  # what a fresh sample row has: a form filled from it would carry this
     forms: dict[Endpoint, dict[str, str]] = {
         ("POST", "/login"): {"username": sample.username, "password": TEST_PASSWORD},
         ("POST", "/logout"): {},
         ("POST", "/setup/{token:str}"): {"username": "founder"} | new_password,
         ("POST", "/account/password"): {"current_password": TEST_PASSWORD} | new_password,
         ("POST", "/heroes"): {"name": "Forged Hero", "secret_name": "Forger", "age": "30", "team_id": ""},
-        ("POST", "/heroes/{hero_id:int}"): {"name": "Renamed", "secret_name": "Renamed", "age": "1", "team_id": ""},
-        ("POST", "/heroes/{hero_id:int}/delete"): {},
+        ("POST", "/heroes/{hero_id:int}"): {"name": "Renamed", "secret_name": "Renamed", "age": "1", "team_id": ""}
+        | version,
+        ("POST", "/heroes/{hero_id:int}/delete"): version,
+        ("POST", "/heroes/{hero_id:int}/restore"): version,
+        ("POST", "/heroes/{hero_id:int}/purge"): {},
+        ("POST", "/heroes/{hero_id:int}/history/{entry_id:int}/revert"): version,
         ("POST", "/teams"): {"name": "Forged Team", "headquarters": "Nowhere"},
-        ("POST", "/teams/{team_id:int}"): {"name": "Renamed Team", "headquarters": "Elsewhere"},
-        ("POST", "/teams/{team_id:int}/delete"): {},
+        ("POST", "/teams/{team_id:int}"): {"name": "Renamed Team", "headquarters": "Elsewhere"} | version,
+        ("POST", "/teams/{team_id:int}/delete"): version,
+        ("POST", "/teams/{team_id:int}/restore"): version,
+        ("POST", "/teams/{team_id:int}/purge"): {},
+        ("POST", "/teams/{team_id:int}/history/{entry_id:int}/revert"): version,
+        ("POST", "/trash/empty"): {},
         ("POST", "/users"): {"username": "mallory", "role": "admin"} | new_password,
         ("POST", "/users/{user_id:int}"): {"role": "admin", "is_active": "on"},
         ("POST", "/users/{user_id:int}/password"): new_password,

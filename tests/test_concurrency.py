@@ -26,7 +26,7 @@ from tests.conftest import Clock, sign_in
 from tests.factories import all_heroes, all_teams, fetch_hero, make_hero, make_user
 from webapp import queries
 from webapp.config import Settings
-from webapp.db import create_engine, create_schema, session_factories
+from webapp.db import create_engine, create_tables, session_factories
 from webapp.models import Role
 
 CONCURRENCY = 32
@@ -146,7 +146,7 @@ async def test_concurrent_creates_of_one_team_name_store_one_and_answer_409_to_t
 @pytest.fixture
 async def sqlite_engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
     sqlite_engine = create_engine(Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'pragmas.db'}"))
-    await create_schema(sqlite_engine)
+    await create_tables(sqlite_engine)
     yield sqlite_engine
     await sqlite_engine.dispose()
 

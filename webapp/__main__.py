@@ -13,7 +13,7 @@ import uvicorn
 
 from webapp import accounts
 from webapp.config import Settings
-from webapp.db import create_engine, create_schema, session_factories
+from webapp.db import create_engine, session_factories, upgrade_schema
 from webapp.demo import seed_demo
 from webapp.forms import new_user_form
 from webapp.models import Role, User
@@ -25,7 +25,7 @@ SETUP_LINK_VALID = timedelta(hours=24)
 async def _prepare(settings: Settings, *, demo: bool) -> bool:
     engine = create_engine(settings)
     try:
-        await create_schema(engine)
+        await upgrade_schema(engine)
         return await seed_demo(engine) if demo else False
     finally:
         await engine.dispose()
@@ -109,7 +109,7 @@ def create_user(args: argparse.Namespace) -> int:
 async def _create_user(settings: Settings, username: str, role: str, password: str) -> bool:
     engine = create_engine(settings)
     try:
-        await create_schema(engine)
+        await upgrade_schema(engine)
         _reader, writer = session_factories(engine)
         async with writer() as session:
             if await accounts.get_user_by_username(session, username=username):

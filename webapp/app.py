@@ -19,12 +19,14 @@ from webapp.config import Settings
 from webapp.controllers.account import AccountController
 from webapp.controllers.common import MAX_FORM_FIELDS, body_limits, canonical_ids
 from webapp.controllers.heroes import HeroController
+from webapp.controllers.history import ActivityController, TrashController
 from webapp.controllers.teams import TeamController
 from webapp.controllers.users import UserController
 from webapp.db import make_lifespan, provide_session
 from webapp.errors import exception_handlers
 from webapp.middleware import add_response_headers
 from webapp.static import asset_url
+from webapp.submissions import new_token
 
 
 @get("/", name="home", status_code=303, include_in_schema=False, opt=VIEWERS)
@@ -41,6 +43,7 @@ def _template_engine(settings: Settings) -> JinjaTemplateEngine:
     engine.register_template_callable("asset", asset_url(settings.static_dir))
     engine.register_template_callable("csrf_token", csrf_token)
     engine.register_template_callable("signed_in_user", signed_in_user)
+    engine.register_template_callable("once_token", lambda _context: new_token())
     return engine
 
 
@@ -54,6 +57,8 @@ def create_app(settings: Settings) -> Litestar:
             AccountController,
             HeroController,
             TeamController,
+            ActivityController,
+            TrashController,
             UserController,
             create_static_files_router(
                 path="/static",

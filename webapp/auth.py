@@ -21,9 +21,9 @@ from litestar.exceptions import NotAuthorizedException, PermissionDeniedExceptio
 from litestar.handlers import BaseRouteHandler
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from webapp import accounts
+from webapp import accounts, audit
 from webapp.config import Settings
-from webapp.middleware import STATIC_PREFIX
+from webapp.middleware import STATIC_PREFIX, request_id
 from webapp.models import Role
 
 R = TypeVar("R", bound=Response[Any])
@@ -170,9 +170,37 @@ async def authorize(connection: ASGIConnection[Any, Any, Any, Any], handler: Bas
     if access != PUBLIC and user is None:
         raise NotAuthorizedException()
     if connection.scope.get("method") not in SAFE_METHODS:
-        await check_csrf(connection, user)
+        try:
+            await check_csrf(connection, user)
+        except CsrfFailed:
+            await _record_refusal(
+                connection, user, "the request did not carry this site's token, or came from another site"
+            )
+            raise
     if access != PUBLIC and user is not None and not user.role.allows(Role(access)):
+        await _record_refusal(connection, user, f"needs the {Role(access).value} role")
         raise PermissionDeniedException()
+
+
+async def _record_refusal(connection: ASGIConnection[Any, Any, Any, Any], user: CurrentUser | None, why: str) -> None:
+    """A signed-in user refused: recorded for the admins, in a transaction of its own (the request has none).
+    Refusals of signed-out requests are not recorded: anyone can make those, as many as they like."""
+    if user is None:
+        return
+    settings: Settings = connection.app.state.settings
+    actor = audit.Actor(user.id, user.username, request_id(connection.scope), settings.clock())
+    path = connection.scope["path"][:200]
+    note = f"{connection.scope.get('method')} {path}: {why}"
+    async with connection.app.state.writer() as session:
+        await audit.write(
+            session,
+            [
+                audit.entry(
+                    actor, action="refused", record_type="account", record_id=user.id, label=user.username, note=note
+                )
+            ],
+        )
+        await session.commit()
 
 
 async def check_csrf(connection: ASGIConnection[Any, Any, Any, Any], user: CurrentUser | None) -> None:

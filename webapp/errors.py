@@ -7,7 +7,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from litestar import Request, Response
-from litestar.exceptions import HTTPException, NotAuthorizedException
+from litestar.exceptions import ClientException, HTTPException, NotAuthorizedException
 from litestar.response import Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
@@ -30,8 +30,21 @@ TITLES = {
 }
 
 
+class Refused(ClientException):
+    """A refusal that explains itself: the page (or htmx alert) shows this title and message, and a link
+    to where the user can put things right."""
+
+    def __init__(self, status_code: int, title: str, message: str, link: tuple[str, str] | None = None) -> None:
+        super().__init__(message, status_code=status_code)
+        self.title, self.message, self.link = title, message, link
+
+
 def error_response(
-    request: Request[Any, Any, Any], status_code: int, title: str | None = None, message: str | None = None
+    request: Request[Any, Any, Any],
+    status_code: int,
+    title: str | None = None,
+    message: str | None = None,
+    link: tuple[str, str] | None = None,
 ) -> Response[Any]:
     default_title, default_message = TITLES.get(status_code, TITLES[500 if status_code >= 500 else 400])
     title, message = title or default_title, message or default_message
@@ -39,8 +52,10 @@ def error_response(
         "status_code": status_code,
         "title": title,
         "message": message,
+        "link": link,
         "request_id": request_id(request.scope),
         "toast": None,
+        "undo": None,
     }
     if wants_fragment(request):
         # Whatever the element that asked, the message goes to the toast region, so an error never
@@ -55,6 +70,8 @@ def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) 
         return sign_in_first(request)
     if isinstance(exc, CsrfFailed):
         return error_response(request, exc.status_code, exc.title, exc.message)
+    if isinstance(exc, Refused):
+        return error_response(request, exc.status_code, exc.title, exc.message, exc.link)
     return error_response(request, exc.status_code)
 
 

@@ -36,10 +36,29 @@ class Form(Generic[M]):
     values: dict[str, str]
     model: M | None = None
     errors: dict[str, str] = field(default_factory=dict)
+    # The record version the form was filled from (sent back on save), and after an edit conflict what is
+    # stored now, as shown to people, for each field where that differs from what the user typed.
+    version: int | None = None
+    conflict: Conflict | None = None
 
     @property
     def is_valid(self) -> bool:
         return self.model is not None and not self.errors
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """Someone else saved the record while this form was open."""
+
+    by: str
+    current: dict[str, str]
+
+
+def version_of(data: Mapping[str, str]) -> int | None:
+    """The record version a form says it was filled from; None when missing or malformed (which can only
+    mean an old or forged form, and is treated as out of date)."""
+    raw = str(data.get("version", ""))
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 10 else None
 
 
 def _clean(data: Mapping[str, str], names: tuple[str, ...]) -> dict[str, str]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -11,6 +13,37 @@ from litestar.response import Redirect, Template
 
 FLASH_COOKIE = "flash"
 FLASH_MAX = 300
+
+
+@dataclass(frozen=True)
+class Undo:
+    """The Undo button a status message offers after a delete: restore this record at this version."""
+
+    kind: str  # "hero" or "team"
+    record_id: int
+    version: int
+
+    def path(self, request: Request[Any, Any, Any]) -> str:
+        plural = {"hero": "heroes", "team": "teams"}[self.kind]
+        return request.app.route_reverse(f"{plural}:restore", **{f"{self.kind}_id": self.record_id})
+
+
+def _read_flash(raw: str | None) -> tuple[str | None, Undo | None]:
+    """The message (and Undo) a redirect left behind. The cookie is ours, but a browser can send anything:
+    whatever does not parse is shown as plain (escaped) text, and an Undo only for a well-formed record."""
+    if not raw:
+        return None, None
+    try:
+        data = json.loads(raw)
+        text, undo = str(data["text"])[:FLASH_MAX], data.get("undo")
+        if undo is None:
+            return text, None
+        kind, record_id, version = undo
+        if kind in {"hero", "team"} and all(type(n) is int and 0 < n < 2**31 for n in (record_id, version)):
+            return text, Undo(kind, record_id, version)
+        return text, None
+    except (ValueError, KeyError, TypeError):
+        return raw[:FLASH_MAX], None
 
 
 def wants_fragment(request: Request[Any, Any, Any]) -> bool:
@@ -31,6 +64,7 @@ def render(
     context: dict[str, Any],
     status_code: int = 200,
     toast: str | None = None,
+    undo: Undo | None = None,
     headers: dict[str, str] | None = None,
 ) -> Template:
     """The fragment for htmx (when there is one), else the page, which includes the same fragment.
@@ -38,24 +72,36 @@ def render(
     Pages also show the status message a redirect left behind. Vary is set for every response elsewhere.
     """
     fragment_wanted = fragment is not None and wants_fragment(request)
-    context = {**context, "htmx": fragment_wanted, "toast": toast}
+    context = {**context, "htmx": fragment_wanted, "toast": toast, "undo": _undo_link(request, undo)}
     if fragment_wanted:
         return Template(template_name=fragment, context=context, status_code=status_code, headers=headers)
     flash = request.cookies.get(FLASH_COOKIE)  # Litestar has already percent-decoded cookie values
-    context["toast"] = toast or (flash[:FLASH_MAX] if flash else None)
+    if toast is None:
+        context["toast"], flashed_undo = _read_flash(flash)
+        context["undo"] = _undo_link(request, flashed_undo)
     response = Template(template_name=page, context=context, status_code=status_code, headers=headers)
     if flash:
         response.delete_cookie(FLASH_COOKIE, path="/")
     return response
 
 
-def redirect(path: str, *, flash: str | None = None) -> Redirect:
+def _undo_link(request: Request[Any, Any, Any], undo: Undo | None) -> dict[str, Any] | None:
+    return {"path": undo.path(request), "version": undo.version} if undo else None
+
+
+def redirect(path: str, *, flash: str | None = None, undo: Undo | None = None) -> Redirect:
     """Post/redirect/get: 303 so the browser follows with GET, carrying the status message to the next page."""
     cookies = []
     if flash:
+        payload = {"text": flash[:FLASH_MAX], "undo": [undo.kind, undo.record_id, undo.version] if undo else None}
         cookies.append(
             Cookie(
-                key=FLASH_COOKIE, value=quote(flash[:FLASH_MAX]), path="/", httponly=True, samesite="lax", max_age=60
+                key=FLASH_COOKIE,
+                value=quote(json.dumps(payload, separators=(",", ":"))),
+                path="/",
+                httponly=True,
+                samesite="lax",
+                max_age=60,
             )
         )
     return Redirect(path=path, status_code=303, cookies=cookies)

@@ -6,8 +6,9 @@ Table models do not validate on construction, so input always goes through XCrea
 # No `from __future__ import annotations` here: SQLModel resolves relationship annotations at class creation.
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import Index
+from sqlalchemy import JSON, Index, text
 from sqlmodel import Field, Relationship, SQLModel
 
 NAME_MAX = 100
@@ -15,15 +16,29 @@ HEADQUARTERS_MAX = 200
 AGE_MAX = 10_000
 
 
+USERNAME_MAX = 150
+LIVE = text("deleted_at IS NULL")
+
+
 class TeamBase(SQLModel):
-    name: str = Field(min_length=1, max_length=NAME_MAX, unique=True, index=True)
+    name: str = Field(min_length=1, max_length=NAME_MAX)
     headquarters: str = Field(min_length=1, max_length=HEADQUARTERS_MAX)
 
 
 class Team(TeamBase, table=True):
-    """A team; deleting it leaves its heroes teamless (ON DELETE SET NULL)."""
+    """A team. Deleting one moves it to the trash (deleted_at) and leaves its heroes teamless; a purge removes
+    the row for good (ON DELETE SET NULL on heroes). Every change bumps `version` (edit conflicts)."""
+
+    # Names are unique among live teams only: a team in the trash does not block its name.
+    __table_args__ = (
+        Index("uq_team_live_name", "name", unique=True, sqlite_where=LIVE, postgresql_where=LIVE),
+        Index("ix_team_deleted_at", "deleted_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
+    version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
+    deleted_at: datetime | None = None
+    deleted_by: str | None = Field(default=None, max_length=USERNAME_MAX)
     # lazy="raise": async code must load relationships at the query site, so a missed load fails loudly.
     heroes: list["Hero"] = Relationship(
         back_populates="team", sa_relationship_kwargs={"lazy": "raise", "passive_deletes": True}
@@ -47,9 +62,14 @@ class HeroBase(SQLModel):
 
 
 class Hero(HeroBase, table=True):
-    """A hero, optionally in one team."""
+    """A hero, optionally in one team. Deleted heroes wait in the trash (deleted_at) until restored or purged."""
+
+    __table_args__ = (Index("ix_hero_deleted_at", "deleted_at"),)
 
     id: int | None = Field(default=None, primary_key=True)
+    version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
+    deleted_at: datetime | None = None
+    deleted_by: str | None = Field(default=None, max_length=USERNAME_MAX)
     team: Team | None = Relationship(back_populates="heroes", sa_relationship_kwargs={"lazy": "raise"})
 
 
@@ -80,7 +100,6 @@ class Role(StrEnum):
 
 
 ROLE_RANK = {Role.viewer: 1, Role.editor: 2, Role.admin: 3}
-USERNAME_MAX = 150
 PASSWORD_MIN = 8
 PASSWORD_MAX = 256
 
@@ -133,3 +152,38 @@ class SetupToken(SQLModel, table=True):
 
     id: str = Field(primary_key=True, max_length=64)
     expires_at: datetime
+
+
+class AuditEntry(SQLModel, table=True):
+    """One thing that happened: a change to a hero or team (written in the change's own transaction), or a
+    sign-in event. `changes` holds {field: [before, after]} for updates and reverts, the values for creates."""
+
+    __tablename__ = "audit_entry"
+    __table_args__ = (
+        Index("ix_audit_entry_record", "record_type", "record_id", "id"),
+        Index("ix_audit_entry_user", "user_id", "id"),
+        Index("ix_audit_entry_type", "record_type", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime
+    user_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    # The name as it was (for a failed sign-in, the name that was typed).
+    username: str = Field(default="", max_length=USERNAME_MAX)
+    request_id: str = Field(default="", max_length=64)
+    action: str = Field(max_length=32)
+    record_type: str = Field(max_length=16)  # "hero", "team" or "account"
+    record_id: int | None = None
+    label: str = Field(default="", max_length=NAME_MAX)
+    changes: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    note: str = Field(default="", max_length=500)
+
+
+class Submission(SQLModel, table=True):
+    """A form's one-time id, stored with the change it made: the same form sent twice is recognised, and the
+    second answer leads where the first did instead of doing it again."""
+
+    id: str = Field(primary_key=True, max_length=64)
+    user_id: int = Field(foreign_key="user.id", ondelete="CASCADE")
+    created_at: datetime = Field(index=True)
+    location: str = Field(max_length=500)

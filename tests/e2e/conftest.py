@@ -26,7 +26,7 @@ from tests.databases import create_postgres_database, drop_postgres_database, re
 from tests.factories import make_user
 from webapp import accounts
 from webapp.config import PROJECT_DIR, Settings, utcnow
-from webapp.db import create_engine, create_schema, session_factories
+from webapp.db import create_engine, session_factories, upgrade_schema
 from webapp.models import Role
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
@@ -124,7 +124,7 @@ def live_server(database_kind: str, tmp_path_factory: pytest.TempPathFactory) ->
         database_url = create_postgres_database(admin)
     else:
         database_url = f"sqlite+aiosqlite:///{workdir / 'live.db'}"
-    run_async(_create_schema(database_url))
+    run_async(_upgrade_schema(database_url))
     port = _free_port()
     log = workdir / "server.log"
     env = {**os.environ, "DATABASE_URL": database_url}
@@ -147,10 +147,10 @@ def live_server(database_kind: str, tmp_path_factory: pytest.TempPathFactory) ->
             drop_postgres_database(admin, database_url)
 
 
-async def _create_schema(database_url: str) -> None:
+async def _upgrade_schema(database_url: str) -> None:
     engine = create_engine(Settings(database_url=database_url))
     try:
-        await create_schema(engine)
+        await upgrade_schema(engine)
     finally:
         await engine.dispose()
 

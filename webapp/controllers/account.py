@@ -13,7 +13,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from webapp import accounts
+from webapp import accounts, audit
 from webapp.auth import (
     OPEN,
     VIEWERS,
@@ -28,6 +28,7 @@ from webapp.config import Settings
 from webapp.controllers.common import read_form
 from webapp.forms import AccountForm, change_password_form, login_form, new_user_form
 from webapp.htmx import redirect, render
+from webapp.middleware import request_id
 from webapp.models import Role, User
 from webapp.passwords import Passwords
 
@@ -38,6 +39,13 @@ BAD_CREDENTIALS = "Invalid username or password."
 
 def _settings(request: Request[Any, Any, Any]) -> Settings:
     return request.app.state.settings  # type: ignore[no-any-return]
+
+
+def _account_event(
+    request: Request[Any, Any, Any], action: str, *, username: str, user_id: int | None, note: str = ""
+) -> dict[str, Any]:
+    actor = audit.Actor(user_id, username, request_id(request.scope), _settings(request).clock())
+    return audit.entry(actor, action=action, record_type="account", record_id=user_id, label=username, note=note)
 
 
 def _passwords(request: Request[Any, Any, Any]) -> Passwords:
@@ -106,6 +114,11 @@ class AccountController(Controller):
         if user is None or not await _passwords(request).verify(
             user.password_hash if known else None, data["password"]
         ):
+            reason = "unknown user" if user is None else "wrong password" if user.is_active else "deactivated account"
+            note = f"{reason}, from {client}"
+            failed = _account_event(request, "sign_in_failed", username=username, user_id=None, note=note)
+            await audit.write(session, [failed])
+            await session.commit()
             return _login_page(request, form, target, status_code=422, alert=BAD_CREDENTIALS)
         await accounts.forget_failures(session, username=username, before=now - timedelta(days=1))
         if _passwords(request).needs_rehash(user.password_hash):
@@ -114,6 +127,8 @@ class AccountController(Controller):
         session.add(user)
         # Always a brand-new session (fresh id and CSRF token), whatever cookie the browser came with.
         token, _row = await accounts.start_session(session, user=user, now=now)
+        signed_in = _account_event(request, "sign_in", username=user.username, user_id=user.id, note=f"from {client}")
+        await audit.write(session, [signed_in])
         await session.commit()
         response = redirect(target)
         response.cookies.append(make_cookie(settings, session_cookie_name(settings), token))
@@ -124,6 +139,7 @@ class AccountController(Controller):
         user = current_user(request)
         assert user is not None  # the guard let a signed-in user through
         await accounts.end_session(session, session_id=user.session_id)
+        await audit.write(session, [_account_event(request, "sign_out", username=user.username, user_id=user.id)])
         await session.commit()
         settings = _settings(request)
         response = redirect(request.app.route_reverse("login"), flash="You have signed out.")

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from litestar import Request
+from litestar import Request, Response
 from litestar.connection import ASGIConnection
 from litestar.exceptions import ClientException, NotFoundException
 from litestar.handlers import BaseRouteHandler
+from litestar.response import Template
+from sqlmodel.ext.asyncio.session import AsyncSession
 
-from webapp.auth import SAFE_METHODS
+from webapp import submissions
+from webapp.audit import Actor
+from webapp.auth import SAFE_METHODS, current_user
+from webapp.htmx import redirect, wants_fragment
+from webapp.middleware import request_id
 
 T = TypeVar("T")
 MAX_FORM_FIELDS = 50
@@ -25,6 +31,45 @@ def page_number(request: Request[Any, Any, Any]) -> int:
     """The requested page; anything that is not a positive number means the first page."""
     raw = request.query_params.get("page", "1")
     return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 10 else 1
+
+
+def actor(request: Request[Any, Any, Any]) -> Actor:
+    user = current_user(request)
+    assert user is not None  # every route that changes records is for signed-in editors
+    return Actor(user.id, user.username, request_id(request.scope), request.app.state.settings.clock())
+
+
+REPEAT_MESSAGE = "That form had already been sent, so it was saved only once."
+
+
+async def once(request: Request[Any, Any, Any], session: AsyncSession, data: dict[str, str]) -> Response[Any] | None:
+    """Claim the form's one-time id in the change's transaction (see webapp.submissions). Returns the answer
+    for a repeat, or None to go ahead; `done` then records where this change leads."""
+    token = data.get(submissions.FIELD)
+    if token is None:  # a client that sends none (a script) gets no protection, and needs none from us
+        return None
+    if not submissions.well_formed(token):
+        raise ClientException("malformed form id")
+    user = current_user(request)
+    assert user is not None
+    claimed = await submissions.claim(session, token=token, user_id=user.id, now=request.app.state.settings.clock())
+    if isinstance(claimed, str):
+        if wants_fragment(request):
+            # Leave the page as it is (the first answer already updated it) and just say what happened.
+            context = {"toast": REPEAT_MESSAGE, "undo": None}
+            return Template("_toast_oob.html", context=context, headers={"HX-Reswap": "none"})
+        return redirect(claimed or request.app.route_reverse("heroes:list"), flash=REPEAT_MESSAGE)
+    request.state.submission = claimed
+    return None
+
+
+async def done(request: Request[Any, Any, Any], session: AsyncSession, location: str) -> None:
+    """Commit the change, with where it led stored against the form's one-time id (if it had one)."""
+    claimed = getattr(request.state, "submission", None)
+    if claimed is not None:
+        claimed.location = location
+        session.add(claimed)
+    await session.commit()
 
 
 def found(value: T | None) -> T:

@@ -1,34 +1,47 @@
-"""Teams: list with hero counts, detail with its heroes, create, edit (full page or inline row), delete."""
+"""Teams: list with hero counts, detail with its heroes, create, edit (full page or inline row), delete to the
+trash, history, restore, purge."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
+from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from webapp import queries
-from webapp.auth import EDITORS, VIEWERS
-from webapp.controllers.common import found, page_number, read_form
-from webapp.forms import Form, team_form
-from webapp.htmx import redirect, render, wants_fragment
-from webapp.models import Team, TeamCreate
+from webapp import queries, records
+from webapp.auth import ADMINS, EDITORS, VIEWERS
+from webapp.controllers import changes
+from webapp.controllers.common import actor, done, found, once, page_number, read_form
+from webapp.forms import Form, team_form, version_of
+from webapp.htmx import Undo, redirect, render, wants_fragment
+from webapp.models import TeamCreate
+from webapp.records import TEAM
 
 
-async def _save(session: NamedDependency[AsyncSession], team: Team, form: Form[TeamCreate]) -> int | None:
-    """Commit the team: None when saved, 409 when the name is taken (the only unique rule), as a field error."""
-    session.add(team)
-    try:
-        await session.commit()
-    except IntegrityError:
-        await session.rollback()
-        form.errors["name"] = f"A team named “{form.values['name']}” already exists."
-        return 409
-    return None
+def _name_taken(form: Form[TeamCreate]) -> None:
+    form.errors["name"] = f"A team named “{form.values['name']}” already exists."
+
+
+def _detail_path(request: Request[Any, Any, Any], team_id: int) -> str:
+    return request.app.route_reverse("teams:detail", team_id=team_id)
+
+
+def _form(
+    request: Request[Any, Any, Any], form: Form[TeamCreate], team_id: int | None, status_code: int, *, inline: bool
+) -> Template:
+    """The create form, or the edit form (full page, or the inline row for htmx), again."""
+    return render(
+        request,
+        page="teams/form.html",
+        fragment="teams/_row_form.html" if inline else "teams/_form.html",
+        context={"form": form, "team_id": team_id},
+        status_code=status_code,
+    )
 
 
 class TeamController(Controller):
@@ -42,27 +55,28 @@ class TeamController(Controller):
 
     @get("/new", name="teams:new", status_code=200, opt=EDITORS)
     async def new_team(self, request: Request[Any, Any, Any]) -> Template:
-        context: dict[str, Any] = {"form": Form(values={}), "team_id": None}
-        return render(request, page="teams/form.html", fragment="teams/_form.html", context=context)
+        return _form(request, Form(values={}), None, 200, inline=False)
 
     @post("/", name="teams:create", status_code=303, opt=EDITORS)
     async def create_team(
         self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession]
-    ) -> Template | Redirect:
-        form = team_form(await read_form(request))
-        team = Team.model_validate(form.model) if form.model is not None else None
-        status = 422 if team is None else await _save(session, team, form)
-        if team is None or status:
-            return render(
-                request,
-                page="teams/form.html",
-                fragment="teams/_form.html",
-                context={"form": form, "team_id": None},
-                status_code=status or 422,
-            )
+    ) -> Response[Any]:
+        data = await read_form(request)
+        if repeat := await once(request, session, data):
+            return repeat
+        form = team_form(data)
+        if form.model is None:
+            return _form(request, form, None, 422, inline=False)
+        try:
+            team = await records.create(session, TEAM, form.model.model_dump(), actor(request))
+        except IntegrityError:  # the name is the only unique rule
+            await session.rollback()
+            _name_taken(form)
+            return _form(request, form, None, 409, inline=False)
+        await done(request, session, _detail_path(request, found(team.id)))
         message = f"Created team {team.name}."
         if not wants_fragment(request):
-            return redirect(request.app.route_reverse("teams:detail", team_id=team.id), flash=message)
+            return redirect(_detail_path(request, found(team.id)), flash=message)
         context: dict[str, Any] = {
             "form": Form(values={}),
             "team_id": None,
@@ -75,7 +89,9 @@ class TeamController(Controller):
     async def team_detail(
         self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession], team_id: FromPath[int]
     ) -> Template:
-        team = found(await queries.team_row(session, team_id=team_id))
+        team = await queries.team_row(session, team_id=team_id)
+        if team is None:
+            raise await changes.not_here(request, session, TEAM, team_id)
         context: dict[str, Any] = {"team": team, "heroes": await queries.team_heroes(session, team_id=team_id)}
         return render(request, page="teams/detail.html", fragment="teams/_detail.html", context=context)
 
@@ -86,39 +102,47 @@ class TeamController(Controller):
         """The read-only row (what Cancel restores in an inline edit); a browser without htmx goes to the detail."""
         team = found(await queries.team_row(session, team_id=team_id))
         if not wants_fragment(request):
-            return redirect(request.app.route_reverse("teams:detail", team_id=team_id))
+            return redirect(_detail_path(request, team_id))
         return render(request, page="teams/detail.html", fragment="teams/_row.html", context={"team": team})
 
     @get("/{team_id:int}/edit", name="teams:edit", status_code=200, opt=EDITORS)
     async def edit_team(
         self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession], team_id: FromPath[int]
     ) -> Template:
-        team = found(await queries.get_team(session, team_id=team_id))
-        form: Form[TeamCreate] = Form(values={"name": team.name, "headquarters": team.headquarters})
-        context: dict[str, Any] = {"form": form, "team_id": team_id}
-        return render(request, page="teams/form.html", fragment="teams/_row_form.html", context=context)
+        team = await changes.record_for_edit(request, session, TEAM, team_id)
+        return _form(request, await changes.edit_values(TEAM, team), team_id, 200, inline=True)
 
     @post("/{team_id:int}", name="teams:update", status_code=303, opt=EDITORS)
     async def update_team(
         self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession], team_id: FromPath[int]
-    ) -> Template | Redirect:
-        team = found(await queries.get_team(session, team_id=team_id, for_update=True))
-        form = team_form(await read_form(request))
-        status = 422
-        if form.model is not None:
-            team.sqlmodel_update(form.model.model_dump())
-            status = await _save(session, team, form) or 0
-        if status:
-            return render(
-                request,
-                page="teams/form.html",
-                fragment="teams/_row_form.html",
-                context={"form": form, "team_id": team_id},
-                status_code=status,
+    ) -> Response[Any]:
+        data = await read_form(request)
+        if repeat := await once(request, session, data):
+            return repeat
+        form = team_form(data)
+        form.version = version_of(data)
+        if form.model is None:
+            return _form(request, form, team_id, 422, inline=True)
+        try:
+            team, _changed = await records.change(
+                session, TEAM, team_id, version=form.version, values=form.model.model_dump(), actor=actor(request)
             )
+        except records.Missing:
+            raise NotFoundException() from None
+        except records.InTrash as gone:
+            raise changes.in_trash(request, TEAM, gone.current) from None
+        except records.Stale as stale:
+            await session.rollback()
+            form = await changes.conflict_form(session, TEAM, form, stale.current)
+            return _form(request, form, team_id, 409, inline=True)
+        except IntegrityError:
+            await session.rollback()
+            _name_taken(form)
+            return _form(request, form, team_id, 409, inline=True)
+        await done(request, session, _detail_path(request, team_id))
         message = f"Saved team {team.name}."
         if not wants_fragment(request):
-            return redirect(request.app.route_reverse("teams:detail", team_id=team_id), flash=message)
+            return redirect(_detail_path(request, team_id), flash=message)
         row = await queries.team_row(session, team_id=team_id)
         return render(
             request, page="teams/detail.html", fragment="teams/_saved.html", context={"team": row}, toast=message
@@ -128,18 +152,88 @@ class TeamController(Controller):
     async def confirm_delete(
         self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession], team_id: FromPath[int]
     ) -> Template:
-        team = found(await queries.team_row(session, team_id=team_id))
-        return render(request, page="teams/delete.html", fragment="teams/_delete.html", context={"team": team})
+        team = await queries.team_row(session, team_id=team_id)
+        if team is None:
+            raise await changes.not_here(request, session, TEAM, team_id)
+        context = {"team": team, "alert": None}
+        return render(request, page="teams/delete.html", fragment="teams/_delete.html", context=context)
 
     @post("/{team_id:int}/delete", name="teams:delete", status_code=303, opt=EDITORS)
     async def delete_team(
         self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession], team_id: FromPath[int]
-    ) -> Template | Redirect:
-        team = found(await queries.get_team(session, team_id=team_id, for_update=True))
-        await session.delete(team)
-        await session.commit()
-        message = f"Deleted team {team.name}."
+    ) -> Response[Any]:
+        data = await read_form(request)
+        if repeat := await once(request, session, data):
+            return repeat
+        try:
+            outcome = await records.trash(session, TEAM, team_id, version=version_of(data), actor=actor(request))
+        except records.Missing:
+            raise NotFoundException() from None
+        except records.InTrash as gone:
+            raise changes.in_trash(request, TEAM, gone.current) from None
+        except records.Stale:
+            await session.rollback()
+            return await self._changed_before_delete(request, session, team_id)
+        list_path = request.app.route_reverse("teams:list")
+        await done(request, session, list_path)
+        team = outcome.record
+        message = f"Moved team {team.name} to the trash."
+        if outcome.heroes_detached:
+            count = outcome.heroes_detached
+            message += f" {count} hero{'' if count == 1 else 'es'} left without a team; Undo puts them back."
+        undo = Undo("team", found(team.id), team.version)
         if not wants_fragment(request):
-            return redirect(request.app.route_reverse("teams:list"), flash=message)
+            return redirect(list_path, flash=message, undo=undo)
         context: dict[str, Any] = {"total": await queries.count_teams(session)}
-        return render(request, page="teams/list.html", fragment="teams/_deleted.html", context=context, toast=message)
+        return render(
+            request, page="teams/list.html", fragment="teams/_deleted.html", context=context, toast=message, undo=undo
+        )
+
+    async def _changed_before_delete(
+        self, request: Request[Any, Any, Any], session: AsyncSession, team_id: int
+    ) -> Template:
+        """409: the team changed since the user chose to delete it. They see it as it is now and decide again."""
+        team = found(await queries.team_row(session, team_id=team_id))
+        message = f"Not deleted: {team.name} was changed by someone else meanwhile. Check it, then delete again."
+        return render(
+            request,
+            page="teams/delete.html",
+            fragment="teams/_saved.html",
+            context={"team": team, "alert": message},
+            status_code=409,
+            toast=message,
+        )
+
+    @get("/{team_id:int}/history", name="teams:history", status_code=200)
+    async def team_history(
+        self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession], team_id: FromPath[int]
+    ) -> Template:
+        return await changes.history(request, session, TEAM, team_id)
+
+    @post("/{team_id:int}/history/{entry_id:int}/revert", name="teams:revert", status_code=303, opt=EDITORS)
+    async def revert_team(
+        self,
+        request: Request[Any, Any, Any],
+        session: NamedDependency[AsyncSession],
+        team_id: FromPath[int],
+        entry_id: FromPath[int],
+    ) -> Response[Any]:
+        return await changes.revert(request, session, TEAM, team_id, entry_id)
+
+    @post("/{team_id:int}/restore", name="teams:restore", status_code=303, opt=EDITORS)
+    async def restore_team(
+        self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession], team_id: FromPath[int]
+    ) -> Response[Any]:
+        return await changes.restore(request, session, TEAM, team_id)
+
+    @get("/{team_id:int}/purge", name="teams:confirm_purge", status_code=200, opt=ADMINS)
+    async def confirm_purge(
+        self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession], team_id: FromPath[int]
+    ) -> Template:
+        return await changes.confirm_purge(request, session, TEAM, team_id)
+
+    @post("/{team_id:int}/purge", name="teams:purge", status_code=303, opt=ADMINS)
+    async def purge_team(
+        self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession], team_id: FromPath[int]
+    ) -> Response[Any]:
+        return await changes.purge(request, session, TEAM, team_id)

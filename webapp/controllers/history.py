@@ -1,0 +1,93 @@
+"""The Activity page (recent changes across the app, and for admins sign-in events) and the Trash."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.exceptions import ClientException, PermissionDeniedException
+from litestar.response import Template
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from webapp import queries, records
+from webapp.auth import ADMINS, VIEWERS, current_user
+from webapp.controllers.changes import REVERTIBLE
+from webapp.controllers.common import actor, done, once, read_form
+from webapp.htmx import redirect, render
+from webapp.models import Hero, Team
+
+RECORD_TYPES = {"hero": "Heroes", "team": "Teams"}
+ACCOUNT_TYPES = {"account": "Sign-ins"}
+
+
+def _number(request: Request[Any, Any, Any], name: str) -> int | None:
+    raw = request.query_params.get(name, "")
+    if not raw:
+        return None
+    if not (raw.isascii() and raw.isdigit() and len(raw) < 10):
+        raise ClientException(f"malformed {name}")
+    return int(raw)
+
+
+class ActivityController(Controller):
+    opt = VIEWERS
+
+    @get("/activity", name="activity", status_code=200)
+    async def activity(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession]) -> Template:
+        """Recent changes, newest first, filterable by user and record type. Sign-in events are for admins."""
+        user = current_user(request)
+        types = RECORD_TYPES | (ACCOUNT_TYPES if user is not None and user.is_admin else {})
+        chosen = request.query_params.get("type", "")
+        if chosen and chosen not in types:
+            if chosen in ACCOUNT_TYPES:
+                raise PermissionDeniedException()
+            raise ClientException("unknown record type")
+        user_id = _number(request, "user")
+        entries = await queries.activity(
+            session,
+            record_types=(chosen,) if chosen else tuple(types),
+            user_id=user_id,
+            before=_number(request, "before"),
+        )
+        context = {
+            "entries": entries,
+            "types": types,
+            "chosen": chosen,
+            "user_id": user_id,
+            "users": await queries.user_choices(session),
+            "teams": await queries.team_names(session, entries=entries.items),
+            "revertible": REVERTIBLE,
+        }
+        return render(request, page="history/activity.html", fragment="history/_activity.html", context=context)
+
+
+class TrashController(Controller):
+    path = "/trash"
+    opt = VIEWERS
+
+    @get("/", name="trash", status_code=200)
+    async def trash(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession]) -> Template:
+        context = {
+            "heroes": await queries.trashed(session, model=Hero),
+            "teams": await queries.trashed(session, model=Team),
+        }
+        return render(request, page="trash/list.html", context=context)
+
+    @get("/empty", name="trash:confirm_empty", status_code=200, opt=ADMINS)
+    async def confirm_empty(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession]) -> Template:
+        context = {
+            "heroes": await queries.trashed(session, model=Hero, limit=0),
+            "teams": await queries.trashed(session, model=Team, limit=0),
+        }
+        return render(request, page="trash/empty.html", context=context)
+
+    @post("/empty", name="trash:empty", status_code=303, opt=ADMINS)
+    async def empty(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession]) -> Response[Any]:
+        if repeat := await once(request, session, await read_form(request)):
+            return repeat
+        purged = await records.empty_trash(session, actor=actor(request))
+        trash_path = request.app.route_reverse("trash")
+        await done(request, session, trash_path)
+        message = f"Emptied the trash: {purged['heroes']} heroes and {purged['teams']} teams deleted for good."
+        return redirect(trash_path, flash=message)
