@@ -1,0 +1,93 @@
+"""The migrations build exactly the schema the models describe, and upgrade older databases keeping their data."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.migration import MigrationContext
+from sqlalchemy import Connection, inspect, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import SQLModel
+
+from tests.conftest import _admin_url
+from tests.databases import create_postgres_database, drop_postgres_database
+from webapp.config import Settings
+from webapp.db import BASELINE, MIGRATIONS_DIR, create_engine, upgrade_schema
+
+
+@pytest.fixture
+def empty_database_url(database_kind: str, tmp_path: Path) -> Iterator[str]:
+    """A database of its own with no tables at all (the run's shared PostgreSQL database already has them)."""
+    if database_kind == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'migrated.db'}"
+        return
+    admin = _admin_url()
+    assert admin is not None
+    url = create_postgres_database(admin)
+    try:
+        yield url
+    finally:
+        drop_postgres_database(admin, url)
+
+
+@pytest.fixture
+async def empty_engine(empty_database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(Settings(database_url=empty_database_url))
+    yield engine
+    await engine.dispose()
+
+
+def _differences(connection: Connection) -> list[Any]:
+    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    return list(compare_metadata(context, SQLModel.metadata))
+
+
+def _to_baseline(connection: Connection) -> None:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["connection"] = connection
+    command.upgrade(config, BASELINE)
+
+
+async def test_migrations_build_the_schema_the_models_describe(empty_engine: AsyncEngine) -> None:
+    await upgrade_schema(empty_engine)
+    async with empty_engine.connect() as connection:
+        assert await connection.run_sync(_differences) == []
+
+
+async def test_upgrading_twice_changes_nothing(empty_engine: AsyncEngine) -> None:
+    await upgrade_schema(empty_engine)
+    await upgrade_schema(empty_engine)
+    async with empty_engine.connect() as connection:
+        assert (await connection.execute(text("SELECT version_num FROM alembic_version"))).scalars().all() == ["0002"]
+
+
+@pytest.mark.parametrize("recorded", [True, False], ids=["migrated", "made-before-migrations"])
+async def test_upgrade_keeps_the_data_of_a_database_at_the_baseline(empty_engine: AsyncEngine, recorded: bool) -> None:
+    """A database at the schema before versions and the trash (made by the migrations, or by create_all before
+    the app had migrations, so without their record) upgrades in place and keeps its heroes and teams."""
+    async with empty_engine.begin() as connection:
+        await connection.run_sync(_to_baseline)
+        if not recorded:
+            await connection.execute(text("DROP TABLE alembic_version"))
+        await connection.execute(
+            text("INSERT INTO team (id, name, headquarters) VALUES (7, 'Preventers', 'Sharp Tower')")
+        )
+        await connection.execute(
+            text("INSERT INTO hero (id, name, secret_name, age, team_id) VALUES (3, 'Deadpond', 'Dive Wilson', 48, 7)")
+        )
+    await upgrade_schema(empty_engine)
+    async with empty_engine.connect() as connection:
+        heroes = (await connection.execute(text("SELECT id, name, team_id, version, deleted_at FROM hero"))).all()
+        teams = (await connection.execute(text("SELECT id, name, version, deleted_at FROM team"))).all()
+        assert [tuple(row) for row in heroes] == [(3, "Deadpond", 7, 1, None)]
+        assert [tuple(row) for row in teams] == [(7, "Preventers", 1, None)]
+        assert await connection.run_sync(_differences) == []
+        tables = await connection.run_sync(lambda sync: set(inspect(sync).get_table_names()))
+        assert {"audit_entry", "submission", "alembic_version"} <= tables
