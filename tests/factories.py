@@ -151,3 +151,24 @@ async def database_state(db: AsyncSession) -> dict[str, list[tuple[object, ...]]
         state[table.name] = sorted((tuple(row) for row in rows), key=repr)
     await db.commit()
     return state
+
+
+def form_fields(html: str, form_id: str) -> dict[str, str]:
+    """What submitting form `form_id` sends as served: its named controls and those tied to it by the form
+    attribute (an inline row's inputs), a select's chosen option (else its first), hidden fields included."""
+    document = parse(html)
+    controls = [*document.by_id(form_id).descendants(), *document.find_all(form=form_id)]
+    data: dict[str, str] = {}
+    for control in controls:
+        name = control.attrs.get("name")
+        if not name or control.tag not in {"input", "select", "textarea"}:
+            continue
+        if control.tag == "select":
+            options = control.find_all("option")
+            chosen = [option for option in options if "selected" in option.attrs] or options[:1]
+            data[name] = chosen[0].attrs.get("value", "") if chosen else ""
+        elif control.tag == "textarea":
+            data[name] = control.text
+        elif control.attrs.get("type") not in {"checkbox", "radio"} or "checked" in control.attrs:
+            data[name] = control.attrs.get("value", "")
+    return data
