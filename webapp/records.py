@@ -3,8 +3,7 @@ transaction, and deletes to the trash.
 
 A write succeeds only if the row still has the version the user saw: the UPDATE carries `version = :seen`
 in its WHERE clause and bumps it. Without that, two people editing one record both get "saved" and the last
-silently wins; measured on this stack, 32 clients doing read-then-write on one row lost 92% of acknowledged
-updates on PostgreSQL (READ COMMITTED) and 97% on SQLite. PostgreSQL re-checks the WHERE clause of an UPDATE
+silently wins. PostgreSQL re-checks the WHERE clause of an UPDATE
 that waited for another transaction's row lock, so of two racing writers exactly one matches; SQLite writers
 run one at a time (BEGIN IMMEDIATE). The caller commits.
 """
