@@ -1,0 +1,187 @@
+"""One-time form ids: the same form sent twice (a double click, a retry) changes things once, and the second
+answer leads where the first did and says so."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from tests.conftest import HTMX, Clock, sign_in
+from tests.factories import (
+    all_heroes,
+    audit_entries,
+    database_state,
+    fetch_hero,
+    form_fields,
+    id_of,
+    make_hero,
+    make_user,
+)
+from tests.markup import parse
+from webapp.models import Role
+
+Client = AsyncTestClient[Litestar]
+
+REPEAT = "That form had already been sent, so it was saved only once."
+NEW_HERO = {"name": "Deadpond", "secret_name": "Dive Wilson", "age": "48"}
+
+
+async def _post(client: Client, path: str, data: dict[str, str], headers: dict[str, Any] | None = None) -> Any:
+    return await client.post(path, data=data, headers=headers, follow_redirects=False)
+
+
+async def _new_hero_form(client: Client, headers: dict[str, Any] | None = None) -> dict[str, str]:
+    response = await client.get("/heroes/new", headers=headers)
+    assert response.status_code == 200
+    return form_fields(response.text, "hero-form") | NEW_HERO
+
+
+async def _toast_after(client: Client, response: Any) -> str:
+    """The status message on the page a redirect leads to (it travels in the flash cookie)."""
+    page = await client.get(response.headers["location"])
+    return parse(page.text).by_id("toasts").text
+
+
+def _actions(entries: list[Any], record_type: str = "hero") -> list[str]:
+    return [entry.action for entry in entries if entry.record_type == record_type]
+
+
+# --- the same form twice ----------------------------------------------------------------------------------------
+
+
+async def test_create_form_sent_twice_stores_one_hero_and_leads_to_it(client: Client, db: AsyncSession) -> None:
+    form = await _new_hero_form(client)
+
+    first = await _post(client, "/heroes", form)
+    second = await _post(client, "/heroes", form)
+
+    heroes = await all_heroes(db)
+    assert [hero.name for hero in heroes] == ["Deadpond"]
+    assert (first.status_code, second.status_code) == (303, 303)
+    assert first.headers["location"] == second.headers["location"] == f"/heroes/{id_of(heroes[0])}"
+    assert REPEAT in await _toast_after(client, second)
+    assert _actions(await audit_entries(db)) == ["create"]
+
+
+async def test_create_form_sent_twice_with_htmx_leaves_the_page_and_says_so(client: Client, db: AsyncSession) -> None:
+    form = await _new_hero_form(client, HTMX)
+
+    first = await _post(client, "/heroes", form, HTMX)
+    second = await _post(client, "/heroes", form, HTMX)
+
+    assert first.status_code == 200
+    assert (second.status_code, second.headers["HX-Reswap"]) == (200, "none")
+    toasts = parse(second.text).by_id("toasts")
+    assert (toasts.attrs["hx-swap-oob"], toasts.text) == ("innerHTML", REPEAT)
+    assert [hero.name for hero in await all_heroes(db)] == ["Deadpond"]
+
+
+async def test_edit_form_sent_twice_saves_once_and_the_second_is_no_conflict(client: Client, db: AsyncSession) -> None:
+    hero_id = id_of(await make_hero(db, name="Deadpond"))
+    form = form_fields((await client.get(f"/heroes/{hero_id}/edit")).text, "hero-form") | {"name": "Spider-Boy"}
+
+    first = await _post(client, f"/heroes/{hero_id}", form)
+    second = await _post(client, f"/heroes/{hero_id}", form)
+
+    assert (first.status_code, second.status_code) == (303, 303)
+    assert second.headers["location"] == f"/heroes/{hero_id}"
+    assert REPEAT in await _toast_after(client, second)
+    hero = await fetch_hero(db, hero_id)
+    assert hero is not None
+    assert (hero.name, hero.version) == ("Spider-Boy", 2)
+    assert _actions(await audit_entries(db)) == ["update"]
+
+
+async def test_delete_form_sent_twice_deletes_once(client: Client, db: AsyncSession) -> None:
+    hero_id = id_of(await make_hero(db, name="Deadpond"))
+    form = form_fields((await client.get(f"/heroes/{hero_id}/delete")).text, "hero-delete")
+
+    first = await _post(client, f"/heroes/{hero_id}/delete", form)
+    second = await _post(client, f"/heroes/{hero_id}/delete", form)
+
+    assert (first.status_code, second.status_code) == (303, 303)
+    assert first.headers["location"] == second.headers["location"] == "/heroes"
+    assert REPEAT in await _toast_after(client, second)
+    hero = await fetch_hero(db, hero_id)
+    assert hero is not None
+    assert (hero.deleted_at is not None, hero.version) == (True, 2)
+    assert _actions(await audit_entries(db)) == ["delete"]
+
+
+# --- twins arriving at the same moment --------------------------------------------------------------------------
+
+
+@dataclass
+class Overlap:
+    """ASGI wrapper that records how many requests were in the app at once."""
+
+    app: Litestar
+    running: int = 0
+    peak: int = 0
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        self.running += 1
+        self.peak = max(self.peak, self.running)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.running -= 1
+
+
+@asynccontextmanager
+async def _concurrent(
+    app: Litestar, db: AsyncSession, clock: Clock
+) -> AsyncIterator[tuple[httpx.AsyncClient, Overlap]]:
+    """The app on the test's own event loop (the shared client runs one request at a time), signed in."""
+    overlap = Overlap(app)
+    transport = httpx.ASGITransport(app=overlap)
+    async with app.lifespan(), httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as http:
+        await sign_in(http, db, await make_user(db, username="twin", role=Role.editor), clock)
+        yield http, overlap
+
+
+async def test_identical_creates_at_the_same_moment_store_one_hero(
+    app: Litestar, db: AsyncSession, clock: Clock
+) -> None:
+    async with _concurrent(app, db, clock) as (http, overlap):
+        form = form_fields((await http.get("/heroes/new")).text, "hero-form") | NEW_HERO
+        responses = await asyncio.gather(*(http.post("/heroes", data=form) for _ in range(4)))
+
+    heroes = await all_heroes(db)
+    assert overlap.peak > 1
+    assert [hero.name for hero in heroes] == ["Deadpond"]
+    assert [r.status_code for r in responses] == [303] * 4
+    assert {r.headers["location"] for r in responses} == {f"/heroes/{id_of(heroes[0])}"}
+    assert _actions(await audit_entries(db)) == ["create"]
+
+
+# --- what does not count as sent --------------------------------------------------------------------------------
+
+
+async def test_form_refused_for_invalid_input_can_be_sent_again_with_the_same_id(
+    client: Client, db: AsyncSession
+) -> None:
+    form = await _new_hero_form(client)
+
+    refused = await _post(client, "/heroes", form | {"name": ""})
+    fixed = await _post(client, "/heroes", form)
+
+    assert (refused.status_code, fixed.status_code) == (422, 303)
+    assert [hero.name for hero in await all_heroes(db)] == ["Deadpond"]
+
+
+async def test_malformed_form_id_is_400_and_saves_nothing(client: Client, db: AsyncSession) -> None:
+    before = await database_state(db)
+    for token in ("", "short", "x" * 65, "sixteen chars ok", "sixteen+chars/ok", "ünïcödé-tøken-0123"):
+        response = await _post(client, "/heroes", NEW_HERO | {"_once": token})
+        assert response.status_code == 400, f"_once {token!r}"
+    assert await database_state(db) == before
+    assert _actions(await audit_entries(db)) == []
