@@ -124,12 +124,12 @@ async def test_admins_see_sign_ins_failures_sign_outs_and_refusals(
     assert shown_ids(await http.get("/activity")) == shown_ids(response)  # unfiltered, admins see them too
 
 
-@pytest.mark.parametrize(
-    "query",
-    [{"user": "abc"}, {"user": "-1"}, {"user": "1.5"}, {"before": "x"}, {"before": "١"}, {"type": "villain"}],
-)
-async def test_malformed_activity_filters_are_400(client: Client, query: dict[str, str]) -> None:
-    assert (await client.get("/activity", params=query)).status_code == 400
+MALFORMED = [{"user": "abc"}, {"user": "-1"}, {"user": "1.5"}, {"before": "x"}, {"before": "١"}, {"type": "villain"}]
+
+
+async def test_malformed_activity_filters_are_400(client: Client) -> None:
+    for query in MALFORMED:
+        assert (await client.get("/activity", params=query)).status_code == 400, query
 
 
 async def test_before_pages_to_older_entries_without_overlap(client: Client, db: AsyncSession, editor: User) -> None:

@@ -195,17 +195,15 @@ FORGED_FLASH = [
 ]
 
 
-@pytest.mark.parametrize(("payload", "offers_undo"), FORGED_FLASH)
-async def test_forged_flash_cookie_never_fails_and_offers_undo_only_for_a_real_record(
-    client: Client, payload: str, offers_undo: bool
-) -> None:
-    client.cookies.set("flash", quote(payload))
-    response = await client.get("/heroes")
-    assert response.status_code == 200
-    form = undo_form(response)
-    assert (form is not None) is offers_undo
-    if form is not None:
-        assert form.attrs["action"] == "/heroes/1/restore"
+async def test_forged_flash_cookie_never_fails_and_offers_undo_only_for_a_real_record(client: Client) -> None:
+    for payload, offers_undo in FORGED_FLASH:  # one test over the table: each case is one cheap request
+        client.cookies.set("flash", quote(payload))
+        response = await client.get("/heroes")
+        assert response.status_code == 200, payload
+        form = undo_form(response)
+        assert (form is not None) is offers_undo, payload
+        if form is not None:
+            assert form.attrs["action"] == "/heroes/1/restore"
 
 
 # --- restore ---------------------------------------------------------------------------------------------------
