@@ -103,7 +103,9 @@ class HeroController(Controller):
         self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession], hero_id: FromPath[int]
     ) -> Template | Redirect:
         """The read-only row (what Cancel restores in an inline edit); a browser without htmx goes to the detail."""
-        hero = found(await queries.hero_row(session, hero_id=hero_id))
+        hero = await queries.hero_row(session, hero_id=hero_id)
+        if hero is None:
+            raise await changes.not_here(request, session, HERO, hero_id)
         if not wants_fragment(request):
             return redirect(_detail_path(request, hero_id))
         return render(request, page="heroes/detail.html", fragment="heroes/_row.html", context={"hero": hero})

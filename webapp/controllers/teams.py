@@ -100,7 +100,9 @@ class TeamController(Controller):
         self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession], team_id: FromPath[int]
     ) -> Template | Redirect:
         """The read-only row (what Cancel restores in an inline edit); a browser without htmx goes to the detail."""
-        team = found(await queries.team_row(session, team_id=team_id))
+        team = await queries.team_row(session, team_id=team_id)
+        if team is None:
+            raise await changes.not_here(request, session, TEAM, team_id)
         if not wants_fragment(request):
             return redirect(_detail_path(request, team_id))
         return render(request, page="teams/detail.html", fragment="teams/_row.html", context={"team": team})
