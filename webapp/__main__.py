@@ -7,6 +7,8 @@ import asyncio
 import getpass
 import os
 import sys
+import time
+from collections.abc import Callable
 from datetime import timedelta
 
 import uvicorn
@@ -14,7 +16,7 @@ import uvicorn
 from webapp import accounts
 from webapp.config import Settings
 from webapp.db import create_engine, session_factories, upgrade_schema
-from webapp.demo import seed_demo
+from webapp.demo import seed_demo, seed_generated
 from webapp.forms import new_user_form
 from webapp.models import Role, User
 from webapp.passwords import Passwords
@@ -75,11 +77,54 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def demo(_args: argparse.Namespace) -> int:
+def demo(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
-    seeded = asyncio.run(_prepare(settings, demo=True))
-    print("Added demo heroes and teams." if seeded else "The database already has data; nothing added.")
+    if args.heroes is None and args.teams is None:
+        seeded = asyncio.run(_prepare(settings, demo=True))
+        print("Added demo heroes and teams." if seeded else "The database already has data; nothing added.")
+        return 0
+    heroes, teams = args.heroes or 0, args.teams or 0
+    started = time.perf_counter()
+    seeded = asyncio.run(_generate(settings, heroes=heroes, teams=teams, seed=args.seed))
+    if not seeded:
+        print("The database already has data; nothing added.")
+        return 0
+    print(f"Added {heroes:,} heroes and {teams:,} teams (seed {args.seed}) in {time.perf_counter() - started:.1f} s.")
     return 0
+
+
+async def _generate(settings: Settings, *, heroes: int, teams: int, seed: int) -> bool:
+    engine = create_engine(settings)
+    try:
+        await upgrade_schema(engine)
+        return await seed_generated(engine, heroes=heroes, teams=teams, seed=seed, progress=_progress_bar())
+    finally:
+        await engine.dispose()
+
+
+def _progress_bar() -> Callable[[str, int, int], None]:
+    """Progress on stderr: a bar redrawn in place at a terminal, a line per tenth otherwise (logs, CI)."""
+    interactive = sys.stderr.isatty()
+    shown: dict[str, int] = {}
+
+    def report(what: str, done: int, total: int) -> None:
+        tenth = done * 10 // max(total, 1)
+        if interactive:
+            filled = done * 30 // max(total, 1)
+            end = "\n" if done >= total else ""
+            print(f"\r{what:>6} [{'#' * filled}{'.' * (30 - filled)}] {done:,}/{total:,}", end=end, file=sys.stderr)
+        elif shown.get(what) != tenth:
+            shown[what] = tenth
+            print(f"{what}: {done:,}/{total:,}", file=sys.stderr, flush=True)
+
+    return report
+
+
+def _count(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 100_000_000:
+        raise argparse.ArgumentTypeError("expected a count from 0 to 100,000,000")
+    return value
 
 
 def create_user(args: argparse.Namespace) -> int:
@@ -130,7 +175,15 @@ def main(argv: list[str] | None = None) -> int:
     serve_parser.add_argument("--port", type=int, default=8000)
     serve_parser.add_argument("--workers", type=int, default=1)
     serve_parser.set_defaults(handler=serve)
-    demo_parser = commands.add_parser("demo", help="fill an empty database with demo heroes and teams")
+    demo_parser = commands.add_parser(
+        "demo",
+        help="fill an empty database with demo heroes and teams",
+        description="Without counts: a few well-known heroes and teams. With counts: generated ones, the same "
+        "every time for the same seed (for measuring at scale).",
+    )
+    demo_parser.add_argument("--heroes", type=_count, help="how many generated heroes to add")
+    demo_parser.add_argument("--teams", type=_count, help="how many generated teams to add")
+    demo_parser.add_argument("--seed", type=int, default=1, help="the generator's seed (default 1)")
     demo_parser.set_defaults(handler=demo)
     users_parser = commands.add_parser("users", help="manage users")
     users_commands = users_parser.add_subparsers(dest="users_command", required=True)
