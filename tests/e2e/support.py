@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+
+from axe_playwright_python.sync_playwright import Axe  # type: ignore[import-untyped]
 from playwright.sync_api import Locator, Page, expect
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -47,7 +50,7 @@ def row_of(table: Locator, name: str) -> Locator:
     return table.get_by_role("row").filter(has=table.page.get_by_role("link", name=name, exact=True))
 
 
-def expect_cells(row: Locator, *texts: str) -> None:
+def expect_cells(row: Locator, *texts: str | re.Pattern[str]) -> None:
     """The row's leading cells read `texts`, in order (the actions cell is not checked)."""
     cells = row.get_by_role("cell")
     for index, text in enumerate(texts):
@@ -87,3 +90,15 @@ def record_posts(page: Page) -> list[str]:
     posts: list[str] = []
     page.on("request", lambda request: posts.append(request.url) if request.method == "POST" else None)
     return posts
+
+
+def with_undo(message: str) -> re.Pattern[str]:
+    """The text of a status message that offers Undo (after a delete): the message, then the Undo button."""
+    return re.compile(rf"^\s*{re.escape(message)}\s*Undo\s*$")
+
+
+def expect_no_axe_violations(page: Page) -> None:
+    """axe-core finds nothing wrong with the page as it is now."""
+    results = Axe().run(page)
+    assert results.response["passes"], "axe checked nothing"
+    assert results.violations_count == 0, results.generate_report()

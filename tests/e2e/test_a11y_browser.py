@@ -4,23 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from axe_playwright_python.sync_playwright import Axe  # type: ignore[import-untyped]
 from playwright.sync_api import Page, ViewportSize, expect
 
 from tests.e2e.conftest import LiveServer
-from tests.e2e.support import add_hero, add_team, open_create_form, row_of, start_inline_edit
+from tests.e2e.support import (
+    add_hero,
+    add_team,
+    expect_no_axe_violations,
+    open_create_form,
+    row_of,
+    start_inline_edit,
+)
 from tests.factories import all_teams
 from webapp.config import PROJECT_DIR
 
 ARTIFACTS = PROJECT_DIR / "test-artifacts"
 PHONE: ViewportSize = {"width": 390, "height": 844}
 DESKTOP: ViewportSize = {"width": 1280, "height": 800}
-
-
-def _expect_no_axe_violations(page: Page) -> None:
-    results = Axe().run(page)
-    assert results.response["passes"], "axe checked nothing"
-    assert results.violations_count == 0, results.generate_report()
 
 
 def _arrange_heroes(server: LiveServer) -> None:
@@ -45,7 +45,7 @@ def test_heroes_list_has_no_axe_violations(page: Page, server: LiveServer) -> No
     page.set_viewport_size(DESKTOP)
     page.goto("/heroes")
     expect(row_of(page.get_by_role("table", name="Heroes"), "Spider-Boy")).to_be_visible()
-    _expect_no_axe_violations(page)
+    expect_no_axe_violations(page)
     _screenshot(page, "heroes-desktop-light")
 
 
@@ -55,7 +55,7 @@ def test_heroes_list_in_dark_mode_has_no_axe_violations(new_page: Callable[..., 
     page.goto("/heroes")
     expect(row_of(page.get_by_role("table", name="Heroes"), "Spider-Boy")).to_be_visible()
     assert page.evaluate("() => matchMedia('(prefers-color-scheme: dark)').matches")
-    _expect_no_axe_violations(page)  # colour contrast in the dark palette too
+    expect_no_axe_violations(page)  # colour contrast in the dark palette too
     _screenshot(page, "heroes-desktop-dark")
 
 
@@ -67,7 +67,7 @@ def test_hero_form_with_errors_has_no_axe_violations(page: Page, server: LiveSer
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_label("Secret name", exact=True)).to_have_attribute("aria-invalid", "true")
     expect(page.get_by_label("Name", exact=True)).to_have_accessible_description("Name is required.")
-    _expect_no_axe_violations(page)
+    expect_no_axe_violations(page)
 
 
 def test_create_form_on_list_with_errors_has_no_axe_violations(page: Page, server: LiveServer) -> None:
@@ -78,7 +78,7 @@ def test_create_form_on_list_with_errors_has_no_axe_violations(page: Page, serve
     page.get_by_label("Secret name", exact=True).fill("Dive Wilson")
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_label("Name", exact=True)).to_have_attribute("aria-invalid", "true")
-    _expect_no_axe_violations(page)
+    expect_no_axe_violations(page)
 
 
 def test_team_detail_has_no_axe_violations(page: Page, server: LiveServer) -> None:
@@ -88,7 +88,7 @@ def test_team_detail_has_no_axe_violations(page: Page, server: LiveServer) -> No
     page.goto(f"/teams/{team_id}")
     expect(page.get_by_role("heading", name="Preventers", level=1)).to_be_visible()
     expect(page.get_by_role("main").get_by_role("link", name="Rusty-Man")).to_be_visible()
-    _expect_no_axe_violations(page)
+    expect_no_axe_violations(page)
 
 
 def test_inline_edit_row_has_no_axe_violations(page: Page, server: LiveServer) -> None:
@@ -97,7 +97,7 @@ def test_inline_edit_row_has_no_axe_violations(page: Page, server: LiveServer) -
     table = page.get_by_role("table", name="Heroes")
     start_inline_edit(table, "Deadpond")
     expect(table.get_by_role("combobox", name="Team")).to_have_value(str(_team_id(server, "Preventers")))
-    _expect_no_axe_violations(page)
+    expect_no_axe_violations(page)
 
 
 def test_inline_edit_row_with_error_has_no_axe_violations(page: Page, server: LiveServer) -> None:
@@ -108,7 +108,7 @@ def test_inline_edit_row_with_error_has_no_axe_violations(page: Page, server: Li
     table.get_by_role("textbox", name="Name", exact=True).fill(" ")
     table.get_by_role("button", name="Save").click()
     expect(table.get_by_role("textbox", name="Name", exact=True)).to_have_attribute("aria-invalid", "true")
-    _expect_no_axe_violations(page)
+    expect_no_axe_violations(page)
 
 
 def test_heroes_list_fits_a_phone_without_horizontal_scrolling(

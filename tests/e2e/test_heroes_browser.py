@@ -20,14 +20,16 @@ from tests.e2e.support import (
     record_posts,
     row_of,
     start_inline_edit,
+    with_undo,
 )
-from tests.factories import all_heroes, fetch_hero
+from tests.factories import all_heroes, fetch_hero, move_to_trash
 from webapp.models import Hero
 
 
-async def delete_hero(db: AsyncSession, hero_id: int) -> None:
-    await db.delete(await db.get(Hero, hero_id))
-    await db.commit()
+async def trash_hero(db: AsyncSession, hero_id: int) -> None:
+    hero = await db.get(Hero, hero_id)
+    assert hero is not None
+    await move_to_trash(db, hero, by="rita")
 
 
 def test_create_hero_from_list_adds_row_resets_form_counts_and_toasts(page: Page, server: LiveServer) -> None:
@@ -213,12 +215,19 @@ def test_delete_hero_after_confirm_removes_row_counts_and_toasts(page: Page, ser
     expect(row_of(table, "Deadpond")).to_have_count(0)
     expect(row_of(table, "Rusty-Man")).to_be_visible()
     expect(page.get_by_text("1 hero", exact=True)).to_be_visible()
-    expect(page.get_by_role("status")).to_have_text("Deleted hero Deadpond.")
+    status = page.get_by_role("status")
+    expect(status).to_have_text(with_undo("Moved hero Deadpond to the trash."))
+    expect(status.get_by_role("button", name="Undo")).to_be_visible()
     assert len(messages) == 1
     assert "Deadpond" in messages[0]
+    assert "trash" in messages[0]
     expect(page).to_have_url(f"{server.url}/heroes")
     expect_same_document(page)
-    assert [hero.name for hero in server.run(all_heroes)] == ["Rusty-Man"]
+    heroes = server.run(all_heroes)
+    assert [(h.name, h.deleted_by, h.deleted_at is not None) for h in heroes] == [
+        ("Rusty-Man", None, False),
+        ("Deadpond", "eddie", True),
+    ]
 
 
 def test_delete_hero_dismissed_keeps_row_and_sends_nothing(page: Page, server: LiveServer) -> None:
@@ -298,19 +307,22 @@ def test_team_link_in_hero_row_opens_team_detail_with_its_heroes(page: Page, ser
     expect(heroes.get_by_role("link")).to_have_text(["Deadpond", "Rusty-Man"])
 
 
-def test_edit_of_hero_deleted_elsewhere_shows_alert_and_keeps_page(
+def test_edit_of_hero_deleted_elsewhere_shows_alert_pointing_to_trash_and_keeps_page(
     page: Page, server: LiveServer, problems: PageProblems
 ) -> None:
     problems.allow("Response Status Error Code 404 from /heroes/")  # htmx logs the error answer it shows
     hero_id = add_hero(server, name="Deadpond")
     add_hero(server, name="Rusty-Man", secret_name="Tommy Sharp")
     page.goto("/heroes")
-    server.run(lambda db: delete_hero(db, hero_id))
+    server.run(lambda db: trash_hero(db, hero_id))
     table = page.get_by_role("table", name="Heroes")
 
     table.get_by_role("link", name="Edit Deadpond").click()
 
-    expect(page.get_by_role("alert")).to_contain_text("Not found")
+    alert = page.get_by_role("alert")
+    expect(alert).to_contain_text("This hero was deleted")
+    expect(alert).to_contain_text("deleted by rita")
+    expect(alert.get_by_role("link", name="Open the Trash")).to_have_attribute("href", "/trash")
     expect(page.get_by_role("heading", name="Heroes", level=1)).to_have_count(1)
     expect(row_of(table, "Rusty-Man")).to_be_visible()
     expect(page).to_have_url(f"{server.url}/heroes")

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from playwright.sync_api import Page, Response, expect
 
 from tests.e2e.conftest import LiveServer
-from tests.e2e.support import add_hero, add_many_heroes, add_team, expect_cells, main_nav, row_of
+from tests.e2e.support import add_hero, add_many_heroes, add_team, expect_cells, main_nav, row_of, with_undo
 from tests.factories import all_heroes, all_teams
 
 
@@ -69,9 +69,17 @@ def test_hero_create_edit_delete_without_javascript(nojs_page: Page, server: Liv
 
     expect(page).to_have_url(f"{server.url}/heroes")
     expect(page.get_by_role("heading", name="Heroes", level=1)).to_be_visible()
-    expect(page.get_by_role("status")).to_have_text("Deleted hero Deadpool.")
+    status = page.get_by_role("status")
+    expect(status).to_have_text(with_undo("Moved hero Deadpool to the trash."))
     expect(page.get_by_role("table", name="Heroes").get_by_role("link", name="Deadpool")).to_have_count(0)
-    assert server.run(all_heroes) == []
+    assert [(h.name, h.deleted_by) for h in server.run(all_heroes)] == [("Deadpool", "eddie")]
+
+    # Undo, a plain form in the status message, restores the hero and leads to it.
+    assert _post_answer(page, status.get_by_role("button", name="Undo").click).status == 303
+    expect(page).to_have_url(f"{server.url}/heroes/{hero_id}")
+    expect(page.get_by_role("heading", name="Deadpool", level=1)).to_be_visible()
+    expect(page.get_by_role("status")).to_have_text("Restored hero Deadpool.")
+    assert [(h.name, h.deleted_at) for h in server.run(all_heroes)] == [("Deadpool", None)]
 
 
 def test_hero_invalid_submit_without_javascript_shows_422_page_with_messages(
@@ -151,8 +159,10 @@ def test_team_create_edit_delete_without_javascript_leaves_heroes_teamless(nojs_
 
     expect(page).to_have_url(f"{server.url}/teams")
     expect(page.get_by_role("heading", name="Teams", level=1)).to_be_visible()
-    expect(page.get_by_role("status")).to_have_text("Deleted team Z-Force.")
-    assert server.run(all_teams) == []
+    expect(page.get_by_role("status")).to_have_text(
+        with_undo("Moved team Z-Force to the trash. 2 heroes left without a team; Undo puts them back.")
+    )
+    assert [(t.name, t.deleted_by) for t in server.run(all_teams)] == [("Z-Force", "eddie")]
     assert [(h.name, h.team_id) for h in server.run(all_heroes)] == [("Deadpond", None), ("Rusty-Man", None)]
     main_nav(page).get_by_role("link", name="Heroes").click()
     expect_cells(

@@ -187,7 +187,7 @@ def test_team_screens_show_stored_payloads_as_text_and_run_none(
         page.goto(f"/teams/{team_id}")
         expect(page).to_have_title(f"{name} · Hero admin")
         expect(page.get_by_role("heading", level=1)).to_have_text(name)
-        expect(page.get_by_role("heading", level=2)).to_have_text(f"Heroes in {name}")
+        expect(page.get_by_role("heading", level=2)).to_have_text([f"Heroes in {name}", "History"])
         main = page.get_by_role("main")
         expect(main.get_by_text(HEADQUARTERS[name], exact=True)).to_be_visible()
         hero, hero_id = heroes[name]

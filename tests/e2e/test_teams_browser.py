@@ -15,6 +15,7 @@ from tests.e2e.support import (
     record_posts,
     row_of,
     start_inline_edit,
+    with_undo,
 )
 from tests.factories import all_heroes, all_teams, fetch_team
 
@@ -184,12 +185,16 @@ def test_delete_team_after_confirm_warns_about_heroes_and_leaves_them_teamless(p
     expect(row_of(table, "Preventers")).to_have_count(0)
     expect(row_of(table, "Z-Force")).to_be_visible()
     expect(page.get_by_text("1 team", exact=True)).to_be_visible()
-    expect(page.get_by_role("status")).to_have_text("Deleted team Preventers.")
+    status = page.get_by_role("status")
+    expect(status).to_have_text(
+        with_undo("Moved team Preventers to the trash. 2 heroes left without a team; Undo puts them back.")
+    )
+    expect(status.get_by_role("button", name="Undo")).to_be_visible()
     assert len(messages) == 1
     assert "Preventers" in messages[0]
     assert "2 heroes will be left without a team" in messages[0]
     expect_same_document(page)
-    assert [t.name for t in server.run(all_teams)] == ["Z-Force"]
+    assert [(t.name, t.deleted_by) for t in server.run(all_teams)] == [("Preventers", "eddie"), ("Z-Force", None)]
     assert [(h.name, h.team_id) for h in server.run(all_heroes)] == [("Deadpond", None), ("Rusty-Man", None)]
 
 
