@@ -1,4 +1,5 @@
-"""The command line: `python -m webapp demo` seeds an empty database once; `serve --help` documents its options."""
+"""The command line: `python -m webapp demo` brings the schema up to date and seeds an empty database once;
+`serve --help` documents its options."""
 
 from __future__ import annotations
 
@@ -7,6 +8,13 @@ import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+
+import sqlalchemy
+from alembic import command
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+
+from webapp.db import BASELINE, MIGRATIONS_DIR
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
@@ -39,6 +47,24 @@ def counts(database: Path) -> tuple[int, int]:
     assert isinstance(heroes, int)
     assert isinstance(teams, int)
     return heroes, teams
+
+
+def migrations_config(connection: sqlalchemy.Connection | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["connection"] = connection
+    return config
+
+
+def made_before_migrations(database: Path) -> None:
+    """A database as the app made it before it had migrations: the baseline schema, and no record of it."""
+    engine = sqlalchemy.create_engine(f"sqlite:///{database}")
+    try:
+        with engine.begin() as connection:
+            command.upgrade(migrations_config(connection), BASELINE)
+            connection.exec_driver_sql("DROP TABLE alembic_version")
+    finally:
+        engine.dispose()
 
 
 def test_demo_creates_the_schema_and_adds_heroes_and_teams(tmp_path: Path) -> None:
@@ -80,6 +106,18 @@ def test_demo_leaves_a_database_with_only_teams_alone(tmp_path: Path) -> None:
     result = run_webapp("demo", database=database)
     assert "nothing added" in result.stdout
     assert counts(database) == (0, teams)
+
+
+def test_demo_upgrades_a_database_made_before_migrations_and_keeps_its_data(tmp_path: Path) -> None:
+    database = tmp_path / "old.db"
+    made_before_migrations(database)
+    query(database, "INSERT INTO hero (id, name, secret_name) VALUES (3, 'Deadpond', 'Dive Wilson')")
+    result = run_webapp("demo", database=database)
+    assert result.returncode == 0, result.stderr
+    assert "nothing added" in result.stdout
+    assert query(database, "SELECT id, name, version, deleted_at FROM hero") == [(3, "Deadpond", 1, None)]
+    head = ScriptDirectory.from_config(migrations_config()).get_current_head()
+    assert query(database, "SELECT version_num FROM alembic_version") == [(head,)]
 
 
 def test_serve_help_lists_host_port_and_workers(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from litestar.testing import AsyncTestClient
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.conftest import HTMX
-from tests.factories import all_heroes, count_heroes, make_hero, make_team
+from tests.factories import all_heroes, count_heroes, form_fields, make_hero, make_team, move_to_trash
 from tests.markup import Element, parse
 
 Client = AsyncTestClient[Litestar]
@@ -50,6 +50,9 @@ async def test_new_hero_page_has_labelled_empty_fields(client: Client, db: Async
     options = {option.text: option.attrs["value"] for option in form.find("select").find_all("option")}
     assert options == {"No team": "", "Z-Force": str(team.id)}
     assert form.find("button", type="submit").text == "Save"
+    # A one-time id (a double submit creates one hero) and no version: there is nothing stored yet to be stale.
+    hidden = {name for name in form_fields(response.text, "hero-form") if name.startswith("_") or name == "version"}
+    assert hidden == {"_csrf", "_once"}
 
 
 async def test_new_hero_htmx_returns_the_form_fragment(client: Client) -> None:
@@ -76,6 +79,7 @@ async def test_create_hero_stores_every_field(client: Client, db: AsyncSession) 
     await client.post("/heroes", data=VALID | {"team_id": str(team_id)}, follow_redirects=False)
     [hero] = await all_heroes(db)
     assert (hero.name, hero.secret_name, hero.age, hero.team_id) == ("Deadpond", "Dive Wilson", 48, team_id)
+    assert (hero.version, hero.deleted_at, hero.deleted_by) == (1, None, None)
 
 
 async def test_create_hero_blank_age_and_team_are_stored_as_null(client: Client, db: AsyncSession) -> None:
@@ -255,6 +259,17 @@ async def test_create_hero_htmx_invalid_field_returns_form_fragment_422(
     assert response.status_code == 422
     assert "<html" not in response.text
     assert field_message(parse(response.text).by_id("hero-form"), field) == message
+    assert await count_heroes(db) == 0
+
+
+async def test_create_hero_in_a_team_in_the_trash_is_422(client: Client, db: AsyncSession) -> None:
+    team = await make_team(db, name="Z-Force")
+    await move_to_trash(db, team)
+    response = await client.post("/heroes", data=VALID | {"team_id": str(team.id)}, follow_redirects=False)
+    assert response.status_code == 422
+    form = parse(response.text).by_id("hero-form")
+    assert field_message(form, "team_id") == "That team no longer exists. Choose another."
+    assert [option.attrs["value"] for option in form.find_all("option")] == [""]
     assert await count_heroes(db) == 0
 
 

@@ -1,4 +1,7 @@
-"""Editing heroes: the edit page, the inline row (htmx), saving with 303 or the saved row, validation (422)."""
+"""Editing heroes: the edit page, the inline row (htmx), saving with 303 or the saved row, validation (422).
+
+Saves send the form back as served (its version and one-time id included); conflicts have their own file.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +12,9 @@ from litestar.testing import AsyncTestClient
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.conftest import HTMX
-from tests.factories import fetch_hero, id_of, make_hero, make_team
+from tests.factories import fetch_hero, form_fields, id_of, make_hero, make_team
 from tests.markup import Element, parse
+from webapp.submissions import TOKEN
 
 Client = AsyncTestClient[Litestar]
 
@@ -21,6 +25,28 @@ async def stored(db: AsyncSession, hero_id: int) -> tuple[object, ...]:
     hero = await fetch_hero(db, hero_id)
     assert hero is not None
     return (hero.name, hero.secret_name, hero.age, hero.team_id)
+
+
+async def version_of(db: AsyncSession, hero_id: int) -> int:
+    """The stored version. Ends its read transaction: on SQLite the test session begins IMMEDIATE, and an open
+    one would keep the app's writers waiting."""
+    hero = await fetch_hero(db, hero_id)
+    assert hero is not None
+    await db.commit()
+    return hero.version
+
+
+async def edit_form(client: Client, hero_id: int, htmx: bool = False) -> dict[str, str]:
+    """The edit form (full page, or the inline row) as a browser would send it back unchanged."""
+    response = await client.get(f"/heroes/{hero_id}/edit", headers=HTMX if htmx else None)
+    assert response.status_code == 200
+    return form_fields(response.text, f"hero-{hero_id}-form" if htmx else "hero-form")
+
+
+async def save(client: Client, hero_id: int, changes: dict[str, str], htmx: bool = False) -> Response:
+    """Open the edit form (page or inline row), change what is given, and send it as the browser would."""
+    data = await edit_form(client, hero_id, htmx) | changes
+    return await client.post(f"/heroes/{hero_id}", data=data, headers=HTMX if htmx else None, follow_redirects=False)
 
 
 def field_message(scope: Element, name: str) -> str:
@@ -100,6 +126,21 @@ async def test_edit_hero_boosted_returns_the_full_page(client: Client, db: Async
     assert parse(response.text).has("form", id="hero-form")
 
 
+@pytest.mark.parametrize("htmx", [False, True], ids=["page", "row"])
+async def test_edit_hero_form_carries_the_stored_version_and_a_one_time_id(
+    client: Client, db: AsyncSession, htmx: bool
+) -> None:
+    hero = await make_hero(db)
+    hero.version = 7
+    db.add(hero)
+    await db.commit()
+    first, second = await edit_form(client, id_of(hero), htmx), await edit_form(client, id_of(hero), htmx)
+    assert first["version"] == second["version"] == "7"
+    assert TOKEN.match(first["_once"])
+    assert TOKEN.match(second["_once"])
+    assert first["_once"] != second["_once"]
+
+
 # --- the read-only row (what Cancel swaps back) ---------------------------------------------------------------
 
 
@@ -126,15 +167,27 @@ async def test_hero_row_plain_request_redirects_303_to_detail(client: Client, db
 
 async def test_update_hero_redirects_303_to_detail_and_saves(client: Client, db: AsyncSession) -> None:
     hero_id = id_of(await make_hero(db, name="Deadpond", age=48))
-    response = await client.post(f"/heroes/{hero_id}", data=CHANGES, follow_redirects=False)
+    response = await save(client, hero_id, CHANGES)
     assert response.status_code == 303
     assert response.headers["location"] == f"/heroes/{hero_id}"
     assert await stored(db, hero_id) == ("Spider-Boy", "Pedro Parqueador", 17, None)
 
 
+async def test_update_hero_bumps_the_version_and_the_next_form_carries_it(client: Client, db: AsyncSession) -> None:
+    hero_id = id_of(await make_hero(db))
+    await save(client, hero_id, CHANGES)
+    assert await version_of(db, hero_id) == 2
+    again = await edit_form(client, hero_id)
+    assert again["version"] == "2"
+    response = await client.post(f"/heroes/{hero_id}", data=again | {"age": "18"}, follow_redirects=False)
+    assert response.status_code == 303
+    assert (await stored(db, hero_id))[2] == 18
+    assert await version_of(db, hero_id) == 3
+
+
 async def test_update_hero_toast_shows_once_after_the_redirect(client: Client, db: AsyncSession) -> None:
     hero_id = id_of(await make_hero(db))
-    response = await client.post(f"/heroes/{hero_id}", data=CHANGES, follow_redirects=False)
+    response = await save(client, hero_id, CHANGES)
     landing = await client.get(response.headers["location"])
     assert toast(landing) == "Saved hero Spider-Boy."
     assert parse(landing.text).find("h1").text == "Spider-Boy"
@@ -143,13 +196,13 @@ async def test_update_hero_toast_shows_once_after_the_redirect(client: Client, d
 
 async def test_update_hero_clearing_team_stores_null(client: Client, db: AsyncSession) -> None:
     hero_id = id_of(await make_hero(db, team=await make_team(db)))
-    await client.post(f"/heroes/{hero_id}", data=CHANGES | {"team_id": ""}, follow_redirects=False)
+    await save(client, hero_id, CHANGES | {"team_id": ""})
     assert (await stored(db, hero_id))[3] is None
 
 
 async def test_update_hero_clearing_age_stores_null(client: Client, db: AsyncSession) -> None:
     hero_id = id_of(await make_hero(db, age=48))
-    await client.post(f"/heroes/{hero_id}", data=CHANGES | {"age": ""}, follow_redirects=False)
+    await save(client, hero_id, CHANGES | {"age": ""})
     assert (await stored(db, hero_id))[2] is None
 
 
@@ -157,22 +210,23 @@ async def test_update_hero_moves_to_another_team(client: Client, db: AsyncSessio
     old_team = await make_team(db, name="Z-Force")
     new_team_id = id_of(await make_team(db, name="Preventers"))
     hero_id = id_of(await make_hero(db, team=old_team))
-    await client.post(f"/heroes/{hero_id}", data=CHANGES | {"team_id": str(new_team_id)}, follow_redirects=False)
+    await save(client, hero_id, CHANGES | {"team_id": str(new_team_id)})
     assert (await stored(db, hero_id))[3] == new_team_id
 
 
 async def test_update_hero_strips_surrounding_whitespace(client: Client, db: AsyncSession) -> None:
     hero_id = id_of(await make_hero(db))
-    data = {"name": " Spider-Boy\t", "secret_name": "\nPedro ", "age": " 17 ", "team_id": " "}
-    await client.post(f"/heroes/{hero_id}", data=data, follow_redirects=False)
+    typed = {"name": " Spider-Boy\t", "secret_name": "\nPedro ", "age": " 17 ", "team_id": " "}
+    await save(client, hero_id, typed)
     assert await stored(db, hero_id) == ("Spider-Boy", "Pedro", 17, None)
 
 
 async def test_update_hero_leaves_other_heroes_alone(client: Client, db: AsyncSession) -> None:
     hero_id = id_of(await make_hero(db, name="Deadpond"))
     other_id = id_of(await make_hero(db, name="Rusty-Man", secret_name="Tommy Sharp", age=48))
-    await client.post(f"/heroes/{hero_id}", data=CHANGES, follow_redirects=False)
+    await save(client, hero_id, CHANGES)
     assert await stored(db, other_id) == ("Rusty-Man", "Tommy Sharp", 48, None)
+    assert await version_of(db, other_id) == 1
 
 
 @pytest.mark.parametrize("text", ["<script>alert(1)</script>", "\"'&"])
@@ -180,7 +234,7 @@ async def test_update_hero_stores_markup_exactly_and_renders_it_escaped(
     client: Client, db: AsyncSession, text: str
 ) -> None:
     hero_id = id_of(await make_hero(db))
-    response = await client.post(f"/heroes/{hero_id}", data=CHANGES | {"name": text}, headers=HTMX)
+    response = await save(client, hero_id, CHANGES | {"name": text}, htmx=True)
     assert response.status_code == 200
     assert text not in response.text
     assert parse(response.text).by_id(f"hero-{hero_id}").find_all("td")[0].text == text
@@ -194,7 +248,7 @@ async def test_update_hero_htmx_returns_the_saved_read_only_row(client: Client, 
     team = await make_team(db, name="Z-Force")
     team_id = id_of(team)
     hero_id = id_of(await make_hero(db))
-    response = await client.post(f"/heroes/{hero_id}", data=CHANGES | {"team_id": str(team_id)}, headers=HTMX)
+    response = await save(client, hero_id, CHANGES | {"team_id": str(team_id)}, htmx=True)
     assert response.status_code == 200
     assert "<html" not in response.text
     row = parse(response.text).by_id(f"hero-{hero_id}")
@@ -202,11 +256,12 @@ async def test_update_hero_htmx_returns_the_saved_read_only_row(client: Client, 
     assert [td.text for td in row.find_all("td")][:4] == ["Spider-Boy", "Pedro Parqueador", "17", "Z-Force"]
     assert not row.has("input")
     assert await stored(db, hero_id) == ("Spider-Boy", "Pedro Parqueador", 17, team_id)
+    assert await version_of(db, hero_id) == 2
 
 
 async def test_update_hero_htmx_sends_the_toast_out_of_band(client: Client, db: AsyncSession) -> None:
     hero_id = id_of(await make_hero(db))
-    response = await client.post(f"/heroes/{hero_id}", data=CHANGES, headers=HTMX)
+    response = await save(client, hero_id, CHANGES, htmx=True)
     toasts = parse(response.text).by_id("toasts")
     assert toasts.attrs["hx-swap-oob"] == "innerHTML"
     assert toasts.text == "Saved hero Spider-Boy."
@@ -214,7 +269,7 @@ async def test_update_hero_htmx_sends_the_toast_out_of_band(client: Client, db: 
 
 async def test_update_hero_htmx_does_not_leave_a_toast_for_the_next_page(client: Client, db: AsyncSession) -> None:
     hero_id = id_of(await make_hero(db))
-    await client.post(f"/heroes/{hero_id}", data=CHANGES, headers=HTMX)
+    await save(client, hero_id, CHANGES, htmx=True)
     assert toast(await client.get("/heroes")) == ""
 
 
@@ -240,13 +295,14 @@ async def test_update_hero_invalid_field_rerenders_form_422(
     client: Client, db: AsyncSession, field: str, value: str, message: str
 ) -> None:
     hero_id = id_of(await make_hero(db, name="Deadpond", secret_name="Dive Wilson", age=48))
-    response = await client.post(f"/heroes/{hero_id}", data=CHANGES | {field: value}, follow_redirects=False)
+    response = await save(client, hero_id, CHANGES | {field: value})
     assert response.status_code == 422
     assert "<html" in response.text
     form = parse(response.text).by_id("hero-form")
     assert form.attrs["action"] == f"/heroes/{hero_id}"
     assert field_message(form, field) == message
     assert await stored(db, hero_id) == ("Deadpond", "Dive Wilson", 48, None)
+    assert await version_of(db, hero_id) == 1
 
 
 @pytest.mark.parametrize(("field", "value", "message"), INVALID)
@@ -254,7 +310,7 @@ async def test_update_hero_htmx_invalid_field_returns_row_with_error_422(
     client: Client, db: AsyncSession, field: str, value: str, message: str
 ) -> None:
     hero_id = id_of(await make_hero(db, name="Deadpond", secret_name="Dive Wilson", age=48))
-    response = await client.post(f"/heroes/{hero_id}", data=CHANGES | {field: value}, headers=HTMX)
+    response = await save(client, hero_id, CHANGES | {field: value}, htmx=True)
     assert response.status_code == 422
     assert "<html" not in response.text
     row = parse(response.text).by_id(f"hero-{hero_id}")
@@ -265,8 +321,8 @@ async def test_update_hero_htmx_invalid_field_returns_row_with_error_422(
 
 async def test_update_hero_htmx_invalid_keeps_what_was_typed(client: Client, db: AsyncSession) -> None:
     hero_id = id_of(await make_hero(db))
-    data = {"name": "", "secret_name": ' Pedro "P" <i> ', "age": "abc", "team_id": ""}
-    row = parse((await client.post(f"/heroes/{hero_id}", data=data, headers=HTMX)).text).by_id(f"hero-{hero_id}")
+    typed = {"name": "", "secret_name": ' Pedro "P" <i> ', "age": "abc", "team_id": ""}
+    row = parse((await save(client, hero_id, typed, htmx=True)).text).by_id(f"hero-{hero_id}")
     values = [row.find("input", name=name).attrs["value"] for name in ("name", "secret_name", "age")]
     assert values == ["", 'Pedro "P" <i>', "abc"]
     assert [node.attrs["name"] for node in row.find_all(aria_invalid="true")] == ["name", "age"]
@@ -274,6 +330,24 @@ async def test_update_hero_htmx_invalid_keeps_what_was_typed(client: Client, db:
 
 async def test_update_hero_invalid_sets_no_toast(client: Client, db: AsyncSession) -> None:
     hero_id = id_of(await make_hero(db))
-    response = await client.post(f"/heroes/{hero_id}", data=CHANGES | {"name": ""}, follow_redirects=False)
+    response = await save(client, hero_id, CHANGES | {"name": ""})
     assert "flash" not in response.headers.get("set-cookie", "")
     assert toast(response) == ""
+
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["page", "row"])
+async def test_update_hero_invalid_form_keeps_the_version_so_the_corrected_form_saves(
+    client: Client, db: AsyncSession, htmx: bool
+) -> None:
+    hero_id = id_of(await make_hero(db, name="Deadpond"))
+    headers, form_id = (HTMX, f"hero-{hero_id}-form") if htmx else ({}, "hero-form")
+    refused = await save(client, hero_id, {"name": ""}, htmx)
+    assert refused.status_code == 422
+    again = form_fields(refused.text, form_id)
+    assert again["version"] == "1"
+    response = await client.post(
+        f"/heroes/{hero_id}", data=again | {"name": "Spider-Boy"}, headers=headers, follow_redirects=False
+    )
+    assert response.status_code == (200 if htmx else 303)
+    assert (await stored(db, hero_id))[0] == "Spider-Boy"
+    assert await version_of(db, hero_id) == 2

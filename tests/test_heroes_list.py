@@ -1,6 +1,10 @@
-"""Heroes list and detail pages: content, pagination, htmx fragments, Vary, 404 for unknown or malformed ids, 405."""
+"""Heroes list and detail pages: content, pagination, htmx fragments, Vary, 404 for unknown or malformed ids, 405.
+
+Heroes in the trash are left out of the list, its count and its pages (the trash has its own file)."""
 
 from __future__ import annotations
+
+import json
 
 import pytest
 from litestar import Litestar
@@ -8,7 +12,7 @@ from litestar.testing import AsyncTestClient
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.conftest import HTMX
-from tests.factories import fetch_hero, id_of, make_hero, make_heroes, make_team
+from tests.factories import fetch_hero, id_of, make_hero, make_heroes, make_team, move_to_trash
 from tests.markup import Element, parse
 
 Client = AsyncTestClient[Litestar]
@@ -67,7 +71,18 @@ async def test_hero_list_row_links_to_detail_edit_and_delete(client: Client, db:
     delete = row.find("a", aria_label="Delete Deadpond")
     assert delete.attrs["href"] == f"/heroes/{hero.id}/delete"
     assert delete.attrs["hx-post"] == f"/heroes/{hero.id}/delete"
-    assert "hx-confirm" in delete.attrs
+    assert delete.attrs["hx-confirm"] == "Delete hero “Deadpond”? It goes to the trash, where it can be restored."
+
+
+async def test_hero_list_row_delete_carries_the_stored_version(client: Client, db: AsyncSession) -> None:
+    hero = await make_hero(db, name="Deadpond")
+    hero.version = 4
+    db.add(hero)
+    await db.commit()
+    row = parse((await client.get("/heroes")).text).by_id(f"hero-{hero.id}")
+    sent = json.loads(row.find("a", aria_label="Delete Deadpond").attrs["hx-vals"])
+    assert sent["version"] == "4"
+    assert sent["_once"]
 
 
 async def test_hero_list_renders_markup_in_names_escaped(client: Client, db: AsyncSession) -> None:
@@ -93,6 +108,17 @@ async def test_hero_list_summary_counts_heroes(client: Client, db: AsyncSession)
     await make_heroes(db, 3)
     page = parse((await client.get("/heroes")).text)
     assert page.by_id("hero-summary").text == "3 heroes"
+
+
+async def test_hero_list_leaves_heroes_in_the_trash_out_of_rows_count_and_pages(
+    client: Client, db: AsyncSession
+) -> None:
+    heroes = await make_heroes(db, 26)
+    await move_to_trash(db, heroes[0])
+    page = parse((await client.get("/heroes")).text)
+    assert row_ids(page) == [f"hero-{hero.id}" for hero in heroes[1:]]
+    assert page.by_id("hero-summary").text == "25 heroes"
+    assert not page.has("a", rel="next")
 
 
 async def test_hero_list_orders_heroes_by_name(client: Client, db: AsyncSession) -> None:
@@ -228,6 +254,16 @@ async def test_hero_detail_shows_the_hero(client: Client, db: AsyncSession) -> N
     assert page.by_id("hero-detail").find("a", href=f"/teams/{team.id}").text == "Z-Force"
 
 
+async def test_hero_detail_page_title_names_the_hero_and_the_page_offers_its_history(
+    client: Client, db: AsyncSession
+) -> None:
+    hero = await make_hero(db, name="Deadpond")
+    page = parse((await client.get(f"/heroes/{hero.id}")).text)
+    assert page.find("title").text == "Deadpond · Hero admin"
+    link = page.by_id("history-panel").find("a", href=f"/heroes/{hero.id}/history")
+    assert link.attrs["hx-get"] == f"/heroes/{hero.id}/history"
+
+
 async def test_hero_detail_without_age_or_team_says_so(client: Client, db: AsyncSession) -> None:
     hero = await make_hero(db, age=None, team=None)
     detail = parse((await client.get(f"/heroes/{hero.id}")).text).by_id("hero-detail")
@@ -306,4 +342,6 @@ async def test_hero_routes_unsupported_method_is_405_html(
 async def test_http_delete_method_does_not_delete_the_hero(client: Client, db: AsyncSession) -> None:
     hero_id = id_of(await make_hero(db))
     await client.delete(f"/heroes/{hero_id}")
-    assert await fetch_hero(db, hero_id) is not None
+    hero = await fetch_hero(db, hero_id)
+    assert hero is not None
+    assert (hero.deleted_at, hero.version) == (None, 1)

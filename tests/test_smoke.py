@@ -1,4 +1,4 @@
-"""The app starts on each database and answers its front door."""
+"""The app starts on each database and answers its front door, and the pages its navigation links to."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from litestar.testing import AsyncTestClient
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.factories import make_hero
+from tests.markup import parse
 
 
 async def test_root_redirects_to_heroes_with_303(client: AsyncTestClient[Litestar]) -> None:
@@ -20,3 +21,13 @@ async def test_hero_list_shows_a_stored_hero(client: AsyncTestClient[Litestar], 
     response = await client.get("/heroes")
     assert response.status_code == 200
     assert "Rusty-Man" in response.text
+
+
+async def test_every_page_in_the_navigation_answers_with_its_heading(client: AsyncTestClient[Litestar]) -> None:
+    nav = parse((await client.get("/heroes")).text).find("nav", aria_label="Main")
+    links = {a.text: a.attrs["href"] for a in nav.find("ul").find_all("a")}
+    assert links == {"Heroes": "/heroes", "Teams": "/teams", "Activity": "/activity", "Trash": "/trash"}
+    for heading, path in links.items():
+        response = await client.get(path)
+        assert response.status_code == 200, path
+        assert parse(response.text).find("h1").text == heading, path

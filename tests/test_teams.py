@@ -1,4 +1,6 @@
-"""Teams: the list (hero counts, pages, fragments), the detail page, and creating a team."""
+"""Teams: the list (hero counts, pages, fragments), the detail page, and creating a team.
+
+Teams in the trash are left out of the list, its count and its pages (the trash has its own file)."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from litestar.testing import AsyncTestClient
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.conftest import HTMX
-from tests.factories import all_teams, field_error, make_hero, make_team
+from tests.factories import all_teams, field_error, form_fields, make_hero, make_team, move_to_trash
 from tests.markup import Element, parse
 from webapp.models import Hero
 
@@ -101,6 +103,19 @@ async def test_team_list_second_page_holds_the_rest_and_links_back(client: Clien
     assert link(response.text, "next") is None
 
 
+async def test_team_list_leaves_teams_in_the_trash_out_of_rows_count_and_pages(
+    client: Client, db: AsyncSession
+) -> None:
+    teams = [await make_team(db, name=f"Team {number:02d}", headquarters="Somewhere") for number in range(26)]
+    await move_to_trash(db, teams[0])
+
+    response = await client.get("/teams")
+
+    assert team_row_ids(response.text) == [f"team-{team.id}" for team in teams[1:]]
+    assert parse(response.text).by_id("team-summary").text == "25 teams"
+    assert link(response.text, "next") is None
+
+
 @pytest.mark.parametrize("page", ["0", "-3", "abc", "99", "99999999999999999999"])
 async def test_team_list_out_of_range_page_still_answers_200(client: Client, db: AsyncSession, page: str) -> None:
     await make_team(db, name="Preventers")
@@ -143,6 +158,16 @@ async def test_team_detail_heading_names_the_team(client: Client, db: AsyncSessi
     response = await client.get(f"/teams/{team.id}")
     assert response.status_code == 200
     assert "Preventers" in [h.text for h in parse(response.text).find_all("h1")]
+
+
+async def test_team_detail_page_title_names_the_team_and_the_page_offers_its_history(
+    client: Client, db: AsyncSession
+) -> None:
+    team = await make_team(db, name="Preventers")
+    document = parse((await client.get(f"/teams/{team.id}")).text)
+    assert document.find("title").text == "Preventers · Hero admin"
+    history = document.by_id("history-panel").find("a", href=f"/teams/{team.id}/history")
+    assert history.attrs["hx-get"] == f"/teams/{team.id}/history"
 
 
 async def test_team_detail_lists_its_heroes_as_links(client: Client, db: AsyncSession) -> None:
@@ -199,6 +224,8 @@ async def test_new_team_page_has_an_empty_form(client: Client, db: AsyncSession)
     assert is_full_page(response.text)
     assert document.by_id("team-form").attrs["action"] == "/teams"
     assert document.by_id("team-form-name").attrs["value"] == ""
+    # A one-time id (a double submit creates one team) and no version: there is nothing stored yet to be stale.
+    assert sorted(form_fields(response.text, "team-form")) == ["_csrf", "_once", "headquarters", "name"]
 
 
 async def test_new_team_htmx_is_the_form_fragment_for_the_list_page(client: Client, db: AsyncSession) -> None:
@@ -217,7 +244,7 @@ async def test_create_team_redirects_303_to_the_team_page(client: Client, db: As
     (team,) = await all_teams(db)
     assert response.status_code == 303
     assert response.headers["location"] == f"/teams/{team.id}"
-    assert (team.name, team.headquarters) == ("Preventers", "Sharp Tower")
+    assert (team.name, team.headquarters, team.version, team.deleted_at) == ("Preventers", "Sharp Tower", 1, None)
 
 
 async def test_create_team_toast_appears_once_on_the_next_page(client: Client, db: AsyncSession) -> None:
