@@ -11,11 +11,13 @@ from dataclasses import dataclass
 
 from litestar import Litestar
 from litestar.routes import HTTPRoute
+from sqlmodel.ext.asyncio.session import AsyncSession
 
-from tests.factories import TEST_PASSWORD
+from tests.factories import TEST_PASSWORD, id_of, make_hero, make_team, move_to_trash
 from webapp.app import create_app
 from webapp.auth import SAFE_METHODS
-from webapp.config import Settings
+from webapp.config import Settings, utcnow
+from webapp.models import AuditEntry, Hero, Team
 
 Endpoint = tuple[str, str]
 """(method, path template as the app declares it), e.g. ("POST", "/heroes/{hero_id:int}")."""
@@ -65,8 +67,62 @@ class Sample:
     setup_token: str
     username: str
     """Someone who can sign in with TEST_PASSWORD."""
-    entry_id: int = 1
-    """A history entry (reverts); the first thing recorded in a fresh database."""
+    entry_id: int = 0
+    """A change in the history of the hero or team the path names (what a revert goes back before)."""
+    version: int = 1
+    """The version of the hero or team the path names: what a form filled from it carries."""
+
+
+def acts_on_the_trash(template: str) -> bool:
+    """Routes that show or act on what is in the trash: the trash itself, emptying it, restore and purge."""
+    return template.endswith(("/restore", "/purge")) or template.startswith("/trash")
+
+
+async def record_change(
+    db: AsyncSession, record: Hero | Team, field: str, before: object, *, entry_id: int | None = None
+) -> int:
+    """A history entry (as an edit writes it) saying `field` was `before` until it became what it is now."""
+    await db.refresh(record)  # a re-read elsewhere may have expired it
+    entry = AuditEntry(
+        id=entry_id,
+        at=utcnow(),
+        username="eddie",
+        action="update",
+        record_type="hero" if isinstance(record, Hero) else "team",
+        record_id=id_of(record),
+        label=record.name,
+        changes={field: [before, getattr(record, field)]},
+    )
+    db.add(entry)
+    await db.commit()
+    assert entry.id is not None
+    return entry.id
+
+
+async def arrange_sample(db: AsyncSession, template: str, *, user_id: int, setup_token: str, username: str) -> Sample:
+    """A team with a hero in it, each with a change in its history, for the path and its form to act on. For
+    the routes that act on the trash, a second team and hero, both in the trash, which the path then names."""
+    team = await make_team(db)
+    hero = await make_hero(db, team=team)
+    entries = {
+        "hero": await record_change(db, hero, "name", "Deadpool"),
+        "team": await record_change(db, team, "name", "Preventers of Old"),
+    }
+    if acts_on_the_trash(template):
+        team = await make_team(db, name="Z-Force", headquarters="Sister Margaret's Bar")
+        hero = await make_hero(db, name="Rusty-Man", secret_name="Tommy Sharp", team=team)
+        await move_to_trash(db, hero)
+        await move_to_trash(db, team)
+    named: Hero | Team = team if "{team_id:" in template else hero
+    return Sample(
+        id_of(hero),
+        id_of(team),
+        user_id,
+        setup_token,
+        username,
+        entries["team" if named is team else "hero"],
+        named.version,
+    )
 
 
 def fill(template: str, sample: Sample) -> str:
@@ -91,7 +147,7 @@ def fill(template: str, sample: Sample) -> str:
 def effective_form(endpoint: Endpoint, sample: Sample) -> dict[str, str]:
     """A form the route accepts and acts on: were a refused request let through, the database would change."""
     new_password = {"password": NEW_PASSWORD, "password_confirm": NEW_PASSWORD}
-    version = {"version": "1"}  # what a fresh sample row has: a form filled from it would carry this
+    version = {"version": str(sample.version)}
     forms: dict[Endpoint, dict[str, str]] = {
         ("POST", "/login"): {"username": sample.username, "password": TEST_PASSWORD},
         ("POST", "/logout"): {},

@@ -1,4 +1,5 @@
-"""Who may do what: every route the app registers × anonymous/viewer/editor/admin, and forged POSTs refused.
+"""Who may do what: every route the app registers × anonymous/viewer/editor/admin, forged POSTs refused, and
+refusals of signed-in users on record.
 
 The matrix is built from the app's own route table. EXPECTED states the least role each (method, path) needs;
 a route the app gains without an entry here fails test_every_route_is_in_the_table.
@@ -6,7 +7,7 @@ a route the app gains without an entry here fails test_every_route_is_in_the_tab
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import urlencode
 
 import pytest
@@ -19,6 +20,7 @@ from tests.conftest import HTMX, Clock
 from tests.factories import (
     TEST_PASSWORD,
     all_heroes,
+    audit_entries,
     database_state,
     fetch_hero,
     fetch_team,
@@ -29,7 +31,16 @@ from tests.factories import (
     make_user,
 )
 from tests.markup import parse
-from tests.route_table import NEW_PASSWORD, Endpoint, Sample, effective_form, endpoint_id, endpoints, fill
+from tests.route_table import (
+    NEW_PASSWORD,
+    Endpoint,
+    Sample,
+    arrange_sample,
+    effective_form,
+    endpoint_id,
+    endpoints,
+    fill,
+)
 from webapp import accounts
 from webapp.auth import SAFE_METHODS
 from webapp.models import Hero, Role, User
@@ -135,16 +146,17 @@ async def signed_in(db: AsyncSession, clock: Clock, user: User) -> Caller:
     return Caller(user.username, Role(user.role), {"session": token}, row.csrf_token)
 
 
-async def arrange(db: AsyncSession, clock: Clock) -> World:
-    """A team, a hero, a user to point /users/N at, and a signed-in session for each role."""
-    team = await make_team(db)
-    hero = await make_hero(db, team=team)
+async def arrange(db: AsyncSession, clock: Clock, template: str) -> World:
+    """The rows the path names (see arrange_sample), a user to point /users/N at, and a signed-in session for
+    each role."""
     target = await make_user(db, username="tess", role=Role.viewer)
+    sample = await arrange_sample(
+        db, template, user_id=id_of_user(target), setup_token="not-a-real-setup-token", username=target.username
+    )
     anonymous_token = accounts.new_token()
     callers = [Caller("anonymous", None, {"csrf": anonymous_token}, anonymous_token)]
     for role in Role:  # lowest first: refusals are checked before anyone allowed changes anything
         callers.append(await signed_in(db, clock, await make_user(db, username=role.value, role=role)))
-    sample = Sample(id_of(hero), id_of(team), id_of_user(target), "not-a-real-setup-token", target.username)
     return World(sample, callers)
 
 
@@ -209,7 +221,7 @@ async def test_route_answers_each_role_as_its_access_requires(
     403 fragment), nothing changed. Allowed: neither 401 nor 403 (nor a server error)."""
     method, template = endpoint
     least = EXPECTED[endpoint]
-    world = await arrange(db, clock)
+    world = await arrange(db, clock, template)
     url = fill(template, world.sample)
     # Refused requests carry a form the route would act on, so an unchanged database means something.
     form = {} if method in SAFE_METHODS else effective_form(endpoint, world.sample)
@@ -244,7 +256,7 @@ async def test_viewer_posting_a_hero_edit_is_refused_and_the_hero_unchanged(
 ) -> None:
     hero_id = id_of(await make_hero(db, name="Deadpond", secret_name="Dive Wilson", age=48))
     viewer = await signed_in(db, clock, await make_user(db, username="vic", role=Role.viewer))
-    changes = {"name": "Spider-Boy", "secret_name": "Pedro", "age": "17", "team_id": ""}
+    changes = {"name": "Spider-Boy", "secret_name": "Pedro", "age": "17", "team_id": "", "version": "1"}
     response = await send(http, viewer, "POST", f"/heroes/{hero_id}", changes, {})
     assert outcome(response) == "403 page Forbidden"
     hero = await stored_hero(db, hero_id)
@@ -279,8 +291,8 @@ async def test_forged_id_field_in_a_hero_edit_changes_only_the_hero_in_the_path(
     target_id = id_of(await make_hero(db, name="Deadpond"))
     other_id = id_of(await make_hero(db, name="Rusty-Man", secret_name="Tommy Sharp", age=48))
     editor = await signed_in(db, clock, await make_user(db, username="eddie", role=Role.editor))
-    form = {"name": "Renamed", "secret_name": "Renamed", "age": "1", "team_id": "", field: str(other_id)}
-    response = await send(http, editor, "POST", f"/heroes/{target_id}", form, {})
+    form = {"name": "Renamed", "secret_name": "Renamed", "age": "1", "team_id": "", "version": "1"}
+    response = await send(http, editor, "POST", f"/heroes/{target_id}", form | {field: str(other_id)}, {})
     assert (response.status_code, response.headers["location"]) == (303, f"/heroes/{target_id}")
     assert (await stored_hero(db, target_id)).name == "Renamed"
     other = await stored_hero(db, other_id)
@@ -302,7 +314,7 @@ async def test_forged_id_field_in_a_new_hero_does_not_overwrite_an_existing_one(
 
 
 @pytest.mark.parametrize(("resource", "field"), [("heroes", "id"), ("heroes", "hero_id"), ("teams", "team_id")])
-async def test_forged_id_field_in_a_delete_deletes_only_the_row_in_the_path(
+async def test_forged_id_field_in_a_delete_moves_only_the_row_in_the_path_to_the_trash(
     resource: str, field: str, http: Client, db: AsyncSession, clock: Clock
 ) -> None:
     if resource == "heroes":
@@ -310,10 +322,17 @@ async def test_forged_id_field_in_a_delete_deletes_only_the_row_in_the_path(
     else:
         target_id, other_id = id_of(await make_team(db, name="Z-Force")), id_of(await make_team(db, name="Avengers"))
     editor = await signed_in(db, clock, await make_user(db, username="eddie", role=Role.editor))
-    response = await send(http, editor, "POST", f"/{resource}/{target_id}/delete", {field: str(other_id)}, {})
+    form = {"version": "1", field: str(other_id)}
+    response = await send(http, editor, "POST", f"/{resource}/{target_id}/delete", form, {})
     assert response.status_code == 303
     fetch = fetch_hero if resource == "heroes" else fetch_team
-    assert (await fetch(db, target_id), await fetch(db, other_id) is not None) == (None, True)
+    # Each re-read expires what the session loaded before, so read one row's fields before the next.
+    target = await fetch(db, target_id)
+    assert target is not None
+    assert target.deleted_at is not None
+    other = await fetch(db, other_id)
+    assert other is not None
+    assert (other.deleted_at, other.version) == (None, 1)
 
 
 async def test_forged_fields_in_a_role_change_touch_only_the_user_in_the_path(
@@ -351,6 +370,47 @@ async def test_forged_fields_in_an_own_password_change_touch_only_the_caller(
     viewer_after = await stored_user(db, viewer_id)
     assert (viewer_after.username, viewer_after.role) == ("vic", "viewer")
     assert viewer_after.password_hash != viewer_hash
+
+
+# --- refusals on record ---------------------------------------------------------------------------------------
+
+EDIT = {"name": "Renamed", "secret_name": "Renamed", "age": "", "team_id": "", "version": "1"}
+FORBIDDEN, EXPIRED = "403 page Forbidden", "403 page This page has expired"
+REFUSED = {  # (username, role, token, path, outcome)
+    "viewer below the route's role": ("vic", Role.viewer, "right", "/heroes/{hero}", FORBIDDEN),
+    "editor without this site's token": ("eddie", Role.editor, "wrong", "/heroes/{hero}", EXPIRED),
+    "signed out": (None, None, "right", "/heroes/{hero}", "sign-in /login?next=%2F"),
+    "signed out, sign-in without this site's token": (None, None, "wrong", "/login", EXPIRED),
+}
+
+
+@pytest.mark.parametrize("case", REFUSED)
+async def test_refusal_of_a_signed_in_user_is_recorded_once_and_of_a_signed_out_one_never(
+    case: str, http: Client, db: AsyncSession, clock: Clock
+) -> None:
+    """Admins see who was refused where (role and CSRF refusals alike); signed-out refusals, which anyone can
+    make in any number, leave nothing."""
+    username, role, token, template, expected_outcome = REFUSED[case]
+    path = template.format(hero=id_of(await make_hero(db, name="Deadpond")))
+    user_id = None
+    if username is None or role is None:
+        caller = Caller("anonymous", None, {"csrf": "anonymous-token"}, "anonymous-token")
+    else:
+        user = await make_user(db, username=username, role=role)
+        user_id = id_of_user(user)
+        caller = await signed_in(db, clock, user)
+    if token == "wrong":
+        caller = replace(caller, csrf=accounts.new_token())
+    form = {"username": "vic", "password": TEST_PASSWORD} if path == "/login" else EDIT
+    before = await database_state(db)
+    response = await send(http, caller, "POST", path, form, {})
+    assert outcome(response) == expected_outcome
+    recorded = [
+        (entry.action, entry.record_type, entry.user_id, entry.username, entry.note.startswith(f"POST {path}: "))
+        for entry in await audit_entries(db)
+    ]
+    assert recorded == ([] if user_id is None else [("refused", "account", user_id, username, True)])
+    assert await database_state(db) == before
 
 
 def id_of_user(user: User) -> int:

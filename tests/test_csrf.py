@@ -24,13 +24,18 @@ from tests.factories import (
     TEST_PASSWORD,
     all_teams,
     database_state,
-    id_of,
-    make_hero,
-    make_team,
     make_user,
 )
 from tests.markup import parse
-from tests.route_table import Endpoint, Sample, collected_endpoints, effective_form, endpoint_id, fill, unsafe
+from tests.route_table import (
+    Endpoint,
+    arrange_sample,
+    collected_endpoints,
+    effective_form,
+    endpoint_id,
+    fill,
+    unsafe,
+)
 from webapp import accounts
 from webapp.models import Role, UserSession
 
@@ -96,16 +101,16 @@ async def anonymous_token(http: Client, url: str) -> str:
 
 async def arrange(endpoint: Endpoint, http: Client, db: AsyncSession, clock: Clock) -> Scene:
     method, template = endpoint
-    team = await make_team(db)
-    hero = await make_hero(db, team=team)
     if endpoint in FIRST_RUN:
         setup_token = await accounts.issue_setup_token(db, now=clock(), valid_for=timedelta(hours=1))
         await db.commit()
-        sample = Sample(id_of(hero), id_of(team), 0, setup_token, "")
+        sample = await arrange_sample(db, template, user_id=0, setup_token=setup_token, username="")
     else:
         target = await make_user(db, username="tess", role=Role.viewer)
         assert target.id is not None
-        sample = Sample(id_of(hero), id_of(team), target.id, "not-a-real-setup-token", target.username)
+        sample = await arrange_sample(
+            db, template, user_id=target.id, setup_token="not-a-real-setup-token", username=target.username
+        )
     url = fill(template, sample)
     form = effective_form(endpoint, sample)
     if ROUTES[endpoint] == "public":

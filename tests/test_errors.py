@@ -15,8 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.conftest import HTMX
-from tests.factories import all_heroes, all_teams, make_hero, make_team
+from tests.factories import all_heroes, all_teams, make_hero, make_team, move_to_trash
 from tests.markup import parse
+from tests.route_table import record_change
 from webapp.config import Settings
 
 Client = AsyncTestClient[Litestar]
@@ -264,13 +265,20 @@ PAGES = [
     "/teams/{team}",
     "/teams/{team}/edit",
     "/teams/{team}/delete",
+    "/heroes/{hero}/history",
+    "/teams/{team}/history",
+    "/activity",
+    "/trash",
     "/no-such-page",
 ]
 
 
 async def page_paths(db: AsyncSession) -> dict[str, str]:
+    """A team with a hero with a change in its history (a revert button), and a hero in the trash."""
     team = await make_team(db)
     hero = await make_hero(db, team=team)
+    await record_change(db, hero, "name", "Deadpool")
+    await move_to_trash(db, await make_hero(db, name="Rusty-Man", secret_name="Tommy Sharp"))
     return {"team": str(team.id), "hero": str(hero.id)}
 
 

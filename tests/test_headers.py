@@ -16,8 +16,9 @@ from litestar.testing import AsyncTestClient
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.conftest import HTMX, Clock, sign_in
-from tests.factories import TEST_PASSWORD, id_of, make_hero, make_team, make_user
+from tests.factories import TEST_PASSWORD, make_team, make_user
 from tests.markup import parse
+from tests.route_table import arrange_sample, fill
 from webapp import accounts
 from webapp.app import create_app
 from webapp.config import Settings
@@ -54,20 +55,12 @@ async def test_every_get_route_carries_the_security_headers(
     http: Client, db: AsyncSession, clock: Clock, template: str, htmx: bool
 ) -> None:
     root = await make_user(db, username="root", role=Role.admin)
-    team = await make_team(db)
-    values = {
-        "{hero_id:int}": str(id_of(await make_hero(db, team=team))),
-        "{team_id:int}": str(id_of(team)),
-        "{user_id:int}": str(root.id),
-        "{token:str}": await accounts.issue_setup_token(db, now=clock(), valid_for=timedelta(hours=1)),
-        "{file_path:path}": "css/app.css",
-    }
+    assert root.id is not None
+    setup_token = await accounts.issue_setup_token(db, now=clock(), valid_for=timedelta(hours=1))
     await db.commit()
+    sample = await arrange_sample(db, template, user_id=root.id, setup_token=setup_token, username="root")
     await sign_in(http, db, root, clock)
-    path = template
-    for parameter, value in values.items():
-        path = path.replace(parameter, value)
-    assert "{" not in path, f"a new kind of path parameter: {template}"
+    path = fill(template, sample)  # fails on a new kind of path parameter
     response = await http.get(path, headers=HTMX if htmx else {}, follow_redirects=False)
     if template.startswith("/setup/"):
         assert response.status_code == 404  # the set-up link is for an empty database only

@@ -22,7 +22,7 @@ from sqlalchemy import delete
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.conftest import Clock, sign_in
-from tests.factories import TEST_PASSWORD, field_error, make_user
+from tests.factories import TEST_PASSWORD, audit_entries, field_error, make_user
 from tests.hostile import CHOICES, PASSWORDS, USERNAMES, Hostile, escaped, is_control
 from tests.hostile_checks import assert_escaped, assert_inert, assert_refused, assert_shown, attribute, snapshot
 from tests.markup import parse
@@ -138,6 +138,20 @@ async def check_login_form_echo(http: Client, db: AsyncSession, value: str) -> N
         assert next_field(page.text) in {"/" + value, "/heroes"}
 
 
+async def check_failed_sign_in(http: Client, db: AsyncSession, value: str) -> str | None:
+    """A failed sign-in with the name as typed: a 422 like any other, and on record (for the admins' Activity
+    page) under the name typed, when it could be read as one. Returns that name."""
+    csrf = await anonymous_form(http, "/login")
+    assert_refused(await post(http, "/login", {"_csrf": csrf, "username": value, "password": "not the password"}), 422)
+    failed = [entry.username for entry in await audit_entries(db) if entry.action == "sign_in_failed"]
+    typed = value.strip()[:USERNAME_MAX]
+    if not typed or any(is_control(ch) for ch in typed):
+        assert failed == []
+        return None
+    assert failed == [typed.casefold()]
+    return typed.casefold()
+
+
 async def check_new_user_username(http: Client, db: AsyncSession, value: str) -> int | None:
     before = await users(db)
     form = {"username": value, "role": "viewer", "password": TEST_PASSWORD, "password_confirm": TEST_PASSWORD}
@@ -163,7 +177,12 @@ async def test_usernames_store_exactly_and_show_escaped_or_refuse(
 ) -> None:
     await check_setup_username(http, db, clock, payload.value)
     await check_login_form_echo(http, db, payload.value)
+    failed = await check_failed_sign_in(http, db, payload.value)
     await sign_in(http, db, await make_user(db, username="root", role=Role.admin), clock)
+    if failed is not None:  # anyone can type a name there: admins see it on the Activity page, escaped
+        activity = await http.get("/activity", params={"type": "account"}, follow_redirects=False)
+        assert activity.status_code == 200
+        assert_shown(activity.text, failed)
     created = await check_new_user_username(http, db, payload.value)
     if created is None:
         return

@@ -1,8 +1,10 @@
-"""Hostile input to every hero and team form field, to every path parameter, and oversized or odd bodies.
+"""Hostile input to every hero and team form field, the hidden ones (version, one-time id) included.
 
 Never a 5xx; every refusal is a readable 4xx HTML page or fragment and changes nothing; accepted text is stored
-exactly as sent (after the documented strip of surrounding whitespace) and shown escaped wherever it appears.
-Account forms (sign-in, set-up, users, passwords) are in test_hostile_accounts.py.
+exactly as sent (after the documented strip of surrounding whitespace) and shown escaped wherever it appears:
+lists, pages, fragments, the edit-conflict form, history, Activity and the Trash.
+Account forms (sign-in, set-up, users, passwords) are in test_hostile_accounts.py; path parameters, query
+values and bodies in test_hostile_requests.py.
 """
 
 from __future__ import annotations
@@ -10,13 +12,12 @@ from __future__ import annotations
 import pytest
 from httpx import Response
 from litestar import Litestar
-from litestar.routes import HTTPRoute
 from litestar.testing import AsyncTestClient
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from tests.conftest import HTMX, Clock, sign_in
-from tests.factories import field_error, id_of, make_hero, make_team, make_user
-from tests.hostile import CHOICES, MALFORMED_IDS, TEXT, Hostile, collapsed, valid_text
+from tests.conftest import HTMX
+from tests.factories import database_state, field_error, id_of, make_hero, make_team
+from tests.hostile import CHOICES, TEXT, Hostile, collapsed, valid_text
 from tests.hostile_checks import (
     assert_refused,
     assert_shown,
@@ -26,21 +27,13 @@ from tests.hostile_checks import (
     snapshot,
 )
 from tests.markup import parse
-from webapp.config import Settings
-from webapp.models import HEADQUARTERS_MAX, NAME_MAX, Hero, Role, Team, User, UserSession
+from webapp.models import HEADQUARTERS_MAX, NAME_MAX, Hero, Team
 
 Client = AsyncTestClient[Litestar]
 HERO = {"name": "Deadpond", "secret_name": "Dive Wilson", "age": "30"}
 HERO_COLUMNS = {"name": 0, "secret_name": 1}
 TEAM_COLUMNS = {"name": 0, "headquarters": 1}
 LIMITS = {"name": NAME_MAX, "secret_name": NAME_MAX, "headquarters": HEADQUARTERS_MAX}
-
-
-@pytest.fixture
-async def admin(http: Client, db: AsyncSession, clock: Clock) -> Client:
-    """A client signed in as an admin, who may use every route."""
-    await sign_in(http, db, await make_user(db, username="root", role=Role.admin), clock)
-    return http
 
 
 async def post(client: Client, path: str, data: dict[str, str], *, htmx: bool = False) -> Response:
@@ -71,11 +64,37 @@ async def check_hero_pages(client: Client, hero_id: int, field: str, text: str) 
         assert cell_texts(row, row_id)[HERO_COLUMNS[field]] == collapsed(text)
         inline = await get(client, f"/heroes/{hero_id}/edit", htmx=True)
         assert attribute(inline, f"{row_id}-{field}", "value") == text
-        assert_shown(await get(client, f"/heroes/{hero_id}/delete"), text)
+        confirm = await get(client, f"/heroes/{hero_id}/delete")
+        assert_shown(confirm, text)
         assert row_action_labels(listing, row_id) == {
             f"Edit {text}": "",
-            f"Delete {text}": f"Delete hero “{text}”? This cannot be undone.",
+            f"Delete {text}": f"Delete hero “{text}”? It goes to the trash, where it can be restored.",
         }
+        # The Activity page lists entries as the history does (one template): checked for heroes only.
+        assert_shown(await get(client, "/activity"), text)
+        await check_history_and_trash(client, "hero", hero_id, text, confirm)
+
+
+async def check_history_and_trash(client: Client, kind: str, record_id: int, text: str, confirm: str) -> None:
+    """The name in the record's history, then (deleted through the confirmation page as a person would) on the
+    Trash page and its Restore button."""
+    plural = f"{kind}s" if kind == "team" else "heroes"
+    assert_shown(await get(client, f"/{plural}/{record_id}/history"), text)
+    version = parse(confirm).find("input", name="version").attrs["value"]
+    deleted = await post(client, f"/{plural}/{record_id}/delete", {"version": version})
+    assert deleted.status_code == 303
+    trash = await get(client, "/trash")
+    assert_shown(trash, text)
+    assert parse(trash).by_id(f"trash-{kind}-{record_id}").find("button").attrs["aria-label"] == f"Restore {text}"
+
+
+async def check_conflict(client: Client, path: str, form: dict[str, str], prefix: str, shown: str) -> None:
+    """A save on top of an older version: the 409 form shows the name stored now (`shown`) escaped. The inline
+    row's conflict uses the same field macro, so the page is checked only."""
+    response = await post(client, path, form)
+    assert_refused(response, 409)
+    assert parse(response.text).by_id(f"{prefix}-name-current").text == collapsed(f"Saved meanwhile: {shown}")
+    assert_shown(response.text, shown)
 
 
 async def check_hero_create(client: Client, db: AsyncSession, field: str, value: str, *, htmx: bool) -> None:
@@ -102,14 +121,16 @@ async def check_hero_update(
     client: Client, db: AsyncSession, hero_id: int, field: str, value: str, *, htmx: bool
 ) -> None:
     before = await snapshot(db, Hero)
-    response = await post(client, f"/heroes/{hero_id}", {**HERO, field: value}, htmx=htmx)
+    version = next(hero["version"] for hero in before if hero["id"] == hero_id)  # as the edit form carries it
+    response = await post(client, f"/heroes/{hero_id}", {**HERO, field: value, "version": str(version)}, htmx=htmx)
     if not valid_text(value, LIMITS[field]):
         assert_refused(response, 422)
         assert field_error(response.text, f"hero-{hero_id}-{field}" if htmx else f"hero-form-{field}")
         assert await snapshot(db, Hero) == before
         return
     assert response.status_code == (200 if htmx else 303)
-    (stored,) = [hero for hero in await snapshot(db, Hero) if hero["id"] == hero_id]
+    after = await snapshot(db, Hero)
+    (stored,) = [hero for hero in after if hero["id"] == hero_id]
     assert stored[field] == value.strip()
     if htmx:
         # The saved row that replaces the inline form, with its toast.
@@ -117,6 +138,10 @@ async def check_hero_update(
         assert cell_texts(response.text, f"hero-{hero_id}")[HERO_COLUMNS[field]] == collapsed(value)
     elif field == "name":  # the page after the redirect, with the toast naming the hero
         assert_shown(await get(client, f"/heroes/{hero_id}"), value.strip())
+        # Someone still on an older version saves another name: the conflict form shows the stored one.
+        stale = {**HERO, "name": "Someone else", "version": str(stored["version"] - 1)}
+        await check_conflict(client, f"/heroes/{hero_id}", stale, "hero-form", stored["name"])
+        assert await snapshot(db, Hero) == after
 
 
 @pytest.mark.parametrize("payload", [h.param() for h in CHOICES])
@@ -133,10 +158,40 @@ async def test_hero_age_and_team_refuse_anything_but_a_number_or_a_team(
             (f"/heroes/{hero_id}", False, f"hero-form-{field}"),
             (f"/heroes/{hero_id}", True, f"hero-{hero_id}-{field}"),
         ):
-            response = await post(client, path, {**HERO, field: payload.value}, htmx=htmx)
+            # With the hero's own version: the edit would otherwise be saved, so only the value refuses it.
+            form = {**HERO, field: payload.value, "version": "1"}
+            response = await post(client, path, form, htmx=htmx)
             assert_refused(response, 422)
             assert field_error(response.text, input_id)
     assert await snapshot(db, Hero) == before
+
+
+async def test_hostile_version_is_a_409_conflict_and_changes_nothing(client: Client, db: AsyncSession) -> None:
+    """Edits and deletes act only on the stored version written in plain digits: anything else is an out-of-date
+    form, never a crash nor a lenient match ("١" and "１" are 1 to int(), and version 1 is stored)."""
+    team_id = id_of(await make_team(db))
+    hero_id = id_of(await make_hero(db))
+    routes = {
+        f"/heroes/{hero_id}": HERO,
+        f"/heroes/{hero_id}/delete": {},
+        f"/teams/{team_id}": {"name": "Z-Force", "headquarters": "Bar"},
+        f"/teams/{team_id}/delete": {},
+    }
+    before = await database_state(db)
+    for payload in CHOICES:
+        for path, form in routes.items():
+            assert_refused(await post(client, path, form | {"version": payload.value}), 409)
+    assert await database_state(db) == before
+
+
+async def test_hostile_one_time_form_id_is_a_400_page_and_changes_nothing(client: Client, db: AsyncSession) -> None:
+    hero_id = id_of(await make_hero(db))
+    before = await database_state(db)
+    # A one-time id is 16 to 64 of A-Z a-z 0-9 _ -; the huge number is one, the others are not.
+    for payload in [hostile for hostile in CHOICES if hostile.id != "huge"]:
+        for path, form in (("/heroes", HERO), (f"/heroes/{hero_id}", HERO | {"version": "1"})):
+            assert_refused(await post(client, path, form | {"_once": payload.value}), 400)
+    assert await database_state(db) == before
 
 
 # --- teams -------------------------------------------------------------------------------------------------
@@ -156,7 +211,8 @@ async def check_team_pages(client: Client, db: AsyncSession, team_id: int, field
         assert cell_texts(row, row_id)[TEAM_COLUMNS[field]] == collapsed(text)
         inline = await get(client, f"/teams/{team_id}/edit", htmx=True)
         assert attribute(inline, f"{row_id}-{field}", "value") == text
-        assert_shown(await get(client, f"/teams/{team_id}/delete"), text)
+        confirm = await get(client, f"/teams/{team_id}/delete")
+        assert_shown(confirm, text)
         labels = row_action_labels(listing, row_id)
         assert labels.keys() == {f"Edit {text}", f"Delete {text}"}
         assert labels[f"Delete {text}"].startswith(f"Delete team “{text}”? ")
@@ -167,6 +223,7 @@ async def check_team_pages(client: Client, db: AsyncSession, team_id: int, field
         assert_shown(await get(client, f"/heroes/{hero_id}"), text)
         choices = parse(await get(client, "/heroes/new")).by_id("hero-form-team_id").find_all("option")
         assert [option.text for option in choices if option.attrs["value"] == str(team_id)] == [collapsed(text)]
+        await check_history_and_trash(client, "team", team_id, text, confirm)
 
 
 async def forget_team(db: AsyncSession, team_id: int) -> None:
@@ -201,7 +258,8 @@ async def check_team_update(
     client: Client, db: AsyncSession, team_id: int, field: str, value: str, *, htmx: bool
 ) -> None:
     before = await snapshot(db, Team)
-    form = {"name": "Preventers", "headquarters": "Sharp Tower", field: value}
+    version = next(team["version"] for team in before if team["id"] == team_id)
+    form = {"name": "Preventers", "headquarters": "Sharp Tower", field: value, "version": str(version)}
     response = await post(client, f"/teams/{team_id}", form, htmx=htmx)
     if not valid_text(value, LIMITS[field]):
         assert_refused(response, 422)
@@ -209,13 +267,17 @@ async def check_team_update(
         assert await snapshot(db, Team) == before
         return
     assert response.status_code == (200 if htmx else 303)
-    (stored,) = [team for team in await snapshot(db, Team) if team["id"] == team_id]
+    after = await snapshot(db, Team)
+    (stored,) = [team for team in after if team["id"] == team_id]
     assert stored[field] == value.strip()
     if htmx:
         assert_shown(response.text, value.strip())
         assert cell_texts(response.text, f"team-{team_id}")[TEAM_COLUMNS[field]] == collapsed(value)
     elif field == "name":
         assert_shown(await get(client, f"/teams/{team_id}"), value.strip())
+        stale = {"name": "Someone else", "headquarters": "Sharp Tower", "version": str(stored["version"] - 1)}
+        await check_conflict(client, f"/teams/{team_id}", stale, "team-form", stored["name"])
+        assert await snapshot(db, Team) == after
 
 
 @pytest.mark.parametrize("payload", [h.param() for h in TEXT])
@@ -235,137 +297,3 @@ async def test_text_fields_store_exactly_and_show_escaped_or_refuse(
         await check_team_create(client, db, field, payload.value, htmx=True)
         await check_team_update(client, db, team_id, field, payload.value, htmx=False)
         await check_team_update(client, db, team_id, field, payload.value, htmx=True)
-
-
-# --- path parameters ---------------------------------------------------------------------------------------
-
-
-def parameter_endpoints(app: Litestar) -> list[tuple[str, str]]:
-    """(method, path template) of every route with a path parameter, from the app's own route table."""
-    found = []
-    for route in app.routes:
-        if isinstance(route, HTTPRoute) and route.path_parameters and not route.path.startswith("/static"):
-            found += [(method, route.path) for method in route.methods if method in {"GET", "POST"}]
-    return sorted(found)
-
-
-def with_segment(template: str, segment: str) -> str:
-    """The path template with its (single) parameter replaced by a raw, already percent-encoded segment."""
-    head, _, rest = template.partition("{")
-    return head + segment + rest.partition("}")[2]
-
-
-VALID_FORMS = {
-    "/heroes": {**HERO, "name": "Changed"},
-    "/teams": {"name": "Changed", "headquarters": "Changed"},
-    "/users": {"role": "viewer", "password": "a new passphrase", "password_confirm": "a new passphrase"},
-    "/setup": {"username": "mallory", "password": "a new passphrase", "password_confirm": "a new passphrase"},
-}
-
-
-@pytest.mark.parametrize("segment", [h.param() for h in MALFORMED_IDS])
-async def test_malformed_id_in_every_path_is_a_404_page_and_changes_nothing(
-    admin: Client, app: Litestar, db: AsyncSession, segment: Hostile
-) -> None:
-    # Rows with id 1 exist, so an id that is read leniently ("01", "+1", "١") would reach a real row.
-    team = await make_team(db)
-    await make_hero(db, team=team)
-    tables = (Hero, Team, User, UserSession)
-    before = [await snapshot(db, table) for table in tables]
-    assert [rows[0]["id"] for rows in before[:3]] == [1, 1, 1]
-    endpoints = parameter_endpoints(app)
-    assert {"/heroes/{hero_id:int}", "/teams/{team_id:int}", "/users/{user_id:int}"} <= {e[1] for e in endpoints}
-    for method, template in endpoints:
-        path = with_segment(template, segment.value)
-        form = VALID_FORMS["/" + template.split("/")[1]] if method == "POST" else None
-        response = await admin.request(method, path, data=form, follow_redirects=False)
-        assert response.status_code == 404, (method, path, response.status_code)
-        assert_refused(response, 404)
-    assert [await snapshot(db, table) for table in tables] == before
-
-
-# --- bodies ------------------------------------------------------------------------------------------------
-
-
-def unsafe_endpoints(app: Litestar) -> list[tuple[str, str]]:
-    """Every POST route (the app has no other unsafe method), from the app's own route table."""
-    return sorted((method, route.path) for route in app.routes for method in route.methods if method == "POST")
-
-
-async def test_body_over_one_megabyte_is_a_413_page_on_every_post_route(
-    admin: Client, app: Litestar, db: AsyncSession, settings: Settings
-) -> None:
-    await make_hero(db, team=await make_team(db))
-    tables = (Hero, Team, User, UserSession)
-    before = [await snapshot(db, table) for table in tables]
-    padding = "x" * (settings.max_body_bytes + 1)
-    for method, template in unsafe_endpoints(app):
-        path = with_segment(template, "1") if "{" in template else template
-        response = await admin.request(method, path, data={"name": "Big", "padding": padding}, follow_redirects=False)
-        assert response.status_code == 413, (path, response.status_code)
-        assert_refused(response, 413)
-    assert [await snapshot(db, table) for table in tables] == before
-
-
-@pytest.mark.parametrize("encoding", ["urlencoded", "multipart"])
-async def test_form_with_51_fields_is_a_400_page_on_every_post_route(
-    admin: Client, app: Litestar, db: AsyncSession, encoding: str
-) -> None:
-    await make_hero(db, team=await make_team(db))
-    tables = (Hero, Team, User, UserSession)
-    before = [await snapshot(db, table) for table in tables]
-    fields = {"name": "Many", "headquarters": "Many", "secret_name": "Many"} | {f"f{n}": "x" for n in range(48)}
-    assert len(fields) == 51
-    for method, template in unsafe_endpoints(app):
-        path = with_segment(template, "1") if "{" in template else template
-        if encoding == "multipart":
-            parts = {name: (None, value) for name, value in fields.items()}
-            response = await admin.request(method, path, files=parts, follow_redirects=False)
-        else:
-            response = await admin.request(method, path, data=fields, follow_redirects=False)
-        assert response.status_code == 400, (path, response.status_code)
-        assert_refused(response, 400)
-    assert [await snapshot(db, table) for table in tables] == before
-
-
-async def test_form_with_50_fields_is_still_read(client: Client, db: AsyncSession) -> None:
-    fields = {"name": "Many", "headquarters": "Many"} | {f"f{n}": "x" for n in range(48)}
-    response = await client.post("/teams", data=fields, follow_redirects=False)
-    assert response.status_code == 303
-    assert [team["name"] for team in await snapshot(db, Team)] == ["Many"]
-
-
-async def test_repeated_keys_take_the_first_value(client: Client, db: AsyncSession) -> None:
-    body = "name=First&name=Second&headquarters=Here&headquarters=There"
-    form = {"content-type": "application/x-www-form-urlencoded"}
-    assert (await client.post("/teams", content=body, headers=form, follow_redirects=False)).status_code == 303
-    body = "name=First&secret_name=One&secret_name=Two&age=30&age=40"
-    assert (await client.post("/heroes", content=body, headers=form, follow_redirects=False)).status_code == 303
-    assert [(t["name"], t["headquarters"]) for t in await snapshot(db, Team)] == [("First", "Here")]
-    assert [(h["name"], h["secret_name"], h["age"]) for h in await snapshot(db, Hero)] == [("First", "One", 30)]
-
-
-async def test_file_in_a_text_field_is_a_field_error_not_a_crash(client: Client, db: AsyncSession) -> None:
-    files = {"name": ("name.txt", b"<script>alert(1)</script>", "text/plain")}
-    response = await client.post("/teams", data={"headquarters": "Here"}, files=files, follow_redirects=False)
-    assert_refused(response, 422)
-    assert field_error(response.text, "team-form-name")
-    assert await snapshot(db, Team) == []
-
-
-@pytest.mark.parametrize(
-    ("content_type", "body"),
-    [
-        pytest.param("application/json", b'{"name": "Json", "headquarters": "Here"}', id="json"),
-        pytest.param("application/x-www-form-urlencoded", b"\xff\xfe%%%=&&==", id="garbage-urlencoded"),
-        pytest.param("multipart/form-data; boundary=xx", b"--xx\r\nbroken", id="broken-multipart"),
-        pytest.param("multipart/form-data", b"name=NoBoundary", id="multipart-without-boundary"),
-    ],
-)
-async def test_odd_bodies_are_refused_readably_and_store_nothing(
-    client: Client, db: AsyncSession, content_type: str, body: bytes
-) -> None:
-    response = await client.post("/teams", content=body, headers={"content-type": content_type}, follow_redirects=False)
-    assert 400 <= response.status_code < 500
-    assert_refused(response, response.status_code)
-    assert await snapshot(db, Team) == []

@@ -21,12 +21,12 @@ from tests.auth_support import (
     submit_login,
     user_id,
 )
-from tests.conftest import Clock
-from tests.factories import TEST_PASSWORD, fetch_user, make_user
+from tests.conftest import Clock, sign_in
+from tests.factories import TEST_PASSWORD, audit_entries, fetch_user, make_user
 from tests.markup import parse
 from webapp.app import create_app
 from webapp.config import Settings
-from webapp.models import Role
+from webapp.models import AuditEntry, Role
 
 Client = AsyncTestClient[Litestar]
 
@@ -190,6 +190,51 @@ async def test_login_blank_fields_rerender_422_with_field_errors(http: Client, d
     for input_id in ("login-username", "login-password"):
         assert page.by_id(input_id).attrs["aria-invalid"] == "true"
     assert await session_rows(db) == []
+
+
+# --- on record --------------------------------------------------------------------------------------------------
+
+
+def account_events(entries: list[AuditEntry]) -> list[tuple[object, ...]]:
+    return [(e.action, e.record_type, e.user_id, e.username, e.label, e.note) for e in entries]
+
+
+async def test_sign_in_is_recorded_with_the_user_and_the_client(http: Client, db: AsyncSession) -> None:
+    alice = user_id(await make_user(db, username="alice"))
+    response = await submit_login(http, "alice", TEST_PASSWORD)
+    assert response.status_code == 303
+    assert account_events(await audit_entries(db)) == [
+        ("sign_in", "account", alice, "alice", "alice", "from testclient")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("typed", "password", "reason"),
+    [
+        ("nobody", TEST_PASSWORD, "unknown user"),
+        ("alice", "not the password", "wrong password"),
+        ("dora", TEST_PASSWORD, "deactivated account"),
+    ],
+    ids=["unknown user", "wrong password", "deactivated account"],
+)
+async def test_failed_sign_in_is_recorded_with_the_typed_username_and_the_reason(
+    http: Client, db: AsyncSession, typed: str, password: str, reason: str
+) -> None:
+    await make_user(db, username="alice")
+    await make_user(db, username="dora", is_active=False)
+    response = await submit_login(http, typed, password)
+    assert response.status_code == 422
+    recorded = [(e.action, e.record_type, e.username, e.note) for e in await audit_entries(db)]
+    assert recorded == [("sign_in_failed", "account", typed, f"{reason}, from testclient")]
+
+
+async def test_sign_out_is_recorded(http: Client, db: AsyncSession, clock: Clock) -> None:
+    alice = await make_user(db, username="alice")
+    alice_id = user_id(alice)
+    await sign_in(http, db, alice, clock)
+    response = await http.post("/logout", follow_redirects=False)
+    assert response.status_code == 303
+    assert account_events(await audit_entries(db)) == [("sign_out", "account", alice_id, "alice", "alice", "")]
 
 
 # --- where to go after signing in -------------------------------------------------------------------------------
