@@ -100,6 +100,22 @@ async def test_edit_form_sent_twice_saves_once_and_the_second_is_no_conflict(cli
     assert _actions(await audit_entries(db)) == ["update"]
 
 
+async def test_form_sent_again_with_other_values_is_judged_as_a_new_change(client: Client, db: AsyncSession) -> None:
+    """Back to the saved form, change a field, save: the same one-time id but other values. That is not a
+    repeat to answer with the first result; it is a new edit on an old version, so the conflict view."""
+    hero_id = id_of(await make_hero(db, name="Deadpond"))
+    form = form_fields((await client.get(f"/heroes/{hero_id}/edit")).text, "hero-form") | {"name": "Spider-Boy"}
+    assert (await _post(client, f"/heroes/{hero_id}", form)).status_code == 303
+
+    changed = await _post(client, f"/heroes/{hero_id}", form | {"age": "17"})
+
+    assert changed.status_code == 409
+    assert "Saved meanwhile" in changed.text
+    hero = await fetch_hero(db, hero_id)
+    assert hero is not None
+    assert (hero.name, hero.age, hero.version) == ("Spider-Boy", None, 2)
+
+
 async def test_delete_form_sent_twice_deletes_once(client: Client, db: AsyncSession) -> None:
     hero_id = id_of(await make_hero(db, name="Deadpond"))
     form = form_fields((await client.get(f"/heroes/{hero_id}/delete")).text, "hero-delete")
@@ -161,6 +177,31 @@ async def test_identical_creates_at_the_same_moment_store_one_hero(
     assert [r.status_code for r in responses] == [303] * 4
     assert {r.headers["location"] for r in responses} == {f"/heroes/{id_of(heroes[0])}"}
     assert _actions(await audit_entries(db)) == ["create"]
+
+
+async def test_two_people_deleting_and_editing_at_once_the_loser_is_told_it_was_deleted(
+    app: Litestar, db: AsyncSession, clock: Clock
+) -> None:
+    """Different forms, not twins: a delete and an edit of the same version race. Whichever loses is told the
+    hero was deleted (on PostgreSQL the edit can lose after its version check, inside the UPDATE)."""
+    hero_id = id_of(await make_hero(db, name="Deadpond"))
+    async with _concurrent(app, db, clock) as (http, overlap):
+        edit = form_fields((await http.get(f"/heroes/{hero_id}/edit")).text, "hero-form") | {"name": "Spider-Boy"}
+        delete = form_fields((await http.get(f"/heroes/{hero_id}/delete")).text, "hero-delete")
+        deleted, edited = await asyncio.gather(
+            http.post(f"/heroes/{hero_id}/delete", data=delete), http.post(f"/heroes/{hero_id}", data=edit)
+        )
+
+    assert overlap.peak > 1
+    assert sorted((deleted.status_code, edited.status_code)) == [303, 409]
+    hero = await fetch_hero(db, hero_id)
+    assert hero is not None
+    if hero.deleted_at is not None:  # the delete won; the edit that lost says so plainly
+        assert (hero.name, deleted.status_code) == ("Deadpond", 303)
+        assert "This hero was deleted" in parse(edited.text).find(role="alert").text
+    else:  # the edit won; the delete was of a version that no longer exists
+        assert (hero.name, edited.status_code) == ("Spider-Boy", 303)
+        assert "was changed by someone else meanwhile" in deleted.text
 
 
 # --- what does not count as sent --------------------------------------------------------------------------------

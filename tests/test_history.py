@@ -258,7 +258,7 @@ async def test_revert_of_a_team_to_a_name_now_taken_is_409(client: Client, db: A
 
     response = await _post(client, revert, {"version": "2"}, expect=409)
 
-    assert "Another team now has the name this team had then" in parse(response.text).find(role="alert").text
+    assert "Another team now has the name this one had then" in parse(response.text).find(role="alert").text
     assert await database_state(db) == before
     team = await fetch_team(db, team_id)
     assert team is not None
@@ -282,3 +282,20 @@ async def test_viewers_see_no_revert_buttons_and_are_refused_403(
     assert "<html" in response.text
     after = await database_state(db)
     assert (after["hero"], after["team"]) == (before["hero"], before["team"])
+
+
+async def test_team_revert_across_its_delete_and_restore_goes_back_to_the_old_name(
+    client: Client, db: AsyncSession
+) -> None:
+    """A team's delete entry lists the heroes it detached rather than field changes; a revert passes over it."""
+    team_id = id_of(await make_team(db, name="Alpha"))
+    await _edit(client, "team", team_id, {"name": "Beta"})
+    renamed = (await _entries(db, "team", team_id))[-1]
+    await _post(client, f"/teams/{team_id}/delete", {"version": "2"})
+    await _post(client, f"/teams/{team_id}/restore", {"version": "3"})
+
+    await _post(client, f"/teams/{team_id}/history/{renamed.id}/revert", {"version": "4"})
+
+    team = await fetch_team(db, team_id)
+    assert team is not None
+    assert (team.name, team.version) == ("Alpha", 5)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from urllib.parse import quote
 
 import pytest
@@ -19,6 +20,7 @@ from tests.factories import (
     database_state,
     fetch_hero,
     fetch_team,
+    form_fields,
     id_of,
     make_hero,
     make_team,
@@ -191,6 +193,7 @@ FORGED_FLASH = [
     (json.dumps({"undo": ["hero", 1, 2]}), False),
     (json.dumps(["hero", 1, 2]), False),
     (json.dumps(None), False),
+    ("[" * 1500, False),  # nesting deep enough to exhaust the JSON parser's recursion
     (json.dumps({"text": "Hi", "undo": ["hero", 1, 2]}), True),  # the real thing, so the check can see an Undo
 ]
 
@@ -305,8 +308,11 @@ async def test_admin_purge_removes_the_record_for_good_and_keeps_its_history(
     client = await signed_in_as(http, db, clock, Role.admin)
     hero_id = id_of(await make_hero(db, name="Deadpond"))
     await delete(client, "hero", hero_id)
-    assert (await client.get(f"/heroes/{hero_id}/purge")).status_code == 200
-    response = await client.post(f"/heroes/{hero_id}/purge", follow_redirects=False)
+    page = await client.get(f"/heroes/{hero_id}/purge")
+    assert page.status_code == 200
+    purge_form = form_fields(page.text, "purge-form")
+    assert purge_form["version"] == "2"
+    response = await client.post(f"/heroes/{hero_id}/purge", data=purge_form, follow_redirects=False)
     assert (response.status_code, response.headers["location"]) == (303, "/trash")
     assert await fetch_hero(db, hero_id) is None
     entries = await audit_entries(db)
@@ -317,12 +323,35 @@ async def test_admin_purge_removes_the_record_for_good_and_keeps_its_history(
     assert "History of Deadpond" in parse(history.text).find("h1").text
 
 
-async def test_purge_of_a_live_record_is_404(http: Client, db: AsyncSession, clock: Clock) -> None:
+async def test_purge_of_a_live_record_is_refused(http: Client, db: AsyncSession, clock: Clock) -> None:
     client = await signed_in_as(http, db, clock, Role.admin)
     team_id = id_of(await make_team(db))
     assert (await client.get(f"/teams/{team_id}/purge")).status_code == 404
-    assert (await client.post(f"/teams/{team_id}/purge")).status_code == 404
+    response = await client.post(f"/teams/{team_id}/purge", data={"version": "1"})
+    assert response.status_code == 409
+    assert "is not in the Trash any more" in parse(response.text).find(role="alert").text
     assert await fetch_team(db, team_id) is not None
+
+
+async def test_purge_of_a_record_restored_and_deleted_again_since_the_page_was_shown_is_refused(
+    http: Client, db: AsyncSession, clock: Clock
+) -> None:
+    """The purge page was opened for one deletion; the record came back and went again meanwhile: the admin
+    has not seen this state, so nothing is removed for good."""
+    client = await signed_in_as(http, db, clock, Role.admin)
+    hero_id = id_of(await make_hero(db, name="Deadpond"))
+    await delete(client, "hero", hero_id)
+    purge_form = form_fields((await client.get(f"/heroes/{hero_id}/purge")).text, "purge-form")
+    restored = await client.post(f"/heroes/{hero_id}/restore", data={"version": "2"}, follow_redirects=False)
+    assert restored.status_code == 303
+    deleted = await client.post(f"/heroes/{hero_id}/delete", data={"version": "3"}, follow_redirects=False)
+    assert deleted.status_code == 303
+    response = await client.post(f"/heroes/{hero_id}/purge", data=purge_form)
+    assert response.status_code == 409
+    assert "changed meanwhile" in parse(response.text).find(role="alert").text
+    stored = await fetch_hero(db, hero_id)
+    assert stored is not None
+    assert (stored.deleted_at is not None, stored.version) == (True, 4)
 
 
 async def test_empty_trash_purges_everything_in_it_and_leaves_live_records(
@@ -334,10 +363,53 @@ async def test_empty_trash_purges_everything_in_it_and_leaves_live_records(
     gone = [("hero", id_of(trashed_hero)), ("team", id_of(trashed_team))]
     for record in (trashed_hero, trashed_team):
         await move_to_trash(db, record)
-    assert (await client.get("/trash/empty")).status_code == 200
-    response = await client.post("/trash/empty", follow_redirects=False)
+    clock.advance(timedelta(minutes=1))  # the app's clock, past move_to_trash's real-time stamps
+    page = await client.get("/trash/empty")
+    assert page.status_code == 200
+    late = await make_hero(db, name="Deleted after the confirmation")
+    clock.advance(timedelta(seconds=1))
+    late.deleted_at, late.deleted_by = clock(), "eddie"
+    db.add(late)
+    await db.commit()
+    late_id = id_of(late)
+    response = await client.post(
+        "/trash/empty", data=form_fields(page.text, "empty-trash-form"), follow_redirects=False
+    )
     assert (response.status_code, response.headers["location"]) == (303, "/trash")
+    stored_late = await fetch_hero(db, late_id)
+    assert stored_late is not None  # not shown on the confirmation: still in the trash
+    await db.delete(stored_late)
+    await db.commit()
     assert [hero.id for hero in await all_heroes(db)] == [live_hero]
     assert [team.id for team in await all_teams(db)] == [live_team]
     entries = await audit_entries(db)
     assert sorted((entry.record_type, entry.record_id) for entry in entries if entry.action == "purge") == gone
+
+
+async def test_restoring_a_team_reattaches_heroes_beyond_one_statements_parameter_limit(
+    client: Client, db: AsyncSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL takes at most 32,767 parameters a statement, so the ids go in slices; slices of 2 here make
+    five heroes cross several of them."""
+    monkeypatch.setattr("webapp.records.IN_CHUNK", 2)
+    team = await make_team(db, name="Preventers")
+    team_id = id_of(team)
+    hero_ids = [id_of(await make_hero(db, name=f"Hero {n}", team=team)) for n in range(5)]
+    assert (await delete(client, "team", team_id)).status_code == 303
+    response = await client.post(f"/teams/{team_id}/restore", data={"version": "2"}, follow_redirects=False)
+    assert response.status_code == 303
+    assert [(await fetch_hero(db, hero_id) or Hero()).team_id for hero_id in hero_ids] == [team_id] * 5
+
+
+async def test_a_new_record_never_takes_the_id_of_a_purged_one(http: Client, db: AsyncSession, clock: Clock) -> None:
+    """History is kept by id: a new hero given a purged hero's id would show the old one's changes as its own."""
+    client = await signed_in_as(http, db, clock, Role.admin)
+    purged_id = id_of(await make_hero(db, name="Old"))
+    await delete(client, "hero", purged_id)
+    purge_form = form_fields((await client.get(f"/heroes/{purged_id}/purge")).text, "purge-form")
+    assert (await client.post(f"/heroes/{purged_id}/purge", data=purge_form, follow_redirects=False)).status_code == 303
+    created = await client.post(
+        "/heroes", data={"name": "New", "secret_name": "Fresh", "age": "", "team_id": ""}, follow_redirects=False
+    )
+    assert created.status_code == 303
+    assert created.headers["location"] != f"/heroes/{purged_id}"

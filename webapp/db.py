@@ -77,17 +77,38 @@ def _upgrade(connection: Connection) -> None:
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.attributes["connection"] = connection
     inspector = inspect(connection)
-    if "hero" in inspector.get_table_names() and not inspector.has_table("alembic_version"):
-        # Tables without migration records were made by create_all: before migrations came in (the baseline,
-        # no version column yet), or by the tests from the current models (already the newest schema).
-        current = "version" in {column["name"] for column in inspector.get_columns("hero")}
-        command.stamp(config, "head" if current else BASELINE)
-    command.upgrade(config, "head")
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        # SQLite rebuilds a table to alter it, and dropping the old copy of a parent table would fire ON DELETE
+        # SET NULL on every child row. Foreign keys are off while migrating (the pragma only takes effect
+        # outside a transaction, hence the driver-level cursor) and checked afterwards.
+        _driver_execute(connection, "PRAGMA foreign_keys=OFF")
+    try:
+        if "hero" in inspector.get_table_names() and not inspector.has_table("alembic_version"):
+            # Tables without migration records were made by create_all: before migrations came in (the
+            # baseline, no version column yet), or by the tests from the current models (the newest schema).
+            current = "version" in {column["name"] for column in inspector.get_columns("hero")}
+            command.stamp(config, "head" if current else BASELINE)
+        command.upgrade(config, "head")
+    finally:
+        if sqlite:
+            _driver_execute(connection, "PRAGMA foreign_keys=ON")
+    if sqlite and connection.exec_driver_sql("PRAGMA foreign_key_check").first() is not None:
+        raise RuntimeError("the migration left rows that break a foreign key")
+    connection.commit()
+
+
+def _driver_execute(connection: Connection, sql: str) -> None:
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(sql)
+    finally:
+        cursor.close()
 
 
 async def upgrade_schema(engine: AsyncEngine) -> None:
     """Create or upgrade the schema to the newest migration (what serve, demo and the CLI run first)."""
-    async with engine.begin() as connection:
+    async with engine.connect() as connection:
         await connection.run_sync(_upgrade)
 
 

@@ -42,7 +42,7 @@ def _read_flash(raw: str | None) -> tuple[str | None, Undo | None]:
         if kind in {"hero", "team"} and all(type(n) is int and 0 < n < 2**31 for n in (record_id, version)):
             return text, Undo(kind, record_id, version)
         return text, None
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):  # deep nesting: RecursionError, not ValueError
         return raw[:FLASH_MAX], None
 
 

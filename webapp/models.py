@@ -33,6 +33,8 @@ class Team(TeamBase, table=True):
     __table_args__ = (
         Index("uq_team_live_name", "name", unique=True, sqlite_where=LIVE, postgresql_where=LIVE),
         Index("ix_team_deleted_at", "deleted_at"),
+        # SQLite would otherwise give a purged row's id to the next new one, and with it the old one's history.
+        {"sqlite_autoincrement": True},
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -64,7 +66,7 @@ class HeroBase(SQLModel):
 class Hero(HeroBase, table=True):
     """A hero, optionally in one team. Deleted heroes wait in the trash (deleted_at) until restored or purged."""
 
-    __table_args__ = (Index("ix_hero_deleted_at", "deleted_at"),)
+    __table_args__ = (Index("ix_hero_deleted_at", "deleted_at"), {"sqlite_autoincrement": True})
 
     id: int | None = Field(default=None, primary_key=True)
     version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
@@ -187,3 +189,5 @@ class Submission(SQLModel, table=True):
     user_id: int = Field(foreign_key="user.id", ondelete="CASCADE")
     created_at: datetime = Field(index=True)
     location: str = Field(max_length=500)
+    # What the form said (see webapp.submissions).
+    fingerprint: str = Field(default="", max_length=64, sa_column_kwargs={"server_default": ""})

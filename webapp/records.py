@@ -22,7 +22,7 @@ from webapp import audit
 from webapp.audit import Actor
 from webapp.forms import HERO_FIELDS, TEAM_FIELDS
 from webapp.models import AuditEntry, Hero, Team
-from webapp.queries import valid_id
+from webapp.queries import team_exists, valid_id
 
 Record = Hero | Team
 
@@ -39,6 +39,9 @@ class Kind:
     def label(self, record: Record | None) -> str:
         return record.name if record is not None else ""
 
+
+# The actions whose history entries hold {field: [before, after]}: what a revert undoes.
+FIELD_CHANGES = frozenset({"create", "update", "revert"})
 
 HERO = Kind("hero", "heroes", Hero, HERO_FIELDS)
 TEAM = Kind("team", "teams", Team, TEAM_FIELDS)
@@ -136,7 +139,11 @@ async def _conditional_update(
     statement = update(kind.model).where(*where).values(**values, version=col(kind.model.version) + 1)
     result = await session.exec(statement)
     if result.rowcount != 1:
-        raise Stale(snapshot(kind, await load(session, kind, record.id or 0)))
+        # Another transaction got there first (PostgreSQL re-checks the WHERE clause once it commits).
+        current = await load(session, kind, record.id or 0)
+        if live and current.deleted_at is not None:
+            raise InTrash(snapshot(kind, current))
+        raise Stale(snapshot(kind, current))
     await session.refresh(record)
 
 
@@ -220,14 +227,16 @@ async def trash(session: AsyncSession, kind: Kind, record_id: int, *, version: i
     )
     changes: dict[str, Any] | None = None
     entries: list[dict[str, Any]] = []
+    rows: list[Any] = []
     if kind is TEAM:
         detached = await session.exec(
             update(Hero)
             .where(col(Hero.team_id) == record_id)
             .values(team_id=None, version=col(Hero.version) + 1)
-            .returning(col(Hero.id), col(Hero.name), col(Hero.version))
+            .returning(col(Hero.id), col(Hero.name), col(Hero.version), col(Hero.deleted_at))
         )
-        rows: list[Any] = list(detached.all())
+        # Heroes in the trash leave the team too, so restoring one never shows a team that is gone.
+        rows = list(detached.all())
         # Which version each hero had right after leaving: a restore re-attaches only heroes untouched since.
         changes = {"heroes": {str(row.id): row.version for row in rows}}
         note = f"Team {record.name} was deleted."
@@ -247,7 +256,7 @@ async def trash(session: AsyncSession, kind: Kind, record_id: int, *, version: i
         actor, action="delete", record_type=kind.name, record_id=record_id, label=kind.label(record), changes=changes
     )
     await audit.write(session, [trashed, *entries])
-    return Outcome(record=record, heroes_detached=len(entries))
+    return Outcome(record=record, heroes_detached=sum(1 for row in rows if row.deleted_at is None))
 
 
 async def restore(session: AsyncSession, kind: Kind, record_id: int, *, version: int | None, actor: Actor) -> Outcome:
@@ -261,8 +270,7 @@ async def restore(session: AsyncSession, kind: Kind, record_id: int, *, version:
     outcome = Outcome(record=record)
     entries: list[dict[str, Any]] = []
     if kind is TEAM:
-        entries, outcome.heroes_left = await _reattach(session, record_id, actor, record.name)
-        outcome.heroes_back = len(entries)
+        entries, outcome.heroes_back, outcome.heroes_left = await _reattach(session, record_id, actor, record.name)
     restored = audit.entry(
         actor, action="restore", record_type=kind.name, record_id=record_id, label=kind.label(record)
     )
@@ -270,9 +278,19 @@ async def restore(session: AsyncSession, kind: Kind, record_id: int, *, version:
     return outcome
 
 
+# PostgreSQL takes at most 32,767 parameters per statement: long id lists go in slices.
+IN_CHUNK = 10_000
+
+
+def _chunks(ids: list[int]) -> list[list[int]]:
+    return [ids[start : start + IN_CHUNK] for start in range(0, len(ids), IN_CHUNK)]
+
+
 async def _reattach(
     session: AsyncSession, team_id: int, actor: Actor, team_name: str
-) -> tuple[list[dict[str, Any]], list[str]]:
+) -> tuple[list[dict[str, Any]], int, list[str]]:
+    """Put back the heroes the team's last delete detached, where nobody has changed them since. Returns their
+    history entries, how many of them are live, and the names of the live ones left alone."""
     last_delete = (
         await session.exec(
             select(AuditEntry.changes)
@@ -282,17 +300,17 @@ async def _reattach(
         )
     ).first()
     left_at = {int(hero_id): version for hero_id, version in ((last_delete or {}).get("heroes") or {}).items()}
-    if not left_at:
-        return [], []
-    statement = select(Hero.id, Hero.name, Hero.version).where(col(Hero.id).in_(left_at)).with_for_update()
-    heroes: list[Any] = list((await session.exec(statement)).all())
+    heroes: list[Any] = []
+    for ids in _chunks(sorted(left_at)):
+        statement = (
+            select(Hero.id, Hero.name, Hero.version, Hero.deleted_at).where(col(Hero.id).in_(ids)).with_for_update()
+        )
+        heroes.extend((await session.exec(statement)).all())
     untouched = [hero for hero in heroes if hero.version == left_at[hero.id]]
-    changed = sorted(hero.name for hero in heroes if hero.version != left_at[hero.id])
-    if untouched:
+    changed = sorted(hero.name for hero in heroes if hero.version != left_at[hero.id] and hero.deleted_at is None)
+    for ids in _chunks([hero.id for hero in untouched]):
         await session.exec(
-            update(Hero)
-            .where(col(Hero.id).in_([hero.id for hero in untouched]))
-            .values(team_id=team_id, version=col(Hero.version) + 1)
+            update(Hero).where(col(Hero.id).in_(ids)).values(team_id=team_id, version=col(Hero.version) + 1)
         )
     note = f"Team {team_name} was restored."
     entries = [
@@ -307,28 +325,37 @@ async def _reattach(
         )
         for hero in untouched
     ]
-    return entries, changed
+    return entries, sum(1 for hero in untouched if hero.deleted_at is None), changed
 
 
-async def purge(session: AsyncSession, kind: Kind, record_id: int, *, actor: Actor) -> Record:
-    """Remove a record in the trash for good (its history stays)."""
+async def purge(session: AsyncSession, kind: Kind, record_id: int, *, version: int | None, actor: Actor) -> Record:
+    """Remove a record in the trash for good (its history stays), if it is still as the admin saw it there."""
     record = await load(session, kind, record_id)
-    if record.deleted_at is None:
-        raise Missing()
-    await session.exec(delete(kind.model).where(_id(kind) == record_id, ~_live(kind)))
+    if record.deleted_at is None or version != record.version:
+        raise Stale(snapshot(kind, record))
+    label = kind.label(record)
+    result = await session.exec(
+        delete(kind.model).where(_id(kind) == record_id, col(kind.model.version) == version, ~_live(kind))
+    )
+    if result.rowcount != 1:  # restored (or purged) by someone else meanwhile
+        current = await find(session, kind, record_id)
+        if current is None:
+            raise Missing()
+        raise Stale(snapshot(kind, current))
     await audit.write(
-        session,
-        [audit.entry(actor, action="purge", record_type=kind.name, record_id=record_id, label=kind.label(record))],
+        session, [audit.entry(actor, action="purge", record_type=kind.name, record_id=record_id, label=label)]
     )
     return record
 
 
-async def empty_trash(session: AsyncSession, *, actor: Actor) -> dict[str, int]:
-    """Purge everything in the trash; returns how many of each kind went."""
+async def empty_trash(session: AsyncSession, *, through: datetime, actor: Actor) -> dict[str, int]:
+    """Purge what was in the trash when the admin confirmed (deleted up to `through`); returns how many of each
+    kind went. Anything deleted after the confirmation page was shown stays in the trash."""
     purged: dict[str, int] = {}
     for kind in (HERO, TEAM):
+        in_scope = (~_live(kind), col(kind.model.deleted_at) <= through)
         rows = (
-            await session.exec(delete(kind.model).where(~_live(kind)).returning(_id(kind), col(kind.model.name)))
+            await session.exec(delete(kind.model).where(*in_scope).returning(_id(kind), col(kind.model.name)))
         ).all()
         purged[kind.plural] = len(rows)
         await audit.write(
@@ -342,15 +369,17 @@ async def state_before(session: AsyncSession, kind: Kind, record: Record, entry_
     """The record's fields as they were just before history entry `entry_id`: the current values with every
     change from the newest back to that entry undone."""
     statement = (
-        select(AuditEntry.changes)
+        select(AuditEntry.action, AuditEntry.changes)
         .where(AuditEntry.record_type == kind.name, AuditEntry.record_id == record.id, col(AuditEntry.id) >= entry_id)
         .order_by(col(AuditEntry.id).desc())
     )
     state = values_of(kind, record)
-    for changes in (await session.exec(statement)).all():
-        for name, (before, _after) in (changes or {}).items():
-            if name in state:
-                state[name] = before
+    for action, changes in (await session.exec(statement)).all():
+        if action not in FIELD_CHANGES:
+            continue  # deletes, restores and purges change no field (a team's delete lists its heroes instead)
+        for name, values in (changes or {}).items():
+            if name in state and isinstance(values, list) and len(values) == 2:
+                state[name] = values[0]
     return state
 
 
@@ -359,10 +388,13 @@ async def revert(
 ) -> tuple[Record, dict[str, list[Any]]]:
     record = await _checked(session, kind, record_id, version)
     target = await state_before(session, kind, record, entry_id)
-    if kind is HERO and target["team_id"] is not None:
-        live_team = await session.exec(select(Team.id).where(Team.id == target["team_id"], _live(TEAM)))
-        if live_team.first() is None:
-            raise RevertBlocked("The team this hero was in then has been deleted. Restore the team first.")
+    # The team is locked like any hero's new team (see queries.team_exists): it cannot go to the trash meanwhile.
+    if (
+        kind is HERO
+        and target["team_id"] is not None
+        and not await team_exists(session, team_id=target["team_id"], lock=True)
+    ):
+        raise RevertBlocked("The team this hero was in then has been deleted. Restore the team first.")
     changes = await _apply(
         session, kind, record, target, actor, action="revert", note=f"Back to before change #{entry_id}."
     )

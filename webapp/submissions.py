@@ -4,8 +4,11 @@ is answered with where the first one led, instead of making a second record."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import secrets
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete
@@ -16,6 +19,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from webapp.models import Submission
 
 FIELD = "_once"
+# Old ids are swept now and then, not on every form: concurrent sweeps would queue on the same rows.
+SWEEP_ONE_IN = 100
 # A repeat comes seconds after the first; a day covers a laptop closed mid-submit.
 KEPT_FOR = timedelta(days=1)
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
@@ -29,22 +34,42 @@ def well_formed(token: str) -> bool:
     return bool(TOKEN.match(token))
 
 
-async def claim(session: AsyncSession, *, token: str, user_id: int, now: datetime) -> Submission | str:
-    """Take the id for this request's change, or return where its first use led (a repeat).
+def fingerprint(data: Mapping[str, str]) -> str:
+    """What the form said (its one-time id and CSRF token aside): a repeat is the same id with the same values."""
+    fields = {name: value for name, value in data.items() if name not in {FIELD, "_csrf"}}
+    return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
+
+
+def _repeat_of(seen: Submission | None, user_id: int, print_: str) -> str | None:
+    """Where the first use led, if this is truly a repeat of it; None if the same id came with other values
+    (a form reused after Back and changed): that is a new change, and the version check judges it."""
+    if seen is None:
+        return None
+    if seen.user_id != user_id:
+        return ""
+    return seen.location if seen.fingerprint == print_ else None
+
+
+async def claim(
+    session: AsyncSession, *, token: str, data: Mapping[str, str], user_id: int, now: datetime
+) -> Submission | str | None:
+    """Take the id for this request's change (the Submission), or return where its first use led (a repeat),
+    or None when the id was used before for other values (go ahead, without a claim).
 
     On PostgreSQL a twin arriving at the same moment waits on the primary key until the first commits, then
     fails here and reads the first one's answer; on SQLite writers already take turns.
     """
+    print_ = fingerprint(data)
     seen = await session.get(Submission, token)
     if seen is not None:
-        return seen.location if seen.user_id == user_id else ""
-    await session.exec(delete(Submission).where(col(Submission.created_at) < now - KEPT_FOR))
-    claimed = Submission(id=token, user_id=user_id, created_at=now, location="")
+        return _repeat_of(seen, user_id, print_)
+    if secrets.randbelow(SWEEP_ONE_IN) == 0:
+        await session.exec(delete(Submission).where(col(Submission.created_at) < now - KEPT_FOR))
+    claimed = Submission(id=token, user_id=user_id, created_at=now, location="", fingerprint=print_)
     session.add(claimed)
     try:
         await session.flush()
     except IntegrityError:
         await session.rollback()
-        seen = await session.get(Submission, token, populate_existing=True)
-        return seen.location if seen is not None and seen.user_id == user_id else ""
+        return _repeat_of(await session.get(Submission, token, populate_existing=True), user_id, print_)
     return claimed

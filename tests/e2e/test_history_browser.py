@@ -242,7 +242,7 @@ def test_activity_page_lists_changes_and_filters_by_type_in_place(page: Page, se
     page.goto("/activity")
     changes = page.get_by_role("region", name="Changes")
     expect(changes.get_by_role("listitem")).to_have_count(2)
-    expect(changes.get_by_role("listitem").first).to_contain_text("rita moved to the trash team Preventers")
+    expect(changes.get_by_role("listitem").first).to_contain_text("rita moved team Preventers to the trash")
     expect(changes.get_by_role("listitem").last).to_contain_text("rita changed hero Deadpool")
     expect_no_axe_violations(page)
     _shot(page, "activity")

@@ -167,7 +167,7 @@ async def revert(
         raise Refused(409, "Cannot revert", str(blocked)) from None
     except IntegrityError:  # only a team's name can clash
         await session.rollback()
-        raise Refused(409, "Cannot revert", "Another team now has the name this team had then.") from None
+        raise Refused(409, "Cannot revert", f"Another {kind.name} now has the name this one had then.") from None
     await done(request, session, history_path)
     message = (
         f"Reverted {record.name} to how it was before change #{entry_id}."
@@ -227,14 +227,18 @@ async def confirm_purge(request: Request[Any, Any, Any], session: AsyncSession, 
 
 
 async def purge(request: Request[Any, Any, Any], session: AsyncSession, kind: Kind, record_id: int) -> Response[Any]:
-    if repeat := await once(request, session, await read_form(request)):
+    data = await read_form(request)
+    if repeat := await once(request, session, data):
         return repeat
-    if not queries.valid_id(record_id):
-        raise NotFoundException()
+    trash_path = request.app.route_reverse("trash")
     try:
-        record = await records.purge(session, kind, record_id, actor=actor(request))
+        record = await records.purge(session, kind, record_id, version=version_of(data), actor=actor(request))
     except records.Missing:
         raise NotFoundException() from None
-    trash_path = request.app.route_reverse("trash")
+    except records.Stale as stale:
+        await session.rollback()
+        state = "is not in the Trash any more" if stale.current.deleted_at is None else "changed meanwhile"
+        message = f"“{stale.current.name}” {state}, so it was not deleted for good."
+        raise Refused(409, "Not deleted", message, (trash_path, "Open the Trash")) from None
     await done(request, session, trash_path)
     return redirect(trash_path, flash=f"Deleted {kind.name} {record.name} for good.")

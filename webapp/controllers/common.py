@@ -52,7 +52,10 @@ async def once(request: Request[Any, Any, Any], session: AsyncSession, data: dic
         raise ClientException("malformed form id")
     user = current_user(request)
     assert user is not None
-    claimed = await submissions.claim(session, token=token, user_id=user.id, now=request.app.state.settings.clock())
+    now = request.app.state.settings.clock()
+    claimed = await submissions.claim(session, token=token, data=data, user_id=user.id, now=now)
+    if claimed is None:
+        return None
     if isinstance(claimed, str):
         if wants_fragment(request):
             # Leave the page as it is (the first answer already updated it) and just say what happened.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
@@ -28,6 +29,16 @@ def _number(request: Request[Any, Any, Any], name: str) -> int | None:
     if not (raw.isascii() and raw.isdigit() and len(raw) < 10):
         raise ClientException(f"malformed {name}")
     return int(raw)
+
+
+def _moment(raw: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        raise ClientException("malformed time") from None
+    if moment.tzinfo is None:
+        raise ClientException("malformed time")
+    return moment
 
 
 class ActivityController(Controller):
@@ -79,14 +90,17 @@ class TrashController(Controller):
         context = {
             "heroes": await queries.trashed(session, model=Hero, limit=0),
             "teams": await queries.trashed(session, model=Team, limit=0),
+            # The POST empties only what was in the trash now, not what others delete in the meantime.
+            "through": request.app.state.settings.clock().isoformat(),
         }
         return render(request, page="trash/empty.html", context=context)
 
     @post("/empty", name="trash:empty", status_code=303, opt=ADMINS)
     async def empty(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession]) -> Response[Any]:
-        if repeat := await once(request, session, await read_form(request)):
+        data = await read_form(request)
+        if repeat := await once(request, session, data):
             return repeat
-        purged = await records.empty_trash(session, actor=actor(request))
+        purged = await records.empty_trash(session, through=_moment(data.get("through", "")), actor=actor(request))
         trash_path = request.app.route_reverse("trash")
         await done(request, session, trash_path)
         message = f"Emptied the trash: {purged['heroes']} heroes and {purged['teams']} teams deleted for good."
