@@ -413,3 +413,22 @@ async def test_a_new_record_never_takes_the_id_of_a_purged_one(http: Client, db:
     )
     assert created.status_code == 303
     assert created.headers["location"] != f"/heroes/{purged_id}"
+
+
+async def test_the_trash_pages_each_list_on_its_own(client: Client, db: AsyncSession, clock: Clock) -> None:
+    """Every item in the trash can be reached to restore it: 100 a page, newest deletions first."""
+    db.add_all(
+        Hero(name=f"Gone {n:03d}", secret_name="x", deleted_at=clock.now + timedelta(seconds=n), deleted_by="eddie")
+        for n in range(101)
+    )
+    await db.commit()
+    first = parse((await client.get("/trash")).text)
+    heroes = first.find("table", aria_label="Heroes in the trash")
+    names = [row.find("a").text for row in heroes.find("tbody").find_all("tr")]
+    assert (len(names), names[0], names[-1]) == (100, "Gone 100", "Gone 001")
+    next_link = first.find("a", rel="next")
+    assert next_link.attrs["href"] == "?teams_page=1&heroes_page=2"
+    second = parse((await client.get("/trash" + next_link.attrs["href"])).text)
+    rows = second.find("table", aria_label="Heroes in the trash").find("tbody").find_all("tr")
+    assert [row.find("a").text for row in rows] == ["Gone 000"]
+    assert second.find("a", rel="prev").attrs["href"] == "?teams_page=1&heroes_page=1"

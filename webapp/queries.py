@@ -280,13 +280,22 @@ async def user_choices(session: AsyncSession) -> list[Row[Any]]:
 TRASH_SHOWN = 100
 
 
-async def trashed(session: AsyncSession, *, model: type[Hero] | type[Team], limit: int = TRASH_SHOWN) -> Page[Row[Any]]:
-    """The most recently deleted heroes or teams (with the number in the trash in all)."""
+async def trashed(
+    session: AsyncSession, *, model: type[Hero] | type[Team], page: int = 1, size: int = TRASH_SHOWN
+) -> Page[Row[Any]]:
+    """A page of the heroes or teams in the trash, most recently deleted first (size 0: just the count)."""
     in_trash = col(model.deleted_at).is_not(None)
     total = (await session.exec(select(func.count()).select_from(model).where(in_trash))).one()
+    if size == 0:
+        return Page(items=[], number=1, size=1, total=total)
+    number = _clamp_page(page, size, total)
     columns: tuple[Any, ...] = (model.id, model.name, model.version, model.deleted_at, model.deleted_by)
     statement = (
-        select(*columns).where(in_trash).order_by(col(model.deleted_at).desc(), col(model.id).desc()).limit(limit)
+        select(*columns)
+        .where(in_trash)
+        .order_by(col(model.deleted_at).desc(), col(model.id).desc())
+        .limit(size)
+        .offset((number - 1) * size)
     )
     rows = list((await session.exec(statement)).all())
-    return Page(items=rows, number=1, size=limit, total=total)
+    return Page(items=rows, number=number, size=size, total=total)

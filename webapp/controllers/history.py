@@ -31,6 +31,12 @@ def _number(request: Request[Any, Any, Any], name: str) -> int | None:
     return int(raw)
 
 
+def _page(request: Request[Any, Any, Any], name: str) -> int:
+    """A page number; anything that is not a positive number means the first page (as on the lists)."""
+    raw = request.query_params.get(name, "1")
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 10 else 1
+
+
 def _moment(raw: str) -> datetime:
     try:
         moment = datetime.fromisoformat(raw)
@@ -79,17 +85,19 @@ class TrashController(Controller):
 
     @get("/", name="trash", status_code=200)
     async def trash(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession]) -> Template:
+        # Each list pages on its own (heroes_page, teams_page); a link keeps the other list where it is.
+        pages = {kind: _page(request, f"{kind}_page") for kind in ("heroes", "teams")}
         context = {
-            "heroes": await queries.trashed(session, model=Hero),
-            "teams": await queries.trashed(session, model=Team),
+            "heroes": await queries.trashed(session, model=Hero, page=pages["heroes"]),
+            "teams": await queries.trashed(session, model=Team, page=pages["teams"]),
         }
         return render(request, page="trash/list.html", context=context)
 
     @get("/empty", name="trash:confirm_empty", status_code=200, opt=ADMINS)
     async def confirm_empty(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession]) -> Template:
         context = {
-            "heroes": await queries.trashed(session, model=Hero, limit=0),
-            "teams": await queries.trashed(session, model=Team, limit=0),
+            "heroes": await queries.trashed(session, model=Hero, size=0),
+            "teams": await queries.trashed(session, model=Team, size=0),
             # The POST empties only what was in the trash now, not what others delete in the meantime.
             "through": request.app.state.settings.clock().isoformat(),
         }
