@@ -11,59 +11,21 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
 from litestar import Litestar
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from tests.conftest import Clock, sign_in
-from tests.factories import all_heroes, all_teams, audit_entries, fetch_hero, form_fields, id_of, make_hero, make_user
+from tests.concurrent import concurrent_client
+from tests.conftest import Clock
+from tests.factories import all_heroes, all_teams, audit_entries, fetch_hero, form_fields, id_of, make_hero
 from webapp.config import Settings
 from webapp.db import create_engine, create_tables, session_factories
-from webapp.models import Role
 
 CONCURRENCY = 32
-
-
-@dataclass
-class Overlap:
-    """ASGI wrapper that records how many requests were in the app at once."""
-
-    app: Litestar
-    running: int = 0
-    peak: int = 0
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        self.running += 1
-        self.peak = max(self.peak, self.running)
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            self.running -= 1
-
-
-@dataclass
-class ConcurrentClient:
-    http: httpx.AsyncClient
-    overlap: Overlap
-
-
-@asynccontextmanager
-async def concurrent_client(app: Litestar, db: AsyncSession, clock: Clock) -> AsyncIterator[ConcurrentClient]:
-    """The app on the test's event loop (entered and left in one task, as the lifespan's task group requires),
-    signed in as an editor."""
-    overlap = Overlap(app)
-    transport = httpx.ASGITransport(app=overlap)
-    async with app.lifespan(), httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as http:
-        await sign_in(http, db, await make_user(db, username="racer", role=Role.editor), clock)
-        yield ConcurrentClient(http, overlap)
 
 
 async def test_concurrent_hero_creates_all_answer_303_and_all_are_stored(

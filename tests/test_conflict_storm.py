@@ -13,13 +13,13 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
 
 import httpx
 import pytest
 from litestar import Litestar
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from tests.concurrent import Overlap
 from tests.conftest import HTMX, Clock, sign_in
 from tests.factories import audit_entries, fetch_hero, id_of, make_hero
 from tests.markup import Element, parse
@@ -29,23 +29,6 @@ from webapp.models import User
 # so these two numbers set the file's run time (about a minute per variant and database here).
 CLIENTS = 100
 ROUNDS = 20
-
-
-@dataclass
-class InFlight:
-    """ASGI wrapper that counts the requests inside the app, to show the saves really overlapped."""
-
-    app: Litestar
-    running: int = 0
-    peak: int = 0
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        self.running += 1
-        self.peak = max(self.peak, self.running)
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            self.running -= 1
 
 
 @dataclass(frozen=True)
@@ -75,14 +58,14 @@ VARIANTS = {"page": Variant(htmx=False, saved_status=303), "inline": Variant(htm
 @dataclass
 class Storm:
     clients: list[httpx.AsyncClient]
-    in_flight: InFlight
+    in_flight: Overlap
     peaks: list[int] = field(default_factory=list)
 
 
 @asynccontextmanager
 async def storm(app: Litestar, db: AsyncSession, editor: User, clock: Clock) -> AsyncIterator[Storm]:
     """CLIENTS clients (own cookie jars) on one app and event loop, all in the editor's signed-in session."""
-    in_flight = InFlight(app)
+    in_flight = Overlap(app)
     transport = httpx.ASGITransport(app=in_flight)
     async with app.lifespan(), AsyncExitStack() as stack:
         clients = [

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -14,7 +13,8 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from tests.conftest import HTMX, Clock, sign_in
+from tests.concurrent import Overlap, concurrent_client
+from tests.conftest import HTMX, Clock
 from tests.factories import (
     all_heroes,
     audit_entries,
@@ -23,10 +23,8 @@ from tests.factories import (
     form_fields,
     id_of,
     make_hero,
-    make_user,
 )
 from tests.markup import parse
-from webapp.models import Role
 
 Client = AsyncTestClient[Litestar]
 
@@ -135,33 +133,12 @@ async def test_delete_form_sent_twice_deletes_once(client: Client, db: AsyncSess
 # --- twins arriving at the same moment --------------------------------------------------------------------------
 
 
-@dataclass
-class Overlap:
-    """ASGI wrapper that records how many requests were in the app at once."""
-
-    app: Litestar
-    running: int = 0
-    peak: int = 0
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        self.running += 1
-        self.peak = max(self.peak, self.running)
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            self.running -= 1
-
-
 @asynccontextmanager
 async def _concurrent(
     app: Litestar, db: AsyncSession, clock: Clock
 ) -> AsyncIterator[tuple[httpx.AsyncClient, Overlap]]:
-    """The app on the test's own event loop (the shared client runs one request at a time), signed in."""
-    overlap = Overlap(app)
-    transport = httpx.ASGITransport(app=overlap)
-    async with app.lifespan(), httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as http:
-        await sign_in(http, db, await make_user(db, username="twin", role=Role.editor), clock)
-        yield http, overlap
+    async with concurrent_client(app, db, clock, username="twin") as concurrent:
+        yield concurrent.http, concurrent.overlap
 
 
 async def test_identical_creates_at_the_same_moment_store_one_hero(

@@ -240,23 +240,20 @@ async def trash(session: AsyncSession, kind: Kind, record_id: int, *, version: i
         # Which version each hero had right after leaving: a restore re-attaches only heroes untouched since.
         changes = {"heroes": {str(row.id): row.version for row in rows}}
         note = f"Team {record.name} was deleted."
-        entries = [
-            audit.entry(
-                actor,
-                action="update",
-                record_type="hero",
-                record_id=row.id,
-                label=row.name,
-                changes={"team_id": [record_id, None]},
-                note=note,
-            )
-            for row in rows
-        ]
+        entries = [_team_change(actor, row, [record_id, None], note) for row in rows]
     trashed = audit.entry(
         actor, action="delete", record_type=kind.name, record_id=record_id, label=kind.label(record), changes=changes
     )
     await audit.write(session, [trashed, *entries])
     return Outcome(record=record, heroes_detached=sum(1 for row in rows if row.deleted_at is None))
+
+
+def _team_change(actor: Actor, hero: Any, team_ids: list[int | None], note: str) -> dict[str, Any]:
+    """A hero's history entry for leaving or rejoining its team because of what happened to the team."""
+    changes = {"team_id": team_ids}
+    return audit.entry(
+        actor, action="update", record_type="hero", record_id=hero.id, label=hero.name, changes=changes, note=note
+    )
 
 
 async def restore(session: AsyncSession, kind: Kind, record_id: int, *, version: int | None, actor: Actor) -> Outcome:
@@ -313,18 +310,7 @@ async def _reattach(
             update(Hero).where(col(Hero.id).in_(ids)).values(team_id=team_id, version=col(Hero.version) + 1)
         )
     note = f"Team {team_name} was restored."
-    entries = [
-        audit.entry(
-            actor,
-            action="update",
-            record_type="hero",
-            record_id=hero.id,
-            label=hero.name,
-            changes={"team_id": [None, team_id]},
-            note=note,
-        )
-        for hero in untouched
-    ]
+    entries = [_team_change(actor, hero, [None, team_id], note) for hero in untouched]
     return entries, sum(1 for hero in untouched if hero.deleted_at is None), changed
 
 

@@ -180,6 +180,13 @@ async def revert(
 # --- trash ----------------------------------------------------------------------------------------------------
 
 
+def _trash_changed(request: Request[Any, Any, Any], title: str, current: records.Snapshot, outcome: str) -> Refused:
+    """409 for a restore or purge of an item the trash no longer shows as the user saw it."""
+    state = "is not in the Trash any more" if current.deleted_at is None else "changed meanwhile"
+    trash = (request.app.route_reverse("trash"), "Open the Trash")
+    return Refused(409, title, f"“{current.name}” {state}{outcome}.", trash)
+
+
 async def restore(request: Request[Any, Any, Any], session: AsyncSession, kind: Kind, record_id: int) -> Response[Any]:
     data = await read_form(request)
     if repeat := await once(request, session, data):
@@ -192,9 +199,7 @@ async def restore(request: Request[Any, Any, Any], session: AsyncSession, kind: 
         raise NotFoundException() from None
     except records.Stale as stale:
         await session.rollback()
-        state = "is not in the Trash any more" if stale.current.deleted_at is None else "changed meanwhile"
-        trash = (request.app.route_reverse("trash"), "Open the Trash")
-        raise Refused(409, "Not restored", f"“{stale.current.name}” {state}.", trash) from None
+        raise _trash_changed(request, "Not restored", stale.current, "") from None
     except IntegrityError:  # a live team took the name meanwhile
         await session.rollback()
         raise Refused(
@@ -237,8 +242,6 @@ async def purge(request: Request[Any, Any, Any], session: AsyncSession, kind: Ki
         raise NotFoundException() from None
     except records.Stale as stale:
         await session.rollback()
-        state = "is not in the Trash any more" if stale.current.deleted_at is None else "changed meanwhile"
-        message = f"“{stale.current.name}” {state}, so it was not deleted for good."
-        raise Refused(409, "Not deleted", message, (trash_path, "Open the Trash")) from None
+        raise _trash_changed(request, "Not deleted", stale.current, ", so it was not deleted for good") from None
     await done(request, session, trash_path)
     return redirect(trash_path, flash=f"Deleted {kind.name} {record.name} for good.")
