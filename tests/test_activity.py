@@ -82,9 +82,13 @@ async def test_activity_filters_by_user(client: Client, db: AsyncSession, editor
 async def test_non_admins_asking_for_sign_in_events_are_refused_403(
     http: Client, db: AsyncSession, clock: Clock, role: Role
 ) -> None:
-    await sign_in(http, db, await make_user(db, username="someone", role=role), clock)
+    user = await make_user(db, username="someone", role=role)
+    user_id = user.id
+    await sign_in(http, db, user, clock)
     response = await http.get("/activity", params={"type": "account"})
     assert response.status_code == 403
+    refusals = [(e.user_id, e.note) for e in await audit_entries(db) if e.action == "refused"]
+    assert refusals == [(user_id, "GET /activity: sign-in events are for admins")]
 
 
 async def test_non_admins_never_see_sign_in_events_in_the_unfiltered_list(

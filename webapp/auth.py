@@ -173,16 +173,16 @@ async def authorize(connection: ASGIConnection[Any, Any, Any, Any], handler: Bas
         try:
             await check_csrf(connection, user)
         except CsrfFailed:
-            await _record_refusal(
+            await record_refusal(
                 connection, user, "the request did not carry this site's token, or came from another site"
             )
             raise
     if access != PUBLIC and user is not None and not user.role.allows(Role(access)):
-        await _record_refusal(connection, user, f"needs the {Role(access).value} role")
+        await record_refusal(connection, user, f"needs the {Role(access).value} role")
         raise PermissionDeniedException()
 
 
-async def _record_refusal(connection: ASGIConnection[Any, Any, Any, Any], user: CurrentUser | None, why: str) -> None:
+async def record_refusal(connection: ASGIConnection[Any, Any, Any, Any], user: CurrentUser | None, why: str) -> None:
     """A signed-in user refused: recorded for the admins, in a transaction of its own (the request has none).
     Refusals of signed-out requests are not recorded: anyone can make those, as many as they like."""
     if user is None:

@@ -12,7 +12,7 @@ from litestar.response import Template
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from webapp import queries, records
-from webapp.auth import ADMINS, VIEWERS, current_user
+from webapp.auth import ADMINS, VIEWERS, current_user, record_refusal
 from webapp.controllers.changes import REVERTIBLE
 from webapp.controllers.common import actor, done, once, read_form
 from webapp.htmx import redirect, render
@@ -58,6 +58,7 @@ class ActivityController(Controller):
         chosen = request.query_params.get("type", "")
         if chosen and chosen not in types:
             if chosen in ACCOUNT_TYPES:
+                await record_refusal(request, user, "sign-in events are for admins")
                 raise PermissionDeniedException()
             raise ClientException("unknown record type")
         user_id = _number(request, "user")
