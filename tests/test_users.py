@@ -10,7 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.auth_support import stored_users, user_id
 from tests.conftest import Clock, sign_in
-from tests.factories import TEST_PASSWORD, field_error, make_user, password_hash
+from tests.factories import TEST_PASSWORD, audit_entries, field_error, make_user, password_hash
 from tests.markup import parse
 from webapp.models import Role, User
 
@@ -276,3 +276,36 @@ async def test_set_password_invalid_is_422_unchanged_and_not_echoed(
     assert data["password_confirm"] not in response.text
     assert password_values(response.text) == ["", ""]
     assert (await stored_users(db))["vera"].password_hash == password_hash(TEST_PASSWORD)
+
+
+async def test_admins_changes_to_accounts_are_recorded_and_shown_to_admins(
+    admin_client: Client, db: AsyncSession
+) -> None:
+    """Who created an account, changed its role or active state, or gave it a new password: in the audit log
+    (field by field for a change), and on the admins' Activity page."""
+    created = await admin_client.post("/users", data=new_user(username="grace", role="viewer"), follow_redirects=False)
+    assert created.status_code == 303
+    grace = user_id((await stored_users(db))["grace"])
+    changed = await admin_client.post(f"/users/{grace}", data={"role": "editor"}, follow_redirects=False)
+    assert changed.status_code == 303
+    password = {"password": GOOD_PASSWORD, "password_confirm": GOOD_PASSWORD}
+    assert (
+        await admin_client.post(f"/users/{grace}/password", data=password, follow_redirects=False)
+    ).status_code == 303
+
+    entries = [entry for entry in await audit_entries(db) if entry.record_id == grace]
+    assert [(e.action, e.username, e.label, e.changes) for e in entries] == [
+        ("user_created", "ada", "grace", {"role": [None, "viewer"]}),
+        ("user_changed", "ada", "grace", {"role": ["viewer", "editor"], "is_active": [True, False]}),
+        ("password_set", "ada", "grace", None),
+    ]
+    shown = parse((await admin_client.get("/activity", params={"type": "account"})).text).by_id("activity").text
+    assert "ada set a new password for grace" in " ".join(shown.split())
+
+
+async def test_changing_ones_own_password_is_recorded(admin_client: Client, db: AsyncSession, admin: User) -> None:
+    admin_id = user_id(admin)
+    data = {"current_password": TEST_PASSWORD, "password": GOOD_PASSWORD, "password_confirm": GOOD_PASSWORD}
+    assert (await admin_client.post("/account/password", data=data, follow_redirects=False)).status_code == 303
+    entries = [(e.action, e.user_id, e.record_id) for e in await audit_entries(db)]
+    assert entries == [("password_changed", admin_id, admin_id)]

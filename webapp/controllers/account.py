@@ -205,6 +205,8 @@ class AccountController(Controller):
         # Other browsers signed in as this user are signed out; this one continues under a fresh id.
         await accounts.end_user_sessions(session, user_id=current.id)
         token, _row = await accounts.start_session(session, user=user, now=now)
+        changed = _account_event(request, "password_changed", username=user.username, user_id=user.id)
+        await audit.write(session, [changed])
         await session.commit()
         response = redirect(request.app.route_reverse("heroes:list"), flash="Your password has been changed.")
         response.cookies.append(make_cookie(settings, session_cookie_name(settings), token))

@@ -11,14 +11,28 @@ from litestar.response import Redirect, Template
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from webapp import accounts
+from webapp import accounts, audit
 from webapp.auth import ADMINS, current_user
-from webapp.controllers.common import found, read_form
+from webapp.controllers.common import actor, found, read_form
 from webapp.forms import ROLE_CHOICES, AccountForm, new_user_form, set_password_form, user_update_form
 from webapp.htmx import redirect, render
 from webapp.models import Role, User
 
 LAST_ADMIN = "This is the last active admin: make someone else an admin first."
+
+
+async def _record(
+    request: Request[Any, Any, Any],
+    session: AsyncSession,
+    action: str,
+    user: User,
+    changes: dict[str, Any] | None = None,
+) -> None:
+    """An admin's change to an account, for the admins' Activity (Sign-ins), in the change's transaction."""
+    entry = audit.entry(
+        actor(request), action=action, record_type="account", record_id=user.id, label=user.username, changes=changes
+    )
+    await audit.write(session, [entry])
 
 
 def _edit_page(user: User, form: AccountForm, password_form: AccountForm) -> dict[str, Any]:
@@ -54,6 +68,8 @@ class UserController(Controller):
             )
             session.add(user)
             try:
+                await session.flush()
+                await _record(request, session, "user_created", user, {"role": [None, user.role]})
                 await session.commit()
             except IntegrityError:
                 await session.rollback()
@@ -91,8 +107,12 @@ class UserController(Controller):
         if not form.is_valid:
             context = _edit_page(user, form, AccountForm(values={}))
             return render(request, page="users/edit.html", context=context, status_code=status)
+        before = {"role": user.role, "is_active": user.is_active}
         user.role, user.is_active = form.values["role"], bool(form.values["is_active"])
         session.add(user)
+        after = {"role": user.role, "is_active": user.is_active}
+        if changes := {name: [before[name], after[name]] for name in before if before[name] != after[name]}:
+            await _record(request, session, "user_changed", user, changes)
         if not user.is_active:
             await accounts.end_user_sessions(session, user_id=user_id)
         await session.commit()
@@ -115,6 +135,7 @@ class UserController(Controller):
             return render(request, page="users/edit.html", context=context, status_code=422)
         user.password_hash = await request.app.state.passwords.hash(data["password"])
         session.add(user)
+        await _record(request, session, "password_set", user)
         # A new password set by an admin signs that user out everywhere (but not the admin doing it).
         me = current_user(request)
         await accounts.end_user_sessions(session, user_id=user_id, keep=me.session_id if me else None)
