@@ -45,7 +45,6 @@ FIELD_CHANGES = frozenset({"create", "update", "revert"})
 
 HERO = Kind("hero", "heroes", Hero, HERO_FIELDS)
 TEAM = Kind("team", "teams", Team, TEAM_FIELDS)
-KINDS = {kind.name: kind for kind in (HERO, TEAM)}
 
 
 @dataclass(frozen=True)

@@ -9,14 +9,14 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, Response
-from litestar.exceptions import ClientException, NotFoundException
+from litestar.exceptions import NotFoundException
 from litestar.response import Template
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from webapp import queries, records
-from webapp.controllers.common import actor, done, once, read_form
+from webapp.controllers.common import actor, done, once, query_number, read_form
 from webapp.errors import Refused
 from webapp.forms import Conflict, Form, version_of
 from webapp.htmx import redirect, render
@@ -46,7 +46,7 @@ async def not_here(
     request: Request[Any, Any, Any], session: AsyncSession, kind: Kind, record_id: int
 ) -> Refused | NotFoundException:
     """Why a record cannot be shown: it is in the trash (say so), or it does not exist."""
-    record = await records.find(session, kind, record_id) if queries.valid_id(record_id) else None
+    record = await records.find(session, kind, record_id)
     if record is not None and record.deleted_at is not None:
         return in_trash(request, kind, record, status_code=404)
     return NotFoundException()
@@ -91,22 +91,13 @@ async def edit_values(kind: Kind, record: records.Record) -> Form[Any]:
 
 async def record_for_edit(request: Request[Any, Any, Any], session: AsyncSession, kind: Kind, record_id: int) -> Any:
     """The record an edit starts from; one in the trash is refused with the reason, not a bare 404."""
-    record = await records.find(session, kind, record_id) if queries.valid_id(record_id) else None
+    record = await records.find(session, kind, record_id)
     if record is None or record.deleted_at is not None:
         raise await not_here(request, session, kind, record_id)
     return record
 
 
 # --- history ----------------------------------------------------------------------------------------------------
-
-
-def _before(request: Request[Any, Any, Any]) -> int | None:
-    raw = request.query_params.get("before")
-    if raw is None:
-        return None
-    if not (raw.isascii() and raw.isdigit() and len(raw) < 10):
-        raise ClientException("malformed position in the history")
-    return int(raw)
 
 
 async def history(
@@ -122,7 +113,9 @@ async def history(
     if not queries.valid_id(record_id):
         raise NotFoundException()
     record = await records.find(session, kind, record_id)
-    entries = await queries.record_history(session, record_type=kind.name, record_id=record_id, before=_before(request))
+    entries = await queries.record_history(
+        session, record_type=kind.name, record_id=record_id, before=query_number(request, "before")
+    )
     if record is None and not entries.items:
         raise NotFoundException()
     context = {
@@ -191,8 +184,6 @@ async def restore(request: Request[Any, Any, Any], session: AsyncSession, kind: 
     data = await read_form(request)
     if repeat := await once(request, session, data):
         return repeat
-    if not queries.valid_id(record_id):
-        raise NotFoundException()
     try:
         outcome = await records.restore(session, kind, record_id, version=version_of(data), actor=actor(request))
     except records.Missing:
@@ -225,7 +216,7 @@ def restored_message(kind: Kind, outcome: records.Outcome) -> str:
 
 
 async def confirm_purge(request: Request[Any, Any, Any], session: AsyncSession, kind: Kind, record_id: int) -> Template:
-    record = await records.find(session, kind, record_id) if queries.valid_id(record_id) else None
+    record = await records.find(session, kind, record_id)
     if record is None or record.deleted_at is None:
         raise NotFoundException()
     return render(request, page="trash/purge.html", context={"kind": kind, "record": record})

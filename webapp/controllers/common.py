@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from webapp import submissions
 from webapp.audit import Actor
 from webapp.auth import SAFE_METHODS, current_user
+from webapp.forms import whole_number
 from webapp.htmx import redirect, wants_fragment
 from webapp.middleware import request_id
 
@@ -27,10 +28,21 @@ async def read_form(request: Request[Any, Any, Any]) -> dict[str, str]:
     return {name: values[0] for name, values in form.dict().items() if values and isinstance(values[0], str)}
 
 
-def page_number(request: Request[Any, Any, Any]) -> int:
+def page_number(request: Request[Any, Any, Any], name: str = "page") -> int:
     """The requested page; anything that is not a positive number means the first page."""
-    raw = request.query_params.get("page", "1")
-    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 10 else 1
+    return whole_number(request.query_params.get(name, "1")) or 1
+
+
+def query_number(request: Request[Any, Any, Any], name: str) -> int | None:
+    """An optional number in the query (a filter, a history position): absent or blank is None, anything
+    else that is not a plain number is refused (400) rather than guessed at."""
+    raw = request.query_params.get(name, "")
+    if not raw:
+        return None
+    number = whole_number(raw)
+    if number is None:
+        raise ClientException(f"malformed {name}")
+    return number
 
 
 def actor(request: Request[Any, Any, Any]) -> Actor:

@@ -14,27 +14,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from webapp import queries, records
 from webapp.auth import ADMINS, VIEWERS, current_user, record_refusal
 from webapp.controllers.changes import REVERTIBLE
-from webapp.controllers.common import actor, done, once, read_form
+from webapp.controllers.common import actor, done, once, page_number, query_number, read_form
 from webapp.htmx import redirect, render
 from webapp.models import Hero, Team
 
 RECORD_TYPES = {"hero": "Heroes", "team": "Teams"}
 ACCOUNT_TYPES = {"account": "Sign-ins"}
-
-
-def _number(request: Request[Any, Any, Any], name: str) -> int | None:
-    raw = request.query_params.get(name, "")
-    if not raw:
-        return None
-    if not (raw.isascii() and raw.isdigit() and len(raw) < 10):
-        raise ClientException(f"malformed {name}")
-    return int(raw)
-
-
-def _page(request: Request[Any, Any, Any], name: str) -> int:
-    """A page number; anything that is not a positive number means the first page (as on the lists)."""
-    raw = request.query_params.get(name, "1")
-    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 10 else 1
 
 
 def _moment(raw: str) -> datetime:
@@ -61,12 +46,12 @@ class ActivityController(Controller):
                 await record_refusal(request, user, "sign-in events are for admins")
                 raise PermissionDeniedException()
             raise ClientException("unknown record type")
-        user_id = _number(request, "user")
+        user_id = query_number(request, "user")
         entries = await queries.activity(
             session,
             record_types=(chosen,) if chosen else tuple(types),
             user_id=user_id,
-            before=_number(request, "before"),
+            before=query_number(request, "before"),
         )
         context = {
             "entries": entries,
@@ -87,7 +72,7 @@ class TrashController(Controller):
     @get("/", name="trash", status_code=200)
     async def trash(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession]) -> Template:
         # Each list pages on its own (heroes_page, teams_page); a link keeps the other list where it is.
-        pages = {kind: _page(request, f"{kind}_page") for kind in ("heroes", "teams")}
+        pages = {kind: page_number(request, f"{kind}_page") for kind in ("heroes", "teams")}
         context = {
             "heroes": await queries.trashed(session, model=Hero, page=pages["heroes"]),
             "teams": await queries.trashed(session, model=Team, page=pages["teams"]),
