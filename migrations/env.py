@@ -12,7 +12,7 @@ from sqlmodel import SQLModel
 
 from webapp import models  # noqa: F401  (registers the tables on SQLModel.metadata)
 from webapp.config import Settings
-from webapp.db import create_engine
+from webapp.db import create_engine, described_by_models
 
 target_metadata = SQLModel.metadata
 
@@ -24,6 +24,7 @@ def _run(connection: Connection) -> None:
         # SQLite cannot alter a column or a constraint in place: batch mode rebuilds the table instead.
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_object=described_by_models(connection.dialect.name),
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -97,6 +97,8 @@ EXPECTED: dict[Endpoint, str] = {
     ("OPTIONS", "/account/password"): PUBLIC,
     **_resource("/heroes", "hero_id"),
     **_resource("/teams", "team_id"),
+    ("GET", "/teams/options"): VIEWER,
+    ("OPTIONS", "/teams/options"): VIEWER,
     ("GET", "/activity"): VIEWER,
     ("OPTIONS", "/activity"): VIEWER,
     ("GET", "/trash"): VIEWER,

@@ -24,6 +24,7 @@ from webapp.controllers.teams import TeamController
 from webapp.controllers.users import UserController
 from webapp.db import make_lifespan, provide_session
 from webapp.errors import exception_handlers
+from webapp.listing import COUNT_CAP
 from webapp.middleware import add_response_headers
 from webapp.static import asset_url
 from webapp.submissions import new_token
@@ -39,6 +40,7 @@ def _template_engine(settings: Settings) -> JinjaTemplateEngine:
     environment = Environment(
         loader=FileSystemLoader(settings.templates_dir), autoescape=True, undefined=StrictUndefined
     )
+    environment.globals["count_cap"] = COUNT_CAP
     engine = JinjaTemplateEngine.from_environment(environment)
     engine.register_template_callable("asset", asset_url(settings.static_dir))
     engine.register_template_callable("csrf_token", csrf_token)

@@ -26,6 +26,9 @@ class Settings:
     templates_dir: Path = PROJECT_DIR / "templates"
     static_dir: Path = PROJECT_DIR / "static"
     page_size: int = 25
+    # Up to this many live teams the hero forms offer a plain select; past it, a field that takes a team's name
+    # and suggests matches as you type (a select of thousands is unusable and heavy to send).
+    team_select_limit: int = 100
     # 1 MB is generous for forms of short text fields and keeps oversized bodies cheap to refuse.
     max_body_bytes: int = 1_048_576
     # asyncpg: seconds to wait for a connection / for one statement before failing the request.
@@ -63,5 +66,6 @@ class Settings:
                 o.strip().rstrip("/") for o in env.get("TRUSTED_ORIGINS", "").split(",") if o.strip()
             ),
             page_size=int(env.get("PAGE_SIZE", defaults.page_size)),
+            team_select_limit=int(env.get("TEAM_SELECT_LIMIT", defaults.team_select_limit)),
             pool_size=int(env.get("DB_POOL_SIZE", defaults.pool_size)),
         )

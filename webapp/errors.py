@@ -7,13 +7,14 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from litestar import Request, Response
-from litestar.exceptions import ClientException, HTTPException, NotAuthorizedException
+from litestar.exceptions import HTTPException, NotAuthorizedException
 from litestar.response import Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from webapp.auth import SAFE_METHODS, CsrfFailed, safe_next
 from webapp.htmx import redirect, wants_fragment
 from webapp.middleware import request_id
+from webapp.refusal import Refused
 
 logger = logging.getLogger("webapp.errors")
 
@@ -28,15 +29,6 @@ TITLES = {
     429: ("Too many requests", "Please wait a moment and try again."),
     500: ("Something went wrong", "The error has been logged. Please try again."),
 }
-
-
-class Refused(ClientException):
-    """A refusal that explains itself: the page (or htmx alert) shows this title and message, and a link
-    to where the user can put things right."""
-
-    def __init__(self, status_code: int, title: str, message: str, link: tuple[str, str] | None = None) -> None:
-        super().__init__(message, status_code=status_code)
-        self.title, self.message, self.link = title, message, link
 
 
 def error_response(

@@ -113,6 +113,9 @@ def _optional_int(raw: str) -> str | None:
 
 
 def hero_form(data: Mapping[str, str]) -> Form[HeroCreate]:
+    """A hero's fields. The team comes as `team_id` (the select; scripts) or, from the searchable picker, as a
+    team's name in `team`, kept in `values["team"]` for the caller to look up (team_id stays None until then).
+    Either way the team field's message is under "team_id"; a form sending both is read by its `team_id`."""
     values = _clean(data, HERO_FIELDS)
     payload: dict[str, object] = {
         "name": values["name"],
@@ -120,7 +123,15 @@ def hero_form(data: Mapping[str, str]) -> Form[HeroCreate]:
         "age": _optional_int(values["age"]),
         "team_id": _optional_int(values["team_id"]),
     }
-    return _validate(HeroCreate, values, payload)
+    form = _validate(HeroCreate, values, payload)
+    if "team" in data and "team_id" not in data:
+        form.values["team"] = typed = str(data["team"]).strip()
+        # No team's name is longer or holds control characters: refused here, before any lookup.
+        if _has_control_characters(typed):
+            form.errors["team_id"], form.model = "Team contains characters that are not allowed.", None
+        elif len(typed) > NAME_MAX:
+            form.errors["team_id"], form.model = f"Team must be at most {NAME_MAX} characters.", None
+    return form
 
 
 def team_form(data: Mapping[str, str]) -> Form[TeamCreate]:

@@ -8,7 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Index, text
+from sqlalchemy import DDL, JSON, Index, event, text
 from sqlmodel import Field, Relationship, SQLModel
 
 NAME_MAX = 100
@@ -18,6 +18,37 @@ AGE_MAX = 10_000
 
 USERNAME_MAX = 150
 LIVE = text("deleted_at IS NULL")
+# The trash's own index covers trashed rows only: an index on deleted_at for all rows would tempt SQLite's
+# planner (which has no statistics) to "search" it for deleted_at IS NULL, i.e. read every live row, and sort.
+TRASHED = text("deleted_at IS NOT NULL")
+
+
+def _trigram_index(table: str, column: str) -> Index:
+    """PostgreSQL: a trigram GIN index, so ILIKE '%text%' on a million rows is an index lookup, not a scan."""
+    return Index(
+        f"ix_{table}_{column}_trgm",
+        column,
+        postgresql_using="gin",
+        postgresql_ops={column: "gin_trgm_ops"},
+        postgresql_where=LIVE,
+    ).ddl_if(dialect="postgresql")
+
+
+# SQLite: an FTS5 trigram index over heroes' names and secret names, kept in step by triggers (external
+# content: the text is stored once, in `hero`). The same statements are in migration 0004.
+HERO_SEARCH_DDL = (
+    "CREATE VIRTUAL TABLE hero_search USING fts5(name, secret_name, content='hero', content_rowid='id', "
+    "tokenize='trigram')",
+    "CREATE TRIGGER hero_search_insert AFTER INSERT ON hero BEGIN "
+    "INSERT INTO hero_search(rowid, name, secret_name) VALUES (new.id, new.name, new.secret_name); END",
+    "CREATE TRIGGER hero_search_delete AFTER DELETE ON hero BEGIN "
+    "INSERT INTO hero_search(hero_search, rowid, name, secret_name) "
+    "VALUES ('delete', old.id, old.name, old.secret_name); END",
+    "CREATE TRIGGER hero_search_update AFTER UPDATE OF name, secret_name ON hero BEGIN "
+    "INSERT INTO hero_search(hero_search, rowid, name, secret_name) "
+    "VALUES ('delete', old.id, old.name, old.secret_name); "
+    "INSERT INTO hero_search(rowid, name, secret_name) VALUES (new.id, new.name, new.secret_name); END",
+)
 
 
 class TeamBase(SQLModel):
@@ -32,7 +63,9 @@ class Team(TeamBase, table=True):
     # Names are unique among live teams only: a team in the trash does not block its name.
     __table_args__ = (
         Index("uq_team_live_name", "name", unique=True, sqlite_where=LIVE, postgresql_where=LIVE),
-        Index("ix_team_deleted_at", "deleted_at"),
+        Index("ix_team_trashed", "deleted_at", "id", sqlite_where=TRASHED, postgresql_where=TRASHED),
+        Index("ix_team_live_headquarters", "headquarters", "id", sqlite_where=LIVE, postgresql_where=LIVE),
+        *(_trigram_index("team", column) for column in ("name", "headquarters")),
         # SQLite would otherwise give a purged row's id to the next new one, and with it the old one's history.
         {"sqlite_autoincrement": True},
     )
@@ -57,16 +90,26 @@ class TeamUpdate(SQLModel):
 
 
 class HeroBase(SQLModel):
-    name: str = Field(min_length=1, max_length=NAME_MAX, index=True)
+    name: str = Field(min_length=1, max_length=NAME_MAX)
     secret_name: str = Field(min_length=1, max_length=NAME_MAX)
-    age: int | None = Field(default=None, ge=0, le=AGE_MAX, index=True)
+    age: int | None = Field(default=None, ge=0, le=AGE_MAX)
     team_id: int | None = Field(default=None, foreign_key="team.id", ondelete="SET NULL", index=True)
 
 
 class Hero(HeroBase, table=True):
     """A hero, optionally in one team. Deleted heroes wait in the trash (deleted_at) until restored or purged."""
 
-    __table_args__ = (Index("ix_hero_deleted_at", "deleted_at"), {"sqlite_autoincrement": True})
+    # One index per sort, (value, id) over live rows: keyset pages are range scans. The team sort and filter
+    # use (team_id, id); substring search uses trigram indexes (see HERO_SEARCH_DDL for SQLite).
+    __table_args__ = (
+        Index("ix_hero_trashed", "deleted_at", "id", sqlite_where=TRASHED, postgresql_where=TRASHED),
+        *(
+            Index(f"ix_hero_live_{column}", column, "id", sqlite_where=LIVE, postgresql_where=LIVE)
+            for column in ("name", "secret_name", "age", "team_id")
+        ),
+        *(_trigram_index("hero", column) for column in ("name", "secret_name")),
+        {"sqlite_autoincrement": True},
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
@@ -191,3 +234,11 @@ class Submission(SQLModel, table=True):
     location: str = Field(max_length=500)
     # What the form said (see webapp.submissions).
     fingerprint: str = Field(default="", max_length=64, sa_column_kwargs={"server_default": ""})
+
+
+# What create_all needs besides the tables (tests build their databases that way; migrations do the same).
+_TRIGRAMS = DDL("CREATE EXTENSION IF NOT EXISTS pg_trgm")  # type: ignore[no-untyped-call]
+event.listen(SQLModel.metadata, "before_create", _TRIGRAMS.execute_if(dialect="postgresql"))
+for _statement in HERO_SEARCH_DDL:
+    _ddl = DDL(_statement)  # type: ignore[no-untyped-call]
+    event.listen(Hero.__table__, "after_create", _ddl.execute_if(dialect="sqlite"))  # type: ignore[attr-defined]

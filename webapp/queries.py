@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from math import ceil
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, Generic, Literal, TypeVar, cast
 
-from sqlalchemy import ColumnElement, func
+from sqlalchemy import ColumnElement, Select, and_, exists, func, not_, or_, text, tuple_, union_all
 from sqlalchemy.engine import Row
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from webapp.listing import COUNT_CAP, NO_TEAM, Cursor, ListState
 from webapp.models import AuditEntry, Hero, Team, User
 
 # Ids are INTEGER columns: anything outside this range cannot exist, and PostgreSQL would reject it.
@@ -62,6 +63,136 @@ class Page(Generic[T]):
         return shown
 
 
+@dataclass(frozen=True)
+class Window(Generic[T]):
+    """One page of a keyset-paginated list: its rows, the cursors to the pages either side (None where there
+    is none), and how many rows match, exact up to COUNT_CAP."""
+
+    items: list[T]
+    next: Cursor | None
+    previous: Cursor | None
+    count: int
+
+    @classmethod
+    def empty(cls) -> Window[Any]:
+        return cls(items=[], next=None, previous=None, count=0)
+
+
+# A hero list's team filter: a team's id, "none" for heroes without a team, None for any.
+TeamFilter = int | Literal["none"] | None
+# FTS5's trigram index needs at least three characters; shorter searches scan.
+TRIGRAM = 3
+
+
+def _dialect(session: AsyncSession) -> str:
+    bind = session.bind
+    assert bind is not None
+    return bind.dialect.name
+
+
+async def _capped_count(session: AsyncSession, matching: Select[Any]) -> int:
+    """How many rows `matching` selects, counting at most COUNT_CAP + 1 of them (bounded work at any size)."""
+    return (await session.exec(select(func.count()).select_from(matching.limit(COUNT_CAP + 1).subquery()))).one()
+
+
+async def _window(
+    session: AsyncSession,
+    statement: Select[Any],
+    state: ListState,
+    *,
+    key: Any,
+    is_null: ColumnElement[bool] | None,
+    row_id: Any,
+    matching: Select[Any],
+    values: Select[Any] | None = None,
+) -> Window[Row[Any]]:
+    """The page of `statement` that `state` asks for, sorted by `key` then id, by seeking from its cursor.
+
+    The ascending order is: rows with a value by (value, id), then rows without one by id; descending is the
+    exact reverse. Each part is one indexed range scan, so a page deep in the list costs what the first does.
+    """
+    cursor = state.after or state.before
+    # Walking "forward" means in the ascending order; a descending list, or a page before a cursor, walks back.
+    forward = state.descending == (state.before is not None)
+    rows = await _seek(
+        session,
+        statement,
+        key=key,
+        is_null=is_null,
+        row_id=row_id,
+        cursor=cursor,
+        forward=forward,
+        limit=state.size + 1,
+        values=values,
+    )
+    more = len(rows) > state.size
+    rows = rows[: state.size]
+    if state.before is not None:
+        rows.reverse()
+    # Past the end (rows deleted meanwhile, or an old link) there is nothing to link from: First page is offered.
+    first, last = (_cursor_of(rows[0], state), _cursor_of(rows[-1], state)) if rows else (None, None)
+    going_back = state.before is not None
+    return Window(
+        items=rows,
+        next=last if (more or going_back) else None,
+        previous=first if ((more and going_back) or state.after is not None) else None,
+        count=await _capped_count(session, matching),
+    )
+
+
+def _cursor_of(row: Row[Any], state: ListState) -> Cursor:
+    return Cursor(getattr(row, state.column.attr), row.id)
+
+
+async def _seek(
+    session: AsyncSession,
+    statement: Select[Any],
+    *,
+    key: Any,
+    is_null: ColumnElement[bool] | None,
+    row_id: Any,
+    cursor: Cursor | None,
+    forward: bool,
+    limit: int,
+    values: Select[Any] | None = None,
+) -> list[Row[Any]]:
+    """Up to `limit` rows strictly past `cursor`, walking the ascending order forward or backward.
+    `values`, if given, is the statement for the rows that have a sort value (`statement` for the others)."""
+    parts = ["values", "nulls"] if is_null is not None else ["values"]
+    if not forward:
+        parts.reverse()
+    start = None if cursor is None else ("nulls" if cursor.value is None else "values")
+    rows: list[Row[Any]] = []
+    for part in parts:
+        if start is not None and part != start and parts.index(part) < parts.index(start):
+            continue
+        at_cursor = cursor is not None and part == start
+        order: tuple[Any, ...]
+        if part == "values":
+            where = [not_(is_null)] if is_null is not None else []
+            order = (key, row_id)
+            if at_cursor:
+                assert cursor is not None
+                here, there = tuple_(key, row_id), tuple_(cursor.value, cursor.id)
+                # The plain bound on the key is implied, but lets SQLite start its index scan at the cursor
+                # when key and id come from different tables (the team sort).
+                bound = key >= cursor.value if forward else key <= cursor.value
+                where += [bound, here > there if forward else here < there]
+        else:
+            assert is_null is not None
+            where, order = [is_null], (row_id,)
+            if at_cursor:
+                assert cursor is not None
+                where.append(row_id > cursor.id if forward else row_id < cursor.id)
+        ordering = [column.asc() if forward else column.desc() for column in order]
+        source = values if part == "values" and values is not None else statement
+        page = source.where(and_(*where)) if where else source
+        rows += list((await session.exec(cast(Any, page.order_by(*ordering).limit(limit - len(rows))))).all())
+        if len(rows) >= limit:
+            break
+    return rows
+
+
 def valid_id(value: int) -> bool:
     return 1 <= value <= MAX_ID
 
@@ -94,23 +225,120 @@ def _live_team() -> ColumnElement[bool]:
 # --- heroes -----------------------------------------------------------------------------------------------
 
 
-async def count_heroes(session: AsyncSession) -> int:
-    return (await session.exec(select(func.count()).select_from(Hero).where(_live_hero()))).one()
+async def count_heroes(session: AsyncSession, *, state: ListState, team: TeamFilter = None) -> int:
+    """The heroes a list shows, counted exactly up to COUNT_CAP (the list says "more than" past it)."""
+    return await _capped_count(session, select(Hero.id).where(*hero_conditions(session, state, team)))
 
 
-async def list_heroes(session: AsyncSession, *, page: int, size: int) -> Page[Row[Any]]:
-    total = await count_heroes(session)
-    number = _clamp_page(page, size, total)
-    statement = (
-        select(*_hero_columns())
-        .outerjoin(Team, col(Hero.team_id) == Team.id)
-        .where(_live_hero())
-        .order_by(col(Hero.name), col(Hero.id))
-        .limit(size)
-        .offset((number - 1) * size)
+def _hero_sort(state: ListState) -> tuple[Any, ColumnElement[bool] | None]:
+    """The sort key and, for a nullable one, the test for rows without a value (they come after the others)."""
+    keys: dict[str, tuple[Any, ColumnElement[bool] | None]] = {
+        "name": (col(Hero.name), None),
+        "secret_name": (col(Hero.secret_name), None),
+        "age": (col(Hero.age), col(Hero.age).is_(None)),
+        "team": (col(Team.name), col(Hero.team_id).is_(None)),
+    }
+    return keys[state.sort]
+
+
+async def list_heroes(session: AsyncSession, *, state: ListState, team: TeamFilter = None) -> Window[Row[Any]]:
+    matching = select(Hero.id).where(*hero_conditions(session, state, team))
+    conditions = hero_conditions(session, state, team, ordered=True)
+    key, is_null = _hero_sort(state)
+    # A live hero's team is always live (the trash detaches heroes), so the join may use the live-names index.
+    on_team = and_(col(Hero.team_id) == col(Team.id), _live_team())
+    shown = select(*_hero_columns()).outerjoin(Team, on_team).where(*conditions)
+    # Heroes with a team, in team-name order: an inner join lets the database walk the teams by name (their
+    # index) and each team's heroes by id, instead of sorting every hero.
+    with_team = select(*_hero_columns()).join(Team, on_team).where(*conditions) if state.sort == "team" else None
+    return await _window(
+        session, shown, state, key=key, is_null=is_null, row_id=col(Hero.id), matching=matching, values=with_team
     )
-    rows = list((await session.exec(statement)).all())
-    return Page(items=rows, number=number, size=size, total=total)
+
+
+def ordered_heroes(session: AsyncSession, *, state: ListState, team: TeamFilter = None) -> Select[Any]:
+    """Every hero the list's search and filters select, in the list's order (what an export writes):
+    the same rows and order as paging through the list from its first page to its last."""
+    key, is_null = _hero_sort(state)
+    order = [key, col(Hero.id)] if is_null is None else [is_null, key, col(Hero.id)]
+    statement: Select[Any] = select(*_hero_columns()).outerjoin(Team, col(Hero.team_id) == Team.id)
+    statement = statement.where(*hero_conditions(session, state, team))
+    return statement.order_by(*(column.desc() if state.descending else column.asc() for column in order))
+
+
+def hero_conditions(
+    session: AsyncSession, state: ListState, team: TeamFilter, *, ordered: bool = False
+) -> list[ColumnElement[bool]]:
+    """What makes a hero part of the list: live, and matching its search and filters.
+
+    `ordered`: for a sorted page on SQLite, a broad filter on another column than the sort's is kept off its
+    index (`column + 0`, SQLite's documented way), because SQLite's planner would otherwise read every match
+    through that index and sort them all (200 ms for an age range at a million heroes) instead of walking the
+    sort's index and stopping after one page. PostgreSQL's planner weighs this with its statistics.
+    """
+
+    def filtered(column: Any, sort: str) -> Any:
+        return column + 0 if ordered and state.sort != sort and _dialect(session) == "sqlite" else column
+
+    conditions = [_live_hero()]
+    if state.q:
+        conditions.append(_hero_search(session, state.q))
+    if team == "none":
+        conditions.append(filtered(col(Hero.team_id), "team").is_(None))
+    elif team is not None:
+        conditions.append(col(Hero.team_id) == team)
+    if state.min_age is not None:
+        conditions.append(filtered(col(Hero.age), "age") >= state.min_age)
+    if state.max_age is not None:
+        conditions.append(filtered(col(Hero.age), "age") <= state.max_age)
+    return conditions
+
+
+def _pattern(text_: str) -> str:
+    """A LIKE pattern matching `text_` anywhere, its wildcards taken literally."""
+    return "%" + text_.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _hero_search(session: AsyncSession, q: str) -> ColumnElement[bool]:
+    """Substring search on name, secret name and team name (see the README: trigram indexes on PostgreSQL,
+    an FTS5 trigram index on SQLite for three characters or more)."""
+    pattern = _pattern(q)
+    team_ids = select(Team.id).where(col(Team.name).ilike(pattern, escape="\\"), _live_team())
+    in_named_team = col(Hero.team_id).in_(team_ids)
+    in_names = or_(col(Hero.name).ilike(pattern, escape="\\"), col(Hero.secret_name).ilike(pattern, escape="\\"))
+    dialect = _dialect(session)
+    if len(q) < TRIGRAM:  # no index helps: scan (in the sort's order, stopping after a page when matches are common)
+        return or_(in_names, in_named_team)
+    if dialect == "sqlite":
+        phrase = '"' + q.replace('"', '""') + '"'
+        matched = text("SELECT rowid FROM hero_search WHERE hero_search MATCH :phrase").bindparams(phrase=phrase)
+        return or_(col(Hero.id).in_(matched), in_named_team)
+    # PostgreSQL: one id list from two indexed lookups (names through their trigram indexes, heroes of matching teams
+    # through team_id): as an OR with the team subquery, PostgreSQL could use neither and read every hero.
+    by_name = select(Hero.id).where(in_names, _live_hero())
+    by_team = select(Hero.id).where(in_named_team, _live_hero())
+    return col(Hero.id).in_(union_all(by_name, by_team))
+
+
+class UnknownTeam(Exception):
+    """A hero list filtered by a team name that no live team has."""
+
+
+async def team_filter(session: AsyncSession, *, typed: str) -> TeamFilter:
+    """The team filter a list's typed value means: blank any team, "No team" none, else exactly that team."""
+    if not typed:
+        return None
+    if typed.casefold() == NO_TEAM.casefold():
+        return "none"
+    team_id = await team_by_name(session, name=typed)
+    if team_id is None:
+        raise UnknownTeam(typed)
+    return team_id
+
+
+async def team_by_name(session: AsyncSession, *, name: str) -> int | None:
+    """The live team with exactly this name (names are unique among live teams)."""
+    return (await session.exec(select(Team.id).where(Team.name == name, _live_team()))).first()
 
 
 async def hero_row(session: AsyncSession, *, hero_id: int) -> Row[Any] | None:
@@ -155,22 +383,39 @@ def _team_columns() -> tuple[Any, ...]:
     return (Team.id, Team.name, Team.headquarters, Team.version, hero_count.label("hero_count"))
 
 
-async def count_teams(session: AsyncSession) -> int:
-    return (await session.exec(select(func.count()).select_from(Team).where(_live_team()))).one()
+async def count_teams(session: AsyncSession, *, state: ListState) -> int:
+    """The teams a list shows, counted exactly up to COUNT_CAP."""
+    return await _capped_count(session, select(Team.id).where(*team_conditions(state)))
 
 
-async def list_teams(session: AsyncSession, *, page: int, size: int) -> Page[Row[Any]]:
-    total = await count_teams(session)
-    number = _clamp_page(page, size, total)
-    statement = (
-        select(*_team_columns())
-        .where(_live_team())
-        .order_by(col(Team.name), col(Team.id))
-        .limit(size)
-        .offset((number - 1) * size)
-    )
-    rows = list((await session.exec(statement)).all())
-    return Page(items=rows, number=number, size=size, total=total)
+def team_conditions(state: ListState) -> list[ColumnElement[bool]]:
+    """What makes a team part of the list: live, and matching its search and filter."""
+    conditions = [_live_team()]
+    if state.q:
+        pattern = _pattern(state.q)
+        conditions.append(
+            or_(col(Team.name).ilike(pattern, escape="\\"), col(Team.headquarters).ilike(pattern, escape="\\"))
+        )
+    if state.has_heroes:
+        members = exists().where(col(Hero.team_id) == col(Team.id), _live_hero())
+        conditions.append(members if state.has_heroes == "yes" else not_(members))
+    return conditions
+
+
+async def list_teams(session: AsyncSession, *, state: ListState) -> Window[Row[Any]]:
+    conditions = team_conditions(state)
+    matching = select(Team.id).where(*conditions)
+    key = col(Team.name) if state.sort == "name" else col(Team.headquarters)
+    statement = select(*_team_columns()).where(*conditions)
+    return await _window(session, statement, state, key=key, is_null=None, row_id=col(Team.id), matching=matching)
+
+
+def ordered_teams(state: ListState) -> Select[Any]:
+    """Every team the list's search and filters select, in the list's order (what an export writes)."""
+    key = col(Team.name) if state.sort == "name" else col(Team.headquarters)
+    order = (key, col(Team.id))
+    statement: Select[Any] = select(*_team_columns()).where(*team_conditions(state))
+    return statement.order_by(*(column.desc() if state.descending else column.asc() for column in order))
 
 
 async def team_row(session: AsyncSession, *, team_id: int) -> Row[Any] | None:
@@ -200,6 +445,22 @@ async def team_heroes(session: AsyncSession, *, team_id: int, limit: int = TEAM_
         .limit(limit)
     )
     return cast("list[Row[Any]]", list((await session.exec(statement)).all()))
+
+
+TEAM_OPTIONS_SHOWN = 20
+
+
+async def team_options(session: AsyncSession, *, typed: str, limit: int = TEAM_OPTIONS_SHOWN) -> list[str]:
+    """Names of live teams for a searchable picker: those starting with `typed` first, then those containing it."""
+    pattern = _pattern(typed)
+    starts = col(Team.name).ilike(pattern[1:], escape="\\")
+    statement = (
+        select(Team.name)
+        .where(_live_team(), col(Team.name).ilike(pattern, escape="\\"))
+        .order_by(starts.desc(), col(Team.name))
+        .limit(limit)
+    )
+    return list((await session.exec(statement)).all())
 
 
 async def team_choices(session: AsyncSession) -> list[Row[Any]]:

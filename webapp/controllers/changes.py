@@ -17,11 +17,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from webapp import queries, records
 from webapp.controllers.common import actor, done, once, query_number, read_form
-from webapp.errors import Refused
 from webapp.forms import Conflict, Form, version_of
 from webapp.htmx import redirect, render
 from webapp.models import AuditEntry, Team
 from webapp.records import Kind
+from webapp.refusal import Refused
 
 REVERTIBLE = frozenset({"update", "revert"})
 

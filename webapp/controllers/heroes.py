@@ -11,36 +11,74 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from webapp import queries, records
+from webapp import listing, queries, records
 from webapp.auth import ADMINS, EDITORS, VIEWERS
 from webapp.controllers import changes
-from webapp.controllers.common import actor, done, found, once, page_number, read_form
-from webapp.forms import Form, hero_form, version_of
+from webapp.controllers.common import actor, done, found, once, read_form
+from webapp.forms import Form, hero_form, version_of, whole_number
 from webapp.htmx import Undo, redirect, render, wants_fragment
 from webapp.models import HeroCreate
 from webapp.records import HERO
 
 TEAM_GONE = "That team no longer exists. Choose another."
+NOT_A_TEAM = "No team is named “{}”. Type a team’s exact name or choose one from the suggestions."
+
+
+def unknown_team(typed: str) -> str:
+    return f"No team is named “{typed}”. Type a team’s exact name, or “{listing.NO_TEAM}”."
 
 
 async def _check_team(session: AsyncSession, form: Form[HeroCreate]) -> None:
+    """The hero's team must be live. A name from the searchable picker is looked up first (blank or "No team":
+    none); once found it stands in `team_id` as if chosen in the select, where a conflict view compares it."""
+    typed = form.values.get("team")
+    if typed is not None and "team_id" not in form.errors and typed.casefold() not in {"", listing.NO_TEAM.casefold()}:
+        named = await queries.team_by_name(session, name=typed)
+        if named is None:
+            form.errors["team_id"], form.model = NOT_A_TEAM.format(typed), None
+        else:
+            form.values["team_id"] = str(named)
+            if form.model is not None:
+                form.model.team_id = named
     team_id = form.model.team_id if form.model is not None else None
     if team_id is not None and not await queries.team_exists(session, team_id=team_id, lock=True):
         form.errors["team_id"], form.model = TEAM_GONE, None
 
 
-async def _form_context(session: AsyncSession, form: Form[HeroCreate], hero_id: int | None = None) -> dict[str, Any]:
-    return {"form": form, "hero_id": hero_id, "teams": await queries.team_choices(session)}
+async def _form_context(
+    request: Request[Any, Any, Any], session: AsyncSession, form: Form[HeroCreate], hero_id: int | None = None
+) -> dict[str, Any]:
+    """Up to `team_select_limit` live teams the team field is a select of them all. Past it, `teams` is None and
+    the field is the searchable picker, holding the name of the form's team (`chosen_team`) unless one was typed."""
+    context: dict[str, Any] = {"form": form, "hero_id": hero_id}
+    all_teams = listing.ListState(sorts=listing.TEAM_SORTS)
+    if await queries.count_teams(session, state=all_teams) <= request.app.state.settings.team_select_limit:
+        return context | {"teams": await queries.team_choices(session)}
+    team_id = whole_number(form.values.get("team_id", ""))
+    team = await queries.get_team(session, team_id=team_id) if team_id is not None else None
+    chosen = team.name if team is not None and team.deleted_at is None else ""
+    form.values.setdefault("team", chosen)
+    return context | {"teams": None, "chosen_team": chosen}
 
 
 async def _edit_form(
     request: Request[Any, Any, Any], session: AsyncSession, form: Form[HeroCreate], hero_id: int, status_code: int
 ) -> Template:
     """The edit form again (full page, or the inline row for htmx): invalid input, or an edit conflict."""
-    context = await _form_context(session, form, hero_id=hero_id)
+    context = await _form_context(request, session, form, hero_id=hero_id)
     return render(
         request, page="heroes/form.html", fragment="heroes/_row_form.html", context=context, status_code=status_code
     )
+
+
+async def _count_line(request: Request[Any, Any, Any], session: AsyncSession) -> dict[str, Any]:
+    """The count of the list the user is on, after a create or delete there (htmx updates it in place)."""
+    state = listing.seen_list(request.headers, listing.hero_list, default_size=request.app.state.settings.page_size)
+    try:
+        team = await queries.team_filter(session, typed=state.team)
+    except queries.UnknownTeam:
+        return {"count": 0, "filtered": True}
+    return {"count": await queries.count_heroes(session, state=state, team=team), "filtered": state.filtered}
 
 
 def _detail_path(request: Request[Any, Any, Any], hero_id: int) -> str:
@@ -53,14 +91,22 @@ class HeroController(Controller):
 
     @get("/", name="heroes:list", status_code=200)
     async def list_heroes(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession]) -> Template:
-        heroes = await queries.list_heroes(
-            session, page=page_number(request), size=request.app.state.settings.page_size
+        state = listing.hero_list(request.query_params, default_size=request.app.state.settings.page_size)
+        context: dict[str, Any] = {"state": state, "team_error": None, "no_team": listing.NO_TEAM}
+        status_code = 200
+        try:
+            team = await queries.team_filter(session, typed=state.team)
+            context["heroes"] = await queries.list_heroes(session, state=state, team=team)
+        except queries.UnknownTeam:
+            context |= {"heroes": queries.Window.empty(), "team_error": unknown_team(state.team)}
+            status_code = 422
+        return render(
+            request, page="heroes/list.html", fragment="heroes/_table.html", context=context, status_code=status_code
         )
-        return render(request, page="heroes/list.html", fragment="heroes/_table.html", context={"heroes": heroes})
 
     @get("/new", name="heroes:new", status_code=200, opt=EDITORS)
     async def new_hero(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession]) -> Template:
-        context = await _form_context(session, Form(values={}))
+        context = await _form_context(request, session, Form(values={}))
         return render(request, page="heroes/form.html", fragment="heroes/_form.html", context=context)
 
     @post("/", name="heroes:create", status_code=303, opt=EDITORS)
@@ -73,7 +119,7 @@ class HeroController(Controller):
         form = hero_form(data)
         await _check_team(session, form)
         if form.model is None:
-            context = await _form_context(session, form)
+            context = await _form_context(request, session, form)
             return render(
                 request, page="heroes/form.html", fragment="heroes/_form.html", context=context, status_code=422
             )
@@ -82,10 +128,10 @@ class HeroController(Controller):
         message = f"Created hero {hero.name}."
         if not wants_fragment(request):
             return redirect(_detail_path(request, found(hero.id)), flash=message)
-        context = await _form_context(session, Form(values={}))
+        context = await _form_context(request, session, Form(values={}))
         context |= {
             "created": await queries.hero_row(session, hero_id=found(hero.id)),
-            "total": await queries.count_heroes(session),
+            **await _count_line(request, session),
         }
         return render(request, page="heroes/form.html", fragment="heroes/_created.html", context=context, toast=message)
 
@@ -116,7 +162,7 @@ class HeroController(Controller):
     ) -> Template:
         hero = await changes.record_for_edit(request, session, HERO, hero_id)
         form = await changes.edit_values(HERO, hero)
-        context = await _form_context(session, form, hero_id=hero_id)
+        context = await _form_context(request, session, form, hero_id=hero_id)
         return render(request, page="heroes/form.html", fragment="heroes/_row_form.html", context=context)
 
     @post("/{hero_id:int}", name="heroes:update", status_code=303, opt=EDITORS)
@@ -185,7 +231,7 @@ class HeroController(Controller):
         if not wants_fragment(request):
             return redirect(list_path, flash=message, undo=undo)
         # htmx 2 does not swap a 204: an empty 200 body removes the row; the count and toast go out of band.
-        context = {"total": await queries.count_heroes(session)}
+        context = await _count_line(request, session)
         return render(
             request, page="heroes/list.html", fragment="heroes/_deleted.html", context=context, toast=message, undo=undo
         )

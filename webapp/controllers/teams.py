@@ -13,10 +13,10 @@ from litestar.response import Redirect, Template
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from webapp import queries, records
+from webapp import listing, queries, records
 from webapp.auth import ADMINS, EDITORS, VIEWERS
 from webapp.controllers import changes
-from webapp.controllers.common import actor, done, found, once, page_number, read_form
+from webapp.controllers.common import actor, done, found, once, read_form
 from webapp.forms import Form, team_form, version_of
 from webapp.htmx import Undo, redirect, render, wants_fragment
 from webapp.models import TeamCreate
@@ -25,6 +25,12 @@ from webapp.records import TEAM
 
 def _name_taken(form: Form[TeamCreate]) -> None:
     form.errors["name"] = f"A team named “{form.values['name']}” already exists."
+
+
+async def _count_line(request: Request[Any, Any, Any], session: AsyncSession) -> dict[str, Any]:
+    """The count of the list the user is on, after a create or delete there (htmx updates it in place)."""
+    state = listing.seen_list(request.headers, listing.team_list, default_size=request.app.state.settings.page_size)
+    return {"count": await queries.count_teams(session, state=state), "filtered": state.filtered}
 
 
 def _detail_path(request: Request[Any, Any, Any], team_id: int) -> str:
@@ -50,8 +56,18 @@ class TeamController(Controller):
 
     @get("/", name="teams:list", status_code=200)
     async def list_teams(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession]) -> Template:
-        teams = await queries.list_teams(session, page=page_number(request), size=request.app.state.settings.page_size)
-        return render(request, page="teams/list.html", fragment="teams/_table.html", context={"teams": teams})
+        state = listing.team_list(request.query_params, default_size=request.app.state.settings.page_size)
+        context = {"state": state, "teams": await queries.list_teams(session, state=state)}
+        return render(request, page="teams/list.html", fragment="teams/_table.html", context=context)
+
+    @get("/options", name="teams:options", status_code=200)
+    async def team_options(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession]) -> Template:
+        """Suggestions for a searchable team field (a <datalist>'s options): what the field's `team` value
+        holds so far is matched anywhere in the name. Without htmx nobody asks; the field takes typed names."""
+        typed = listing.typed_team(request.query_params)
+        names = await queries.team_options(session, typed=typed)
+        context = {"names": names, "no_team": listing.NO_TEAM}
+        return render(request, page="teams/options.html", fragment="teams/_options.html", context=context)
 
     @get("/new", name="teams:new", status_code=200, opt=EDITORS)
     async def new_team(self, request: Request[Any, Any, Any]) -> Template:
@@ -81,7 +97,7 @@ class TeamController(Controller):
             "form": Form(values={}),
             "team_id": None,
             "created": await queries.team_row(session, team_id=found(team.id)),
-            "total": await queries.count_teams(session),
+            **await _count_line(request, session),
         }
         return render(request, page="teams/form.html", fragment="teams/_created.html", context=context, toast=message)
 
@@ -186,7 +202,7 @@ class TeamController(Controller):
         undo = Undo("team", found(team.id), team.version)
         if not wants_fragment(request):
             return redirect(list_path, flash=message, undo=undo)
-        context: dict[str, Any] = {"total": await queries.count_teams(session)}
+        context = await _count_line(request, session)
         return render(
             request, page="teams/list.html", fragment="teams/_deleted.html", context=context, toast=message, undo=undo
         )
