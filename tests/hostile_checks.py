@@ -13,9 +13,9 @@ from tests.markup import Element, parse
 
 # Elements a payload could have made live if it were not escaped; the app's own markup has none of them.
 LIVE_TAGS = frozenset({"img", "svg", "iframe", "object", "embed", "math", "style", "base"})
-# The app's own hx-trigger attributes, as (tag, action): the Activity filters reload on change. A payload's
-# would be on an element of its own.
-APP_TRIGGERS = frozenset({("form", "/activity")})
+# The app's own hx-trigger attributes, as (tag, action or hx-get): the Activity filters and the list searches
+# reload on change, team fields fetch suggestions as you type. A payload's would be on an element of its own.
+APP_TRIGGERS = frozenset({("form", "/activity"), ("form", "/heroes"), ("form", "/teams"), ("input", "/teams/options")})
 
 
 def assert_refused(response: Response, status: int) -> Element:
@@ -41,7 +41,8 @@ def assert_inert(html: str) -> None:
         handlers = [name for name in element.attrs if name.startswith(("on", "hx-on", "data-hx-on"))]
         assert handlers == [], f"<{element.tag}> has event handlers {handlers}"
         if "hx-trigger" in element.attrs:
-            assert (element.tag, element.attrs.get("action")) in APP_TRIGGERS, f"<{element.tag}> has hx-trigger"
+            source = element.attrs.get("action") or element.attrs.get("hx-get")
+            assert (element.tag, source) in APP_TRIGGERS, f"<{element.tag}> has hx-trigger"
         assert element.tag not in LIVE_TAGS, f"a <{element.tag}> element"
         assert element.tag != "script" or element.attrs.get("src"), "an inline <script>"
         assert element.tag != "meta" or "http-equiv" not in element.attrs, "a <meta http-equiv>"

@@ -70,7 +70,8 @@ class Sample:
     entry_id: int = 0
     """A change in the history of the hero or team the path names (what a revert goes back before)."""
     version: int = 1
-    """The version of the hero or team the path names: what a form filled from it carries."""
+    """The version of the hero or team the route acts on (the team for /teams routes, else the hero): what a form
+    filled from it carries."""
 
 
 def acts_on_the_trash(template: str) -> bool:
@@ -113,7 +114,7 @@ async def arrange_sample(db: AsyncSession, template: str, *, user_id: int, setup
         hero = await make_hero(db, name="Rusty-Man", secret_name="Tommy Sharp", team=team)
         await move_to_trash(db, hero)
         await move_to_trash(db, team)
-    named: Hero | Team = team if "{team_id:" in template else hero
+    named: Hero | Team = team if template.startswith("/teams") else hero
     return Sample(
         id_of(hero),
         id_of(team),
@@ -160,7 +161,13 @@ def effective_form(endpoint: Endpoint, sample: Sample) -> dict[str, str]:
         ("POST", "/heroes/{hero_id:int}/restore"): version,
         ("POST", "/heroes/{hero_id:int}/purge"): version,
         ("POST", "/heroes/{hero_id:int}/history/{entry_id:int}/revert"): version,
+        # The dry run changes nothing whoever sends it; the apply step takes the checked file back as text.
+        ("POST", "/heroes/import"): {"content": "Name,Secret name\r\nForged Hero,Forger\r\n"},
+        ("POST", "/heroes/import/apply"): {"content": "Name,Secret name\r\nForged Hero,Forger\r\n"},
+        # A bulk delete of the hero (or team) the sample names, at its version, as the preview's confirm form sends it.
+        ("POST", "/heroes/bulk/apply"): {"action": "delete", "selected": f"{sample.hero_id}:{sample.version}"},
         ("POST", "/teams"): {"name": "Forged Team", "headquarters": "Nowhere"},
+        ("POST", "/teams/bulk/apply"): {"action": "delete", "selected": f"{sample.team_id}:{sample.version}"},
         ("POST", "/teams/{team_id:int}"): {"name": "Renamed Team", "headquarters": "Elsewhere"} | version,
         ("POST", "/teams/{team_id:int}/delete"): version,
         ("POST", "/teams/{team_id:int}/restore"): version,

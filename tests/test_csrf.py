@@ -180,6 +180,11 @@ async def test_unsafe_route_refuses_requests_without_this_sites_token(
     assert seen == {name: expired(htmx=case.htmx) for name, case in REFUSED.items()}
 
 
+# Unsafe routes that change nothing by design (the import's dry run, a POST because it uploads a file): with
+# the right token they answer their page.
+READ_ONLY = {("POST", "/heroes/import")}
+
+
 @pytest.mark.parametrize("endpoint", UNSAFE, ids=endpoint_id)
 async def test_unsafe_route_accepts_the_right_token_in_the_form_field_alone(
     endpoint: Endpoint, http: Client, db: AsyncSession, clock: Clock
@@ -189,6 +194,10 @@ async def test_unsafe_route_accepts_the_right_token_in_the_form_field_alone(
     scene = await arrange(endpoint, http, db, clock)
     before = await database_state(db)
     response = await attempt(http, scene, Case("right"))
+    if endpoint in READ_ONLY:
+        assert response.status_code == 200, response.text
+        assert await database_state(db) == before
+        return
     assert response.status_code == 303, response.text
     assert await database_state(db) != before
 

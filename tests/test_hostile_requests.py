@@ -163,6 +163,23 @@ async def test_form_with_51_fields_is_a_400_page_on_every_post_route(
     assert [await snapshot(db, table) for table in tables] == before
 
 
+async def test_multipart_text_that_is_not_utf8_is_a_400_page_on_every_post_route(
+    admin: Client, app: Litestar, db: AsyncSession
+) -> None:
+    """Litestar raises while decoding such a part; that is a malformed request, never a 500."""
+    await make_hero(db, team=await make_team(db))
+    tables = (Hero, Team, User, UserSession)
+    before = [await snapshot(db, table) for table in tables]
+    body = b'--XX\r\nContent-Disposition: form-data; name="name"\r\n\r\n\xff\xfe Latin-1 \xe9\r\n--XX--\r\n'
+    for method, template in unsafe_endpoints(app):
+        path = PARAMETER.sub("1", template)
+        headers = {"content-type": "multipart/form-data; boundary=XX"}
+        response = await admin.request(method, path, content=body, headers=headers, follow_redirects=False)
+        assert response.status_code == 400, (path, response.status_code)
+        assert_refused(response, 400)
+    assert [await snapshot(db, table) for table in tables] == before
+
+
 async def test_form_with_50_fields_is_still_read(client: Client, db: AsyncSession) -> None:
     fields = {"name": "Many", "headquarters": "Many"} | {f"f{n}": "x" for n in range(48)}
     response = await client.post("/teams", data=fields, follow_redirects=False)

@@ -44,7 +44,9 @@ async def empty_engine(empty_database_url: str) -> AsyncIterator[AsyncEngine]:
 
 
 def _differences(connection: Connection) -> list[Any]:
-    context = MigrationContext.configure(connection, opts={"compare_type": True, "include_object": described_by_models(connection.dialect.name)})
+    context = MigrationContext.configure(
+        connection, opts={"compare_type": True, "include_object": described_by_models(connection.dialect.name)}
+    )
     return list(compare_metadata(context, SQLModel.metadata))
 
 

@@ -17,10 +17,12 @@ from litestar.template.config import TemplateConfig
 from webapp.auth import OPEN, VIEWERS, SessionMiddleware, authorize, csrf_token, signed_in_user
 from webapp.config import Settings
 from webapp.controllers.account import AccountController
+from webapp.controllers.bulk import HeroBulkController, TeamBulkController
 from webapp.controllers.common import MAX_FORM_FIELDS, body_limits, canonical_ids
 from webapp.controllers.heroes import HeroController
 from webapp.controllers.history import ActivityController, TrashController
 from webapp.controllers.teams import TeamController
+from webapp.controllers.transfer import TransferController
 from webapp.controllers.users import UserController
 from webapp.db import make_lifespan, provide_session
 from webapp.errors import exception_handlers
@@ -58,9 +60,12 @@ def create_app(settings: Settings) -> Litestar:
             Router(path="/", route_handlers=[home], opt=VIEWERS),
             AccountController,
             HeroController,
+            HeroBulkController,
             TeamController,
+            TeamBulkController,
             ActivityController,
             TrashController,
+            TransferController,
             UserController,
             create_static_files_router(
                 path="/static",

@@ -17,7 +17,7 @@ from litestar import Request, Response
 from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie, MutableScopeHeaders
 from litestar.enums import ScopeType
-from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.exceptions import ClientException, NotAuthorizedException, PermissionDeniedException
 from litestar.handlers import BaseRouteHandler
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -203,6 +203,15 @@ async def record_refusal(connection: ASGIConnection[Any, Any, Any, Any], user: C
         await session.commit()
 
 
+async def submitted_form(connection: ASGIConnection[Any, Any, Any, Any]) -> Any:
+    """The request's parsed form. A multipart text part that is not UTF-8 makes Litestar raise while parsing:
+    that is a malformed request (400), not a server error."""
+    try:
+        return await connection.form()  # type: ignore[attr-defined]
+    except UnicodeDecodeError:
+        raise ClientException("the form is not valid UTF-8 text") from None
+
+
 async def check_csrf(connection: ASGIConnection[Any, Any, Any, Any], user: CurrentUser | None) -> None:
     settings: Settings = connection.app.state.settings
     headers = connection.headers
@@ -215,7 +224,7 @@ async def check_csrf(connection: ASGIConnection[Any, Any, Any, Any], user: Curre
     expected = user.csrf_token if user else connection.cookies.get(csrf_cookie_name(settings))
     supplied = headers.get(CSRF_HEADER)
     if supplied is None and hasattr(connection, "form"):
-        value = (await connection.form()).get(CSRF_FIELD)
+        value = (await submitted_form(connection)).get(CSRF_FIELD)
         supplied = value if isinstance(value, str) else None
     if not expected or not supplied or not hmac.compare_digest(expected.encode(), supplied.encode()):
         raise CsrfFailed()

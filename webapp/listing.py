@@ -228,6 +228,12 @@ def team_list(query: Mapping[str, str], *, default_size: int) -> ListState:
     return ListState(**_common(query, TEAM_SORTS, default_size), has_heroes=has_heroes)
 
 
+def pushed_url(state: ListState, base: str) -> dict[str, str]:
+    """The address htmx puts in the location bar for a list it swapped: the canonical one (the search form
+    would push every field, empty ones included)."""
+    return {"HX-Push-Url": state.url(base)}
+
+
 def seen_list(headers: Mapping[str, str], parse: Any, *, default_size: int) -> ListState:
     """The state of the list an htmx request was made from (htmx sends the page's URL), so the count it
     updates after a create or delete is that list's; a list that cannot be read counts everything."""

@@ -10,11 +10,12 @@ run one at a time (BEGIN IMMEDIATE). The caller commits.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, delete, update
+from sqlalchemy import ColumnElement, delete, func, tuple_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -38,6 +39,10 @@ class Kind:
 
     def label(self, record: Record | None) -> str:
         return record.name if record is not None else ""
+
+    def count(self, number: int) -> str:
+        """A count with its noun: "1 hero", "1,200 heroes"."""
+        return f"{number:,} {self.name if number == 1 else self.plural}"
 
 
 # The actions whose history entries hold {field: [before, after]}: what a revert undoes.
@@ -384,3 +389,206 @@ async def revert(
         session, kind, record, target, actor, action="revert", note=f"Back to before change #{entry_id}."
     )
     return record, changes
+
+
+# --- bulk changes ---------------------------------------------------------------------------------------------
+# A bulk change is many single changes made at once: each record is changed only at the version the user
+# selected it at, and gets the history entry a single change would write, so History, Revert and Restore work
+# on it as on any other. Reads and writes are set-based (a statement per slice of ids, not per record).
+
+
+@dataclass(frozen=True)
+class Stored:
+    """A selected record as stored now: what a bulk change decides on and reports."""
+
+    id: int
+    name: str
+    version: int
+    deleted_at: datetime | None
+    team_id: int | None = None  # heroes only
+
+
+@dataclass(frozen=True)
+class BulkAction:
+    """Move to the trash ("delete"), or put heroes in a team ("set_team"; `team_id` None for no team)."""
+
+    name: str
+    team_id: int | None = None
+
+
+@dataclass
+class Plan:
+    """What a bulk action does to each selected record: change it, or leave it alone and why."""
+
+    ready: list[Stored] = field(default_factory=list)
+    unchanged: list[Stored] = field(default_factory=list)  # already as asked (a hero already in the team)
+    changed: list[Stored] = field(default_factory=list)  # changed since the user selected it
+    in_trash: list[Stored] = field(default_factory=list)
+    gone: int = 0  # purged since (or never existed)
+
+
+def _stored_columns(kind: Kind) -> tuple[Any, ...]:
+    columns: tuple[Any, ...] = (kind.model.id, kind.model.name, kind.model.version, kind.model.deleted_at)
+    return (*columns, Hero.team_id) if kind is HERO else columns
+
+
+def _as_stored(row: Any) -> Stored:
+    return Stored(*row)
+
+
+async def stored(session: AsyncSession, kind: Kind, ids: list[int], *, lock: bool = False) -> dict[int, Stored]:
+    """The records with these ids as stored now, in the trash or not. `lock` holds them (PostgreSQL; SQLite's
+    writers already take turns) until commit, so nobody changes them between this read and the change."""
+    found: dict[int, Stored] = {}
+    for chunk in _chunks(sorted(ids)):
+        statement = select(*_stored_columns(kind)).where(_id(kind).in_(chunk)).order_by(_id(kind))
+        if lock:
+            statement = statement.with_for_update()
+        found |= {row.id: row for row in map(_as_stored, (await session.exec(statement)).all())}
+    return found
+
+
+async def matching(
+    session: AsyncSession, kind: Kind, conditions: list[ColumnElement[bool]], *, limit: int, lock: bool = False
+) -> list[Stored]:
+    """Up to `limit` records meeting a list's conditions (see queries.hero_conditions), by id. Locked in id
+    order, so two bulk changes over overlapping rows queue rather than deadlock."""
+    statement = select(*_stored_columns(kind)).where(*conditions).order_by(_id(kind)).limit(limit)
+    if lock:
+        statement = statement.with_for_update(of=kind.model)
+    return [_as_stored(row) for row in (await session.exec(statement)).all()]
+
+
+def fingerprint(rows: list[Stored]) -> str:
+    """Which records at which versions: equal fingerprints mean the same rows, none changed in between."""
+    pairs = " ".join(f"{row.id}:{row.version}" for row in sorted(rows, key=lambda row: row.id))
+    return f"{len(rows)}-{hashlib.sha256(pairs.encode()).hexdigest()[:32]}"
+
+
+def sort_out(rows: dict[int, Stored], selected: dict[int, int], action: BulkAction) -> Plan:
+    """Decide, for each selected id (and the version the user saw), whether the action changes it."""
+    plan = Plan()
+    for record_id, seen in selected.items():
+        row = rows.get(record_id)
+        if row is None:
+            plan.gone += 1
+        elif row.deleted_at is not None:
+            plan.in_trash.append(row)
+        elif row.version != seen:
+            plan.changed.append(row)
+        elif action.name == "set_team" and row.team_id == action.team_id:
+            plan.unchanged.append(row)
+        else:
+            plan.ready.append(row)
+    for rows_of_a_kind in (plan.ready, plan.unchanged, plan.changed, plan.in_trash):
+        rows_of_a_kind.sort(key=lambda row: (row.name, row.id))
+    return plan
+
+
+async def members(session: AsyncSession, team_ids: list[int]) -> int:
+    """How many live heroes these teams have (who would be left without a team)."""
+    count = 0
+    for chunk in _chunks(team_ids):
+        statement = select(func.count()).select_from(Hero).where(col(Hero.team_id).in_(chunk), _live(HERO))
+        count += (await session.exec(statement)).one()
+    return count
+
+
+async def _bulk_update(session: AsyncSession, kind: Kind, rows: list[Stored], values: dict[str, Any]) -> list[Stored]:
+    """UPDATE ... WHERE (id, version) IN (...) AND live: each row changes only at the version it was read at.
+    Returns the rows changed (as they were before)."""
+    changed: set[int] = set()
+    # Two parameters per row: half a slice of ids keeps a statement under PostgreSQL's parameter limit.
+    pairs = [(row.id, row.version) for row in rows]
+    for start in range(0, len(pairs), IN_CHUNK // 2):
+        statement = (
+            update(kind.model)
+            .where(tuple_(_id(kind), col(kind.model.version)).in_(pairs[start : start + IN_CHUNK // 2]), _live(kind))
+            .values(**values, version=col(kind.model.version) + 1)
+            .returning(_id(kind))
+            .execution_options(synchronize_session=False)
+        )
+        changed.update((await session.exec(statement)).scalars().all())
+    return [row for row in rows if row.id in changed]
+
+
+async def bulk_set_team(
+    session: AsyncSession, rows: list[Stored], *, team_id: int | None, actor: Actor, note: str = ""
+) -> list[Stored]:
+    """Put these heroes in a team (None: no team), each recorded as the edit of its team would be. The caller
+    has checked (and locked, see queries.team_exists) that the team is live. Returns the heroes changed."""
+    changed = await _bulk_update(session, HERO, rows, {"team_id": team_id})
+    await audit.write(
+        session,
+        [
+            audit.entry(
+                actor,
+                action="update",
+                record_type=HERO.name,
+                record_id=row.id,
+                label=row.name,
+                changes={"team_id": [row.team_id, team_id]},
+                note=note,
+            )
+            for row in changed
+        ],
+    )
+    return changed
+
+
+@dataclass
+class BulkOutcome:
+    """What a bulk delete did: the records moved to the trash, and (teams) the live heroes left teamless."""
+
+    trashed: list[Stored]
+    heroes_detached: int = 0
+
+
+async def bulk_trash(
+    session: AsyncSession, kind: Kind, rows: list[Stored], *, actor: Actor, note: str = ""
+) -> BulkOutcome:
+    """Move these records to the trash as `trash` moves one: a team's heroes leave it, each change in their own
+    history, and the team's entry remembers them so a restore can bring them back."""
+    trashed = await _bulk_update(session, kind, rows, {"deleted_at": actor.at, "deleted_by": actor.username})
+    left: dict[int, list[Any]] = {row.id: [] for row in trashed}
+    if kind is TEAM and trashed:
+        left = await _detach(session, left)
+    entries: list[dict[str, Any]] = []
+    for row in trashed:
+        heroes = left[row.id]
+        changes = {"heroes": {str(hero.id): hero.version for hero in heroes}} if kind is TEAM else None
+        entries.append(
+            audit.entry(
+                actor,
+                action="delete",
+                record_type=kind.name,
+                record_id=row.id,
+                label=row.name,
+                changes=changes,
+                note=note,
+            )
+        )
+        entries += [_team_change(actor, hero, [row.id, None], f"Team {row.name} was deleted.") for hero in heroes]
+    await audit.write(session, entries)
+    detached = sum(1 for heroes in left.values() for hero in heroes if hero.deleted_at is None)
+    return BulkOutcome(trashed=trashed, heroes_detached=detached)
+
+
+async def _detach(session: AsyncSession, teams: dict[int, list[Any]]) -> dict[int, list[Any]]:
+    """Leave the heroes of these teams (in the trash or not) without a team; `teams` gets each team's heroes
+    as they are after leaving it. The heroes are locked first, so the ones read are the ones changed."""
+    team_of: dict[int, int] = {}
+    for chunk in _chunks(sorted(teams)):
+        in_teams = select(col(Hero.id), col(Hero.team_id)).where(col(Hero.team_id).in_(chunk)).order_by(col(Hero.id))
+        team_of |= dict(cast("list[tuple[int, int]]", (await session.exec(in_teams.with_for_update())).all()))
+    for chunk in _chunks(sorted(team_of)):
+        statement = (
+            update(Hero)
+            .where(col(Hero.id).in_(chunk))
+            .values(team_id=None, version=col(Hero.version) + 1)
+            .returning(col(Hero.id), col(Hero.name), col(Hero.version), col(Hero.deleted_at))
+            .execution_options(synchronize_session=False)
+        )
+        for hero in (await session.exec(statement)).all():
+            teams[team_of[hero.id]].append(hero)
+    return teams

@@ -193,11 +193,11 @@ def test_pagination_links_work_without_javascript(nojs_page: Page, server: LiveS
     expect(row_of(table, "Hero 25")).to_be_visible()
 
     page.get_by_role("link", name="Next").click()
-    expect(page).to_have_url(f"{server.url}/heroes?page=2")
+    expect(page).to_have_url(re.compile(r"/heroes\?after=[\w-]+$"))
     expect(row_of(table, "Hero 26")).to_be_visible()
     expect(row_of(table, "Hero 25")).to_have_count(0)
     expect(page.get_by_role("heading", name="Heroes", level=1)).to_be_visible()
 
     page.get_by_role("link", name="Previous").click()
-    expect(page).to_have_url(f"{server.url}/heroes?page=1")
+    expect(page).to_have_url(re.compile(r"/heroes\?before=[\w-]+$"))
     expect(row_of(table, "Hero 01")).to_be_visible()

@@ -132,12 +132,13 @@ def test_hero_screens_show_stored_payloads_as_text_and_run_none(
     on_first_page = first_cells(table)
     watch.check()
     page.get_by_role("link", name="Next").click()
-    expect(page.get_by_text("Page 2 of 2")).to_be_visible()
+    expect(page.get_by_role("link", name="Previous")).to_be_visible()
+    second_page = page.url
     on_second_page = first_cells(table)
     watch.check()
     assert set(NAMES) <= on_first_page | on_second_page
-    for number, shown in ((1, on_first_page), (2, on_second_page)):
-        page.goto(f"/heroes?page={number}")
+    for address, shown in (("/heroes", on_first_page), (second_page, on_second_page)):
+        page.goto(address)
         for name in sorted(shown & set(NAMES)):
             start_inline_edit(table, name)
             expect(table.get_by_role("textbox", name="Name", exact=True)).to_have_value(name)

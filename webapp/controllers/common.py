@@ -13,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from webapp import submissions
 from webapp.audit import Actor
-from webapp.auth import SAFE_METHODS, current_user
+from webapp.auth import SAFE_METHODS, current_user, submitted_form
 from webapp.forms import whole_number
 from webapp.htmx import redirect, wants_fragment
 from webapp.middleware import request_id
@@ -111,5 +111,5 @@ async def body_limits(connection: ASGIConnection[Any, Any, Any, Any], handler: B
     declared = connection.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > connection.app.state.settings.max_body_bytes:
         raise ClientException("request body too large", status_code=413)
-    if len(await connection.form()) > MAX_FORM_FIELDS:
+    if len(await submitted_form(connection)) > MAX_FORM_FIELDS:
         raise ClientException("too many form fields")

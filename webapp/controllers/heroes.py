@@ -101,7 +101,12 @@ class HeroController(Controller):
             context |= {"heroes": queries.Window.empty(), "team_error": unknown_team(state.team)}
             status_code = 422
         return render(
-            request, page="heroes/list.html", fragment="heroes/_table.html", context=context, status_code=status_code
+            request,
+            page="heroes/list.html",
+            fragment="heroes/_table.html",
+            context=context,
+            status_code=status_code,
+            headers=listing.pushed_url(state, request.app.route_reverse("heroes:list")),
         )
 
     @get("/new", name="heroes:new", status_code=200, opt=EDITORS)

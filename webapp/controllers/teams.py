@@ -58,7 +58,8 @@ class TeamController(Controller):
     async def list_teams(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession]) -> Template:
         state = listing.team_list(request.query_params, default_size=request.app.state.settings.page_size)
         context = {"state": state, "teams": await queries.list_teams(session, state=state)}
-        return render(request, page="teams/list.html", fragment="teams/_table.html", context=context)
+        headers = listing.pushed_url(state, request.app.route_reverse("teams:list"))
+        return render(request, page="teams/list.html", fragment="teams/_table.html", context=context, headers=headers)
 
     @get("/options", name="teams:options", status_code=200)
     async def team_options(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession]) -> Template:
