@@ -174,7 +174,7 @@ async def test_create_hero_htmx_returns_the_new_row_out_of_band(client: Client, 
     [hero] = await all_heroes(db)
     row = parse(response.text).by_id(f"hero-{hero.id}")
     assert row.tag == "tr"
-    assert row.find_all("td")[0].text == "Deadpond"
+    assert row.find("td", data_label="Name").text == "Deadpond"
     oob = [node.attrs.get("hx-swap-oob") for node in row.ancestors()]
     assert "afterbegin:#hero-rows" in oob
 

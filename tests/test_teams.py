@@ -1,6 +1,7 @@
-"""Teams: the list (hero counts, pages, fragments), the detail page, and creating a team.
+"""Teams: the list (hero counts, keyset pages, fragments), the detail page, and creating a team.
 
-Teams in the trash are left out of the list, its count and its pages (the trash has its own file)."""
+Teams in the trash are left out of the list, its count and its pages (the trash has its own file). Search, the
+"has heroes" filter, sorting and the list's parameters have files of their own (test_list_*.py)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,11 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from tests.conftest import HTMX
-from tests.factories import all_teams, field_error, form_fields, make_hero, make_team, move_to_trash
+from tests.conftest import HTMX, Clock, sign_in
+from tests.factories import all_teams, field_error, form_fields, make_hero, make_team, make_user, move_to_trash
+from tests.list_support import header_names, named_link, token
 from tests.markup import Element, parse
-from webapp.models import Hero
+from webapp.models import Hero, Role
 
 Client = AsyncTestClient[Litestar]
 TEAM_ROW = re.compile(r"team-\d+")
@@ -29,10 +31,9 @@ def cells(row: Element) -> list[str]:
 
 
 def row_by_column(html: str, row_id: str) -> dict[str, str]:
-    """A list row's cells keyed by the list's column headers."""
-    document = parse(html)
-    headers = [th.text for th in document.by_id("team-list").find_all("th")]
-    return dict(zip(headers, cells(document.by_id(row_id)), strict=False))
+    """A list row's cells keyed by their column (data-label, which the narrow layout shows beside each cell)."""
+    row = parse(html).by_id(row_id)
+    return {cell.attrs["data-label"]: cell.text for cell in row.find_all("td") if "data-label" in cell.attrs}
 
 
 def is_full_page(html: str) -> bool:
@@ -63,7 +64,7 @@ async def test_team_list_shows_each_teams_hero_count(client: Client, db: AsyncSe
 async def test_team_list_row_links_to_the_team(client: Client, db: AsyncSession) -> None:
     team = await make_team(db, name="Preventers")
     response = await client.get("/teams")
-    assert cells(parse(response.text).by_id(f"team-{team.id}"))[0] == "Preventers"
+    assert row_by_column(response.text, f"team-{team.id}")["Name"] == "Preventers"
     hrefs = [a.attrs.get("href") for a in parse(response.text).find_all("a") if a.text == "Preventers"]
     assert f"/teams/{team.id}" in hrefs
 
@@ -75,32 +76,62 @@ async def test_team_list_empty_state_invites_the_first_team(client: Client, db: 
     assert team_row_ids(response.text) == []
 
 
+async def test_team_list_has_named_columns_and_a_selection_checkbox_for_editors(
+    client: Client, db: AsyncSession
+) -> None:
+    team = await make_team(db, name="Preventers")
+    response = await client.get("/teams")
+    headers = [
+        name for name in header_names(parse(response.text).find("table", aria_label="Teams")) if name != "Selected"
+    ]
+    assert headers[:3] == ["Name", "Headquarters", "Heroes"]
+    box = parse(response.text).by_id(f"team-{team.id}").find("input", type="checkbox")
+    assert box.attrs["aria-label"] == "Select Preventers"
+
+
+async def test_team_list_for_viewers_has_no_selection_column(http: Client, db: AsyncSession, clock: Clock) -> None:
+    team = await make_team(db, name="Preventers")
+    await sign_in(http, db, await make_user(db, username="vic", role=Role.viewer), clock)
+    response = await http.get("/teams")
+    assert header_names(parse(response.text).find("table", aria_label="Teams"))[:3] == [
+        "Name",
+        "Headquarters",
+        "Heroes",
+    ]
+    assert parse(response.text).has("tr", id=f"team-{team.id}")
+    assert not parse(response.text).has("input", type="checkbox")
+
+
 async def test_team_list_first_page_holds_25_teams_and_links_next(client: Client, db: AsyncSession) -> None:
-    for number in range(26):
-        await make_team(db, name=f"Team {number:02d}", headquarters="Somewhere")
+    teams = [await make_team(db, name=f"Team {number:02d}", headquarters="Somewhere") for number in range(26)]
 
     response = await client.get("/teams")
 
     assert len(team_row_ids(response.text)) == 25
     next_link = link(response.text, "next")
     assert next_link is not None
-    assert next_link.attrs["href"] == "/teams?page=2"
+    assert next_link.attrs["href"] == f"/teams?after={token(['Team 24', teams[24].id])}"
     assert link(response.text, "prev") is None
+    assert named_link(response.text, "First page") is None
 
 
-async def test_team_list_second_page_holds_the_rest_and_links_back(client: Client, db: AsyncSession) -> None:
-    for number in range(26):
-        await make_team(db, name=f"Team {number:02d}", headquarters="Somewhere")
+async def test_team_list_next_page_holds_the_rest_and_links_back(client: Client, db: AsyncSession) -> None:
+    teams = [await make_team(db, name=f"Team {number:02d}", headquarters="Somewhere") for number in range(26)]
+    next_link = link((await client.get("/teams")).text, "next")
+    assert next_link is not None
 
-    response = await client.get("/teams?page=2")
+    response = await client.get(next_link.attrs["href"])
 
     assert response.status_code == 200
     (row_id,) = team_row_ids(response.text)
-    assert cells(parse(response.text).by_id(row_id))[0] == "Team 25"
+    assert row_by_column(response.text, row_id)["Name"] == "Team 25"
     prev_link = link(response.text, "prev")
     assert prev_link is not None
-    assert prev_link.attrs["href"] == "/teams?page=1"
+    assert prev_link.attrs["href"] == f"/teams?before={token(['Team 25', teams[25].id])}"
     assert link(response.text, "next") is None
+    first = named_link(response.text, "First page")
+    assert first is not None
+    assert first.attrs["href"] == "/teams"
 
 
 async def test_team_list_leaves_teams_in_the_trash_out_of_rows_count_and_pages(
@@ -116,8 +147,8 @@ async def test_team_list_leaves_teams_in_the_trash_out_of_rows_count_and_pages(
     assert link(response.text, "next") is None
 
 
-@pytest.mark.parametrize("page", ["0", "-3", "abc", "99", "99999999999999999999"])
-async def test_team_list_out_of_range_page_still_answers_200(client: Client, db: AsyncSession, page: str) -> None:
+@pytest.mark.parametrize("page", ["2", "0", "-3", "abc", "99", "99999999999999999999"])
+async def test_team_list_old_page_number_links_show_the_first_page(client: Client, db: AsyncSession, page: str) -> None:
     await make_team(db, name="Preventers")
     response = await client.get(f"/teams?page={page}")
     assert response.status_code == 200

@@ -36,6 +36,13 @@ def create_engine(settings: Settings) -> AsyncEngine:
     )
 
 
+UNICODE_LOWER = "unicode_lower"
+
+
+def _unicode_lower(value: object) -> object:
+    return value.lower() if isinstance(value, str) else value
+
+
 def _create_sqlite_engine(settings: Settings) -> AsyncEngine:
     database = make_url(settings.database_url).database
     if database and database != ":memory:":
@@ -56,6 +63,8 @@ def _create_sqlite_engine(settings: Settings) -> AsyncEngine:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+        # SQLite's LIKE and lower() fold ASCII letters only; searches for other letters fold with this.
+        dbapi_connection.create_function(UNICODE_LOWER, 1, _unicode_lower, deterministic=True)
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:

@@ -67,6 +67,18 @@ class Cursor:
         return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+def _storable(text: str) -> bool:
+    """Text a name column could hold: not over-long, no control characters (PostgreSQL refuses NUL), and
+    encodable (JSON can spell lone surrogates, which no database takes)."""
+    if len(text) > HEADQUARTERS_MAX or any(ord(char) < 32 or ord(char) == 127 for char in text):
+        return False
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _refuse(message: str) -> Refused:
     return Refused(400, "This list address is not valid", message)
 
@@ -80,7 +92,7 @@ def _cursor(raw: str, column: Column) -> Cursor:
     except (ValueError, TypeError, binascii.Error, RecursionError):
         raise _refuse("The position in the list is malformed. Start again from the first page.") from None
     well_typed = (value is None and column.nullable) or (
-        type(value) is int if column.numeric else isinstance(value, str) and len(value) <= HEADQUARTERS_MAX
+        type(value) is int if column.numeric else isinstance(value, str) and _storable(value)
     )
     if not (well_typed and type(row_id) is int and 1 <= row_id < 2**31):
         raise _refuse("The position in the list does not belong to this sort order. Start again from the first page.")

@@ -294,6 +294,19 @@ def hero_conditions(
     return conditions
 
 
+def _like(session: AsyncSession, column: Any, pattern: str, text_: str) -> ColumnElement[bool]:
+    """`column` matches the LIKE `pattern` made from `text_`, ignoring case (ILIKE). SQLite's LIKE folds ASCII
+    letters only: for text with other letters both sides are lowered by Python's rules (a function the engine
+    registers), as PostgreSQL's ILIKE matches them; ASCII text keeps the plain LIKE, which is cheaper."""
+    if text_.isascii() or _dialect(session) != "sqlite":
+        return cast("ColumnElement[bool]", col(column).ilike(pattern, escape="\\"))
+    return cast("ColumnElement[bool]", func.unicode_lower(column).like(pattern.lower(), escape="\\"))
+
+
+def _contains(session: AsyncSession, column: Any, text_: str) -> ColumnElement[bool]:
+    return _like(session, column, _pattern(text_), text_)
+
+
 def _pattern(text_: str) -> str:
     """A LIKE pattern matching `text_` anywhere, its wildcards taken literally."""
     return "%" + text_.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
@@ -302,10 +315,9 @@ def _pattern(text_: str) -> str:
 def _hero_search(session: AsyncSession, q: str) -> ColumnElement[bool]:
     """Substring search on name, secret name and team name (see the README: trigram indexes on PostgreSQL,
     an FTS5 trigram index on SQLite for three characters or more)."""
-    pattern = _pattern(q)
-    team_ids = select(Team.id).where(col(Team.name).ilike(pattern, escape="\\"), _live_team())
+    team_ids = select(Team.id).where(_contains(session, Team.name, q), _live_team())
     in_named_team = col(Hero.team_id).in_(team_ids)
-    in_names = or_(col(Hero.name).ilike(pattern, escape="\\"), col(Hero.secret_name).ilike(pattern, escape="\\"))
+    in_names = or_(_contains(session, Hero.name, q), _contains(session, Hero.secret_name, q))
     dialect = _dialect(session)
     if len(q) < TRIGRAM:  # no index helps: scan (in the sort's order, stopping after a page when matches are common)
         return or_(in_names, in_named_team)
@@ -385,17 +397,14 @@ def _team_columns() -> tuple[Any, ...]:
 
 async def count_teams(session: AsyncSession, *, state: ListState) -> int:
     """The teams a list shows, counted exactly up to COUNT_CAP."""
-    return await _capped_count(session, select(Team.id).where(*team_conditions(state)))
+    return await _capped_count(session, select(Team.id).where(*team_conditions(session, state)))
 
 
-def team_conditions(state: ListState) -> list[ColumnElement[bool]]:
+def team_conditions(session: AsyncSession, state: ListState) -> list[ColumnElement[bool]]:
     """What makes a team part of the list: live, and matching its search and filter."""
     conditions = [_live_team()]
     if state.q:
-        pattern = _pattern(state.q)
-        conditions.append(
-            or_(col(Team.name).ilike(pattern, escape="\\"), col(Team.headquarters).ilike(pattern, escape="\\"))
-        )
+        conditions.append(or_(_contains(session, Team.name, state.q), _contains(session, Team.headquarters, state.q)))
     if state.has_heroes:
         members = exists().where(col(Hero.team_id) == col(Team.id), _live_hero())
         conditions.append(members if state.has_heroes == "yes" else not_(members))
@@ -403,18 +412,18 @@ def team_conditions(state: ListState) -> list[ColumnElement[bool]]:
 
 
 async def list_teams(session: AsyncSession, *, state: ListState) -> Window[Row[Any]]:
-    conditions = team_conditions(state)
+    conditions = team_conditions(session, state)
     matching = select(Team.id).where(*conditions)
     key = col(Team.name) if state.sort == "name" else col(Team.headquarters)
     statement = select(*_team_columns()).where(*conditions)
     return await _window(session, statement, state, key=key, is_null=None, row_id=col(Team.id), matching=matching)
 
 
-def ordered_teams(state: ListState) -> Select[Any]:
+def ordered_teams(session: AsyncSession, *, state: ListState) -> Select[Any]:
     """Every team the list's search and filters select, in the list's order (what an export writes)."""
     key = col(Team.name) if state.sort == "name" else col(Team.headquarters)
     order = (key, col(Team.id))
-    statement: Select[Any] = select(*_team_columns()).where(*team_conditions(state))
+    statement: Select[Any] = select(*_team_columns()).where(*team_conditions(session, state))
     return statement.order_by(*(column.desc() if state.descending else column.asc() for column in order))
 
 
@@ -452,11 +461,10 @@ TEAM_OPTIONS_SHOWN = 20
 
 async def team_options(session: AsyncSession, *, typed: str, limit: int = TEAM_OPTIONS_SHOWN) -> list[str]:
     """Names of live teams for a searchable picker: those starting with `typed` first, then those containing it."""
-    pattern = _pattern(typed)
-    starts = col(Team.name).ilike(pattern[1:], escape="\\")
+    starts = _like(session, Team.name, _pattern(typed)[1:], typed)
     statement = (
         select(Team.name)
-        .where(_live_team(), col(Team.name).ilike(pattern, escape="\\"))
+        .where(_live_team(), _contains(session, Team.name, typed))
         .order_by(starts.desc(), col(Team.name))
         .limit(limit)
     )

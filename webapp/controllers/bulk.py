@@ -118,7 +118,7 @@ async def _conditions(
 ) -> list[ColumnElement[bool]]:
     state = selection.state
     if selection.kind is TEAM:
-        return queries.team_conditions(state)
+        return queries.team_conditions(session, state)
     try:
         team = await queries.team_filter(session, typed=state.team)
     except queries.UnknownTeam:

@@ -214,9 +214,10 @@ class TransferController(Controller):
         return _stream(request, statement, csvio.HERO_HEADER, csvio.hero_cells, "heroes.csv")
 
     @get("/teams/export.csv", name="teams:export", status_code=200)
-    async def export_teams(self, request: Request[Any, Any, Any]) -> Stream:
+    async def export_teams(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession]) -> Stream:
         state = listing.team_list(request.query_params, default_size=request.app.state.settings.page_size)
-        return _stream(request, queries.ordered_teams(state), csvio.TEAM_HEADER, csvio.team_cells, "teams.csv")
+        statement = queries.ordered_teams(session, state=state)
+        return _stream(request, statement, csvio.TEAM_HEADER, csvio.team_cells, "teams.csv")
 
     @get("/heroes/import", name="heroes:import", status_code=200)
     async def import_form(self, request: Request[Any, Any, Any]) -> Template:
