@@ -20,6 +20,7 @@ from tests.conftest import HTMX, Clock, sign_in
 from tests.factories import id_of, make_hero, make_team, make_user, move_to_trash
 from tests.hostile_checks import assert_refused
 from tests.markup import Element, parse
+from webapp.config import Settings
 from webapp.models import Hero, Role, Team
 
 Client = AsyncTestClient[Litestar]
@@ -294,3 +295,25 @@ async def test_unfiltered_list_links_to_the_plain_export(client: Client) -> None
 async def test_viewer_sees_no_export_link(http: Client, db: AsyncSession, clock: Clock, path: str) -> None:
     await sign_in(http, db, await make_user(db, username="vic", role=Role.viewer), clock)
     assert export_link(parse((await http.get(path)).text)) is None
+
+
+async def test_an_export_while_every_export_slot_streams_is_429_with_retry_after(
+    client: Client, app: Litestar, db: AsyncSession, settings: Settings
+) -> None:
+    """Each export holds a connection while its client reads; past `export_slots` at once the answer is a
+    readable 429, so slow downloads cannot take the pool from everyone else's pages. Freed slots serve again."""
+    await make_hero(db, name="Deadpond")
+    slots: asyncio.Semaphore = app.state.export_slots
+    for _ in range(settings.export_slots):
+        await slots.acquire()  # exports in flight, as far as the server can tell
+    try:
+        busy = await client.get("/heroes/export.csv")
+        assert busy.status_code == 429
+        assert busy.headers["retry-after"] == "10"
+        assert "Other exports are running" in busy.text
+    finally:
+        for _ in range(settings.export_slots):
+            slots.release()
+    served = await client.get("/heroes/export.csv")
+    assert served.status_code == 200
+    assert "Deadpond" in served.text

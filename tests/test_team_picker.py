@@ -61,7 +61,7 @@ def field_message(scope: Element, name: str) -> str:
 
 
 def unknown(name: str) -> str:
-    return f"No team is named “{name}”. Type a team’s exact name or choose one from the suggestions."
+    return f"No team is named “{name}”. Type a team’s exact name, or “No team”."
 
 
 async def edit_form(client: Client, hero_id: int, htmx: bool) -> dict[str, str]:

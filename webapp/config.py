@@ -29,6 +29,8 @@ class Settings:
     # Up to this many live teams the hero forms offer a plain select; past it, a field that takes a team's name
     # and suggests matches as you type (a select of thousands is unusable and heavy to send).
     team_select_limit: int = 100
+    # CSV exports streamed at once by one worker process; more are answered 429 with Retry-After.
+    export_slots: int = 2
     # 1 MB is generous for forms of short text fields and keeps oversized bodies cheap to refuse.
     max_body_bytes: int = 1_048_576
     # asyncpg: seconds to wait for a connection / for one statement before failing the request.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -16,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from webapp import models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from webapp import models  # registers the tables on SQLModel.metadata
 from webapp.config import PROJECT_DIR, Settings
 from webapp.passwords import Passwords
 
@@ -116,7 +117,27 @@ def _upgrade(connection: Connection) -> None:
             _driver_execute(connection, "PRAGMA foreign_keys=ON")
     if sqlite and connection.exec_driver_sql("PRAGMA foreign_key_check").first() is not None:
         raise RuntimeError("the migration left rows that break a foreign key")
+    if sqlite:
+        _search_triggers_in_place(connection)
     connection.commit()
+
+
+SEARCH_TRIGGERS = {"hero_search_insert", "hero_search_delete", "hero_search_update"}
+
+
+def _search_triggers_in_place(connection: Connection) -> None:
+    """SQLite: a migration that alters `hero` in batch mode rebuilds it (copy, drop, rename), and dropping the old
+    table drops the triggers that keep the full-text index in step. Put them back and rebuild the index from
+    the table, so no future migration can leave search silently stale."""
+    rows = connection.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'hero'")
+    present = {row[0] for row in rows}
+    if present >= SEARCH_TRIGGERS:
+        return
+    for name in sorted(present & SEARCH_TRIGGERS):
+        connection.exec_driver_sql(f"DROP TRIGGER {name}")
+    for statement in models.HERO_SEARCH_DDL[1:]:  # the triggers (the first statement makes the table)
+        connection.exec_driver_sql(statement)
+    connection.exec_driver_sql("INSERT INTO hero_search(hero_search) VALUES ('rebuild')")
 
 
 def _driver_execute(connection: Connection, sql: str) -> None:
@@ -156,6 +177,8 @@ def make_lifespan(settings: Settings) -> Any:
         app.state.engine = engine
         app.state.reader, app.state.writer = session_factories(engine)
         app.state.passwords = Passwords(settings.argon2_parameters)
+        # How many CSV exports this process streams at once (each holds a connection while its client reads).
+        app.state.export_slots = asyncio.Semaphore(settings.export_slots)
         try:
             yield
         finally:

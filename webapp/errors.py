@@ -63,7 +63,9 @@ def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) 
     if isinstance(exc, CsrfFailed):
         return error_response(request, exc.status_code, exc.title, exc.message)
     if isinstance(exc, Refused):
-        return error_response(request, exc.status_code, exc.title, exc.message, exc.link)
+        response = error_response(request, exc.status_code, exc.title, exc.message, exc.link)
+        response.headers.update(exc.headers or {})
+        return response
     return error_response(request, exc.status_code)
 
 

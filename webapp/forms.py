@@ -134,9 +134,17 @@ def hero_form(data: Mapping[str, str]) -> Form[HeroCreate]:
     return form
 
 
+# What team fields, filters and CSV files say for "without a team"; so no team may be called that.
+NO_TEAM = "No team"
+
+
 def team_form(data: Mapping[str, str]) -> Form[TeamCreate]:
     values = _clean(data, TEAM_FIELDS)
-    return _validate(TeamCreate, values, dict(values))
+    form = _validate(TeamCreate, values, dict(values))
+    if values.get("name", "").casefold() == NO_TEAM.casefold():
+        form.errors["name"] = f"“{NO_TEAM}” means a hero without a team, so no team can be called that."
+        form.model = None
+    return form
 
 
 # --- accounts ---------------------------------------------------------------------------------------------

@@ -15,12 +15,12 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
+from webapp.forms import NO_TEAM as NO_TEAM  # where list code looks for it
 from webapp.forms import whole_number
 from webapp.models import AGE_MAX, HEADQUARTERS_MAX, NAME_MAX
 from webapp.refusal import Refused
 
 SIZES = (25, 50, 100)
-NO_TEAM = "No team"
 SEARCH_MAX = HEADQUARTERS_MAX
 # Up to this many matching rows are counted exactly; past it the list says "more than", so a request never
 # counts a million rows. The same number bounds one bulk action.

@@ -23,7 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from webapp import listing, queries, records
 from webapp.auth import EDITORS
 from webapp.controllers.common import actor, done, once, read_form
-from webapp.controllers.heroes import NOT_A_TEAM, unknown_team
+from webapp.controllers.heroes import unknown_team
 from webapp.forms import whole_number
 from webapp.htmx import redirect, render
 from webapp.listing import COUNT_CAP, ListState
@@ -218,7 +218,7 @@ async def _target(session: AsyncSession, typed: str) -> int | None:
         return None
     team_id = await queries.team_by_name(session, name=typed)
     if team_id is None:
-        raise NoSuchTeam(NOT_A_TEAM.format(typed) if typed else f"Type a team’s name, or “{listing.NO_TEAM}”.")
+        raise NoSuchTeam(unknown_team(typed) if typed else f"Type a team’s name, or “{listing.NO_TEAM}”.")
     return team_id
 
 

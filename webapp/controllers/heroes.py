@@ -21,10 +21,10 @@ from webapp.models import HeroCreate
 from webapp.records import HERO
 
 TEAM_GONE = "That team no longer exists. Choose another."
-NOT_A_TEAM = "No team is named “{}”. Type a team’s exact name or choose one from the suggestions."
 
 
 def unknown_team(typed: str) -> str:
+    """What a team field or filter says of a name no live team has (suggestions appear as you type)."""
     return f"No team is named “{typed}”. Type a team’s exact name, or “{listing.NO_TEAM}”."
 
 
@@ -35,7 +35,7 @@ async def _check_team(session: AsyncSession, form: Form[HeroCreate]) -> None:
     if typed is not None and "team_id" not in form.errors and typed.casefold() not in {"", listing.NO_TEAM.casefold()}:
         named = await queries.team_by_name(session, name=typed)
         if named is None:
-            form.errors["team_id"], form.model = NOT_A_TEAM.format(typed), None
+            form.errors["team_id"], form.model = unknown_team(typed), None
         else:
             form.values["team_id"] = str(named)
             if form.model is not None:

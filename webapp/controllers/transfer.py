@@ -5,6 +5,7 @@ Exports and imports are bulk actions, for editors only.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -30,6 +31,8 @@ from webapp.refusal import Refused
 
 # Rows fetched and written per chunk: memory stays flat however long the list.
 EXPORT_CHUNK = 1_000
+# Seconds a client refused for busy exports is asked to wait.
+EXPORT_RETRY_AFTER = 10
 # Problems listed on the dry run page (all are counted).
 ERRORS_SHOWN = 200
 CHANGES_SHOWN = 100
@@ -43,13 +46,24 @@ def _stream(
     name: str,
 ) -> Stream:
     engine: AsyncEngine = request.app.state.engine
+    slots: asyncio.Semaphore = request.app.state.export_slots
+    # Each export holds a database connection for as long as its client takes to read the file: a few slow or
+    # stalled downloads must not take the whole pool from everyone else's pages.
+    if slots.locked():
+        raise Refused(
+            429,
+            "Exports are busy",
+            "Other exports are running on this server. Try again in a moment.",
+            headers={"Retry-After": str(EXPORT_RETRY_AFTER)},
+        )
 
     async def chunks() -> AsyncIterator[str]:
         writer = csvio.Writer()
         yield csvio.BOM + writer.rows([header])
         # A connection of its own: the request's session is closed once the handler returns, before the rows go
-        # out. One statement in one transaction, so the file is one consistent snapshot.
-        async with engine.connect() as connection:
+        # out. One statement in one transaction, so the file is one consistent snapshot. The slot is taken here,
+        # where the body is sent, so a response that is never sent holds none.
+        async with slots, engine.connect() as connection:
             result = await connection.stream(statement.execution_options(yield_per=EXPORT_CHUNK))
             async for partition in result.partitions():
                 yield writer.rows(cells(row) for row in partition)
