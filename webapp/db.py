@@ -33,7 +33,14 @@ def create_engine(settings: Settings) -> AsyncEngine:
         settings.database_url,
         pool_pre_ping=True,
         pool_size=settings.pool_size,
-        connect_args={"timeout": settings.pg_connect_timeout, "command_timeout": settings.pg_command_timeout},
+        connect_args={
+            "timeout": settings.pg_connect_timeout,
+            "command_timeout": settings.pg_command_timeout,
+            # asyncpg prepares every statement, and after five runs PostgreSQL may plan one generically, blind
+            # to its values: a search's pattern ('%zzzq%' or '%a%') or a page's cursor decides between an index
+            # and a scan, and a generic plan for a search walked a million heroes. Plan with the values always.
+            "server_settings": {"plan_cache_mode": "force_custom_plan"},
+        },
     )
 
 

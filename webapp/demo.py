@@ -185,4 +185,9 @@ async def seed_generated(engine: AsyncEngine, *, heroes: int, teams: int, seed: 
             await connection.execute(insert(Hero), batch)
             done += len(batch)
             progress("heroes", done, heroes)
+    if engine.dialect.name == "postgresql":
+        # Statistics now, not when autovacuum gets round to it: without them the planner takes a fresh million
+        # rows for a few and may pick, say, a nested loop for a search that then runs for seconds.
+        async with engine.begin() as connection:
+            await connection.execute(text("ANALYZE hero, team"))
     return True

@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from math import ceil
 from typing import Any, Generic, Literal, TypeVar, cast
 
-from sqlalchemy import ColumnElement, Select, and_, exists, func, not_, or_, text, tuple_, union_all
+from sqlalchemy import ColumnElement, Integer, Select, and_, any_, exists, func, not_, or_, text, tuple_, union_all
+from sqlalchemy import cast as sa_cast
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Row
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -103,7 +105,7 @@ async def _window(
     key: Any,
     is_null: ColumnElement[bool] | None,
     row_id: Any,
-    matching: Select[Any],
+    count: int,
     values: Select[Any] | None = None,
 ) -> Window[Row[Any]]:
     """The page of `statement` that `state` asks for, sorted by `key` then id, by seeking from its cursor.
@@ -136,7 +138,7 @@ async def _window(
         items=rows,
         next=last if (more or going_back) else None,
         previous=first if ((more and going_back) or state.after is not None) else None,
-        count=await _capped_count(session, matching),
+        count=count,
     )
 
 
@@ -242,8 +244,8 @@ def _hero_sort(state: ListState) -> tuple[Any, ColumnElement[bool] | None]:
 
 
 async def list_heroes(session: AsyncSession, *, state: ListState, team: TeamFilter = None) -> Window[Row[Any]]:
-    matching = select(Hero.id).where(*hero_conditions(session, state, team))
-    conditions = hero_conditions(session, state, team, ordered=True)
+    count = await _capped_count(session, select(Hero.id).where(*hero_conditions(session, state, team)))
+    conditions = hero_conditions(session, state, team, ordered=True, many=count > SEARCH_FEW)
     key, is_null = _hero_sort(state)
     # A live hero's team is always live (the trash detaches heroes), so the join may use the live-names index.
     on_team = and_(col(Hero.team_id) == col(Team.id), _live_team())
@@ -252,7 +254,7 @@ async def list_heroes(session: AsyncSession, *, state: ListState, team: TeamFilt
     # index) and each team's heroes by id, instead of sorting every hero.
     with_team = select(*_hero_columns()).join(Team, on_team).where(*conditions) if state.sort == "team" else None
     return await _window(
-        session, shown, state, key=key, is_null=is_null, row_id=col(Hero.id), matching=matching, values=with_team
+        session, shown, state, key=key, is_null=is_null, row_id=col(Hero.id), count=count, values=with_team
     )
 
 
@@ -267,7 +269,7 @@ def ordered_heroes(session: AsyncSession, *, state: ListState, team: TeamFilter 
 
 
 def hero_conditions(
-    session: AsyncSession, state: ListState, team: TeamFilter, *, ordered: bool = False
+    session: AsyncSession, state: ListState, team: TeamFilter, *, ordered: bool = False, many: bool = False
 ) -> list[ColumnElement[bool]]:
     """What makes a hero part of the list: live, and matching its search and filters.
 
@@ -275,6 +277,7 @@ def hero_conditions(
     index (`column + 0`, SQLite's documented way), because SQLite's planner would otherwise read every match
     through that index and sort them all (200 ms for an age range at a million heroes) instead of walking the
     sort's index and stopping after one page. PostgreSQL's planner weighs this with its statistics.
+    `many`: the search matches more than SEARCH_FEW heroes (the count says so), see `_hero_search`.
     """
 
     def filtered(column: Any, sort: str) -> Any:
@@ -282,7 +285,8 @@ def hero_conditions(
 
     conditions = [_live_hero()]
     if state.q:
-        conditions.append(_hero_search(session, state.q))
+        plan = ("walk" if many else "fetch") if ordered else "count"
+        conditions.append(_hero_search(session, state.q, plan=plan))
     if team == "none":
         conditions.append(filtered(col(Hero.team_id), "team").is_(None))
     elif team is not None:
@@ -298,8 +302,10 @@ def _like(session: AsyncSession, column: Any, pattern: str, text_: str) -> Colum
     """`column` matches the LIKE `pattern` made from `text_`, ignoring case (ILIKE). SQLite's LIKE folds ASCII
     letters only: for text with other letters both sides are lowered by Python's rules (a function the engine
     registers), as PostgreSQL's ILIKE matches them; ASCII text keeps the plain LIKE, which is cheaper."""
-    if text_.isascii() or _dialect(session) != "sqlite":
+    if _dialect(session) != "sqlite":
         return cast("ColumnElement[bool]", col(column).ilike(pattern, escape="\\"))
+    if text_.isascii():  # SQLite's own LIKE ignores ASCII case; ilike() would lower() both sides on every row
+        return cast("ColumnElement[bool]", col(column).like(pattern, escape="\\"))
     return cast("ColumnElement[bool]", func.unicode_lower(column).like(pattern.lower(), escape="\\"))
 
 
@@ -312,24 +318,47 @@ def _pattern(text_: str) -> str:
     return "%" + text_.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-def _hero_search(session: AsyncSession, q: str) -> ColumnElement[bool]:
+# Up to this many matches a search page fetches them all by the search's indexes and sorts them; past it, it
+# walks the sort's index and tests each hero, which stops after one page because matches are frequent.
+SEARCH_FEW = 2_000
+
+
+def _hero_search(session: AsyncSession, q: str, *, plan: str = "count") -> ColumnElement[bool]:
     """Substring search on name, secret name and team name (see the README: trigram indexes on PostgreSQL,
-    an FTS5 trigram index on SQLite for three characters or more)."""
-    team_ids = select(Team.id).where(_contains(session, Team.name, q), _live_team())
-    in_named_team = col(Hero.team_id).in_(team_ids)
+    an FTS5 trigram index on SQLite, for three characters or more; shorter text scans).
+
+    The same test, phrased for how it is used (`plan`): "count" all matches, "fetch" a page of few matches
+    (found by the search's indexes, then sorted), or "walk" the sort's index testing each hero, which stops
+    after one page when matches are frequent (no index may serve the test then, or the planner would use it)."""
+    team_match = (_contains(session, Team.name, q), _live_team())
+    team_ids = select(Team.id).where(*team_match)
     in_names = or_(_contains(session, Hero.name, q), _contains(session, Hero.secret_name, q))
-    dialect = _dialect(session)
-    if len(q) < TRIGRAM:  # no index helps: scan (in the sort's order, stopping after a page when matches are common)
-        return or_(in_names, in_named_team)
-    if dialect == "sqlite":
-        phrase = '"' + q.replace('"', '""') + '"'
-        matched = text("SELECT rowid FROM hero_search WHERE hero_search MATCH :phrase").bindparams(phrase=phrase)
-        return or_(col(Hero.id).in_(matched), in_named_team)
-    # PostgreSQL: one id list from two indexed lookups (names through their trigram indexes, heroes of matching teams
-    # through team_id): as an OR with the team subquery, PostgreSQL could use neither and read every hero.
-    by_name = select(Hero.id).where(in_names, _live_hero())
-    by_team = select(Hero.id).where(in_named_team, _live_hero())
-    return col(Hero.id).in_(union_all(by_name, by_team))
+    if _dialect(session) == "sqlite":
+        if plan == "walk":  # `+ 0` keeps SQLite from looking matches up by an index (its documented idiom)
+            by_name = (col(Hero.id) + 0).in_(_fts_ids(q)) if len(q) >= TRIGRAM else in_names
+            return or_(by_name, (col(Hero.team_id) + 0).in_(team_ids))
+        # The ids whose names match, from the full-text index (or, for text too short for it, from one pass
+        # over the table rather than a walk through an index, which reads the table in random order).
+        name_ids = _fts_ids(q) if len(q) >= TRIGRAM else select(Hero.id).where(in_names)
+        return or_(col(Hero.id).in_(name_ids), col(Hero.team_id).in_(team_ids))
+    if plan == "fetch":
+        # PostgreSQL, few matches: their ids from the indexes (names by trigram, heroes of matching teams by
+        # team_id), then sorted.
+        named = select(Hero.id).where(in_names, _live_hero())
+        in_team = select(Hero.id).where(col(Hero.team_id).in_(team_ids), _live_hero())
+        return col(Hero.id).in_(union_all(named, in_team))
+    # PostgreSQL: the matching teams' ids as one array, computed once, so that a count can OR three index scans
+    # together (a plain IN subquery inside an OR would make it read every hero), and a walk tests each hero.
+    team_array = select(func.array_agg(Team.id)).where(*team_match).scalar_subquery()
+    # Cast, so that it reads as ANY (array value), not ANY (subquery), which would compare with each row.
+    return or_(in_names, col(Hero.team_id) == any_(sa_cast(team_array, ARRAY(Integer))))
+
+
+def _fts_ids(q: str) -> Any:
+    """SQLite: the ids of heroes whose name or secret name holds `q` (three characters or more), from the
+    FTS5 trigram index. Quoted as one phrase, so FTS5 operators in `q` are plain text."""
+    phrase = '"' + q.replace('"', '""') + '"'
+    return text("SELECT rowid FROM hero_search WHERE hero_search MATCH :phrase").bindparams(phrase=phrase)
 
 
 class UnknownTeam(Exception):
@@ -413,10 +442,10 @@ def team_conditions(session: AsyncSession, state: ListState) -> list[ColumnEleme
 
 async def list_teams(session: AsyncSession, *, state: ListState) -> Window[Row[Any]]:
     conditions = team_conditions(session, state)
-    matching = select(Team.id).where(*conditions)
+    count = await _capped_count(session, select(Team.id).where(*conditions))
     key = col(Team.name) if state.sort == "name" else col(Team.headquarters)
     statement = select(*_team_columns()).where(*conditions)
-    return await _window(session, statement, state, key=key, is_null=None, row_id=col(Team.id), matching=matching)
+    return await _window(session, statement, state, key=key, is_null=None, row_id=col(Team.id), count=count)
 
 
 def ordered_teams(session: AsyncSession, *, state: ListState) -> Select[Any]:

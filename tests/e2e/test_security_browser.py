@@ -39,13 +39,20 @@ const realAlert = window.alert.bind(window);
 window.alert = (message) => { window.__xss.push(String(message)); return realAlert(message); };
 """
 # Anything in the live document that a payload would have made: handlers, htmx triggers, embeds, inline scripts.
+# The app's own hx-trigger elements (tag, action or hx-get), as in tests/hostile_checks.py: the list searches
+# and the Activity filters reload on change, team fields fetch suggestions. A payload's would be elsewhere.
 LIVE_MARKUP = """() => {
   const found = [];
+  const own = new Set(['form /activity', 'form /heroes', 'form /teams', 'input /teams/options']);
   for (const element of document.querySelectorAll('*')) {
     const tag = element.tagName.toLowerCase();
     for (const attribute of element.attributes) {
       const name = attribute.name;
-      if (name.startsWith('on') || name.startsWith('hx-on') || name === 'hx-trigger') found.push(`${tag} ${name}`);
+      const source = element.getAttribute('action') || element.getAttribute('hx-get');
+      const ownTrigger = name === 'hx-trigger' && own.has(`${tag} ${source}`);
+      if (name.startsWith('on') || name.startsWith('hx-on') || (name === 'hx-trigger' && !ownTrigger)) {
+        found.push(`${tag} ${name}`);
+      }
     }
     if (['img', 'svg', 'iframe', 'object', 'embed'].includes(tag)) found.push(tag);
     if (tag === 'script' && !element.getAttribute('src')) found.push('inline script');
