@@ -23,6 +23,7 @@ from tests.list_support import (
     walk_forward,
 )
 from tests.markup import parse
+from webapp import queries
 from webapp.models import Hero, Team
 
 HERO_SORTS = ["name", "-name", "secret_name", "-secret_name", "age", "-age", "team", "-team"]
@@ -126,6 +127,25 @@ async def test_filtered_walks_next_and_previous_visit_every_match_once_in_order(
     roster = await make_roster(db)
     wanted = expected_order([row for row in roster if matches(row, params)], params["sort"])
     assert len(wanted) > 25, "the filter should leave more than one page"
+    first = await client.get("/heroes", params=params)
+    forward, last = await walk_forward(client, str(first.url))
+    assert forward == chunks(wanted)
+    assert await walk_back(client, last) == forward
+
+
+@pytest.mark.parametrize(
+    "params",
+    [params for params in FILTERED if "q" in params],
+    ids=lambda params: "&".join(f"{k}={v}" for k, v in params.items()),
+)
+async def test_search_walks_are_the_same_when_the_matches_count_as_many(
+    client: Client, db: AsyncSession, params: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past SEARCH_FEW matches a search's page walks the sort's index and tests each hero instead of fetching
+    the matches and sorting them. With the threshold at 0 this roster takes that plan: the same pages result."""
+    monkeypatch.setattr(queries, "SEARCH_FEW", 0)
+    roster = await make_roster(db)
+    wanted = expected_order([row for row in roster if matches(row, params)], params["sort"])
     first = await client.get("/heroes", params=params)
     forward, last = await walk_forward(client, str(first.url))
     assert forward == chunks(wanted)

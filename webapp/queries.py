@@ -334,9 +334,11 @@ def _hero_search(session: AsyncSession, q: str, *, plan: str = "count") -> Colum
     team_ids = select(Team.id).where(*team_match)
     in_names = or_(_contains(session, Hero.name, q), _contains(session, Hero.secret_name, q))
     if _dialect(session) == "sqlite":
-        if plan == "walk":  # `+ 0` keeps SQLite from looking matches up by an index (its documented idiom)
-            by_name = (col(Hero.id) + 0).in_(_fts_ids(q)) if len(q) >= TRIGRAM else in_names
-            return or_(by_name, (col(Hero.team_id) + 0).in_(team_ids))
+        if plan == "walk":
+            # Each hero on the sort's index is tested as it comes (LIKE, no lookup to build first): matches are
+            # frequent, so a page is found after a few hundred rows. `+ 0` keeps SQLite from looking the team's
+            # heroes up by an index instead (its documented idiom).
+            return or_(in_names, (col(Hero.team_id) + 0).in_(team_ids))
         # The ids whose names match, from the full-text index (or, for text too short for it, from one pass
         # over the table rather than a walk through an index, which reads the table in random order).
         name_ids = _fts_ids(q) if len(q) >= TRIGRAM else select(Hero.id).where(in_names)
