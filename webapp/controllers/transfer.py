@@ -13,20 +13,18 @@ from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
 from litestar.response import Stream, Template
-from sqlalchemy import Select, bindparam, insert, update
+from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from webapp import audit, csvio, listing, queries
-from webapp.audit import Actor
+from webapp import csvio, listing, queries, records
 from webapp.auth import EDITORS
 from webapp.controllers.common import actor, done, once, read_form
 from webapp.controllers.heroes import unknown_team
-from webapp.forms import HERO_FIELDS
 from webapp.htmx import redirect, render
 from webapp.models import Hero, Team
-from webapp.records import HERO, IN_CHUNK
+from webapp.records import IN_CHUNK
 from webapp.refusal import Refused
 
 # Rows fetched and written per chunk: memory stays flat however long the list.
@@ -144,53 +142,6 @@ async def _plan(
     return csvio.plan(sheet, stored=stored, teams=teams, versions=versions)
 
 
-async def _apply(session: AsyncSession, plan: csvio.Plan, by: Actor) -> None:
-    """Every change in the caller's transaction, each with the history entry records.create or records.change
-    would write, but a statement per kind of change rather than several per row: ten thousand rows one at a
-    time take tens of seconds. The heroes were read under lock (see _plan), so each update's version holds."""
-    creates = [change for change in plan.changes if change.hero_id is None]
-    updates = [change for change in plan.changes if change.hero_id is not None]
-    ids: list[int] = []
-    if creates:
-        # RETURNING in the order of the rows sent, so each id is paired with its row.
-        inserting = insert(Hero).returning(col(Hero.id), sort_by_parameter_order=True)
-        ids = list((await session.exec(inserting, params=[change.values for change in creates])).scalars())
-    if updates:
-        table = Hero.__table__  # type: ignore[attr-defined]
-        # A Core executemany: one round trip for all the rows.
-        updating = (
-            update(table)
-            .where(
-                table.c.id == bindparam("hero_id"),
-                table.c.version == bindparam("seen"),
-                table.c.deleted_at.is_(None),
-            )
-            .values({name: bindparam(f"new_{name}") for name in HERO_FIELDS} | {"version": table.c.version + 1})
-        )
-        await (await session.connection()).execute(
-            updating,
-            [
-                {"hero_id": change.hero_id, "seen": change.version}
-                | {f"new_{name}": value for name, value in change.values.items()}
-                for change in updates
-            ],
-        )
-    # History in the file's row order, as one change after another would have written it.
-    new_ids = {change.row: hero_id for hero_id, change in zip(ids, creates, strict=True)}
-    entries = [
-        audit.entry(
-            by,
-            action="update" if change.hero_id is not None else "create",
-            record_type=HERO.name,
-            record_id=change.hero_id if change.hero_id is not None else new_ids[change.row],
-            label=change.values["name"],
-            changes=change.changes,
-        )
-        for change in plan.changes
-    ]
-    await audit.write(session, entries)
-
-
 def _page(request: Request[Any, Any, Any], *, status_code: int = 200, **context: Any) -> Template:
     defaults: dict[str, Any] = {
         "plan": None,
@@ -274,7 +225,7 @@ class TransferController(Controller):
             return _refused_file(request, bad)
         plan = await _plan(session, sheet, versions=versions, lock=True)
         if not plan.errors:
-            await _apply(session, plan, actor(request))
+            await records.import_heroes(session, plan, actor(request))
             list_path = request.app.route_reverse("heroes:list")
             await done(request, session, list_path)
             return redirect(list_path, flash=f"Imported: {plan.creates:,} created, {plan.updates:,} updated.")
