@@ -20,6 +20,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from webapp.listing import COUNT_CAP, NO_TEAM, Cursor, ListState
 from webapp.models import AuditEntry, Hero, Team, User
 
+# PostgreSQL takes at most 32,767 parameters per statement: long id lists go in slices.
+IN_CHUNK = 10_000
 # Ids are INTEGER columns: anything outside this range cannot exist, and PostgreSQL would reject it.
 MAX_ID = 2**31 - 1
 
@@ -377,6 +379,41 @@ async def team_filter(session: AsyncSession, *, typed: str) -> TeamFilter:
     if team_id is None:
         raise UnknownTeam(typed)
     return team_id
+
+
+async def live_team_ids(session: AsyncSession, *, names: list[str], lock: bool = False) -> dict[str, int]:
+    """{name: id} of the live teams with these names; `lock` share-locks them until commit (PostgreSQL), as
+    team_exists does, so none goes to the trash before heroes joining it are saved."""
+    teams: dict[str, int] = {}
+    for start in range(0, len(names), IN_CHUNK):
+        columns: tuple[Any, ...] = (Team.id, Team.name)
+        lookup = select(*columns).where(col(Team.name).in_(names[start : start + IN_CHUNK]), _live_team())
+        if lock:
+            lookup = lookup.with_for_update(read=True)
+        rows: list[Any] = list((await session.exec(lookup)).all())
+        teams |= {row.name: row.id for row in rows}
+    return teams
+
+
+async def heroes_by_id(session: AsyncSession, *, ids: list[int], lock: bool = False) -> list[Row[Any]]:
+    """These heroes' fields, version and trash state (also in the trash), in id order; `lock` locks them for
+    update until commit (PostgreSQL), in id order like every bulk write, so concurrent ones queue."""
+    columns: tuple[Any, ...] = (
+        Hero.id,
+        Hero.name,
+        Hero.secret_name,
+        Hero.age,
+        Hero.team_id,
+        Hero.version,
+        Hero.deleted_at,
+    )
+    rows: list[Row[Any]] = []
+    for start in range(0, len(ids), IN_CHUNK):
+        statement = select(*columns).where(col(Hero.id).in_(ids[start : start + IN_CHUNK])).order_by(col(Hero.id))
+        if lock:
+            statement = statement.with_for_update()
+        rows += list((await session.exec(statement)).all())
+    return rows
 
 
 async def team_by_name(session: AsyncSession, *, name: str) -> int | None:

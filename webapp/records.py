@@ -23,7 +23,7 @@ from webapp import audit, csvio
 from webapp.audit import Actor
 from webapp.forms import HERO_FIELDS, TEAM_FIELDS
 from webapp.models import AuditEntry, Hero, Team
-from webapp.queries import team_exists, valid_id
+from webapp.queries import IN_CHUNK, team_exists, valid_id
 
 Record = Hero | Team
 
@@ -277,10 +277,6 @@ async def restore(session: AsyncSession, kind: Kind, record_id: int, *, version:
     )
     await audit.write(session, [restored, *entries])
     return outcome
-
-
-# PostgreSQL takes at most 32,767 parameters per statement: long id lists go in slices.
-IN_CHUNK = 10_000
 
 
 def _chunks(ids: list[int]) -> list[list[int]]:

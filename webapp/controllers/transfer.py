@@ -15,7 +15,6 @@ from litestar.di import NamedDependency
 from litestar.response import Stream, Template
 from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from webapp import csvio, listing, queries, records
@@ -23,8 +22,6 @@ from webapp.auth import EDITORS
 from webapp.controllers.common import actor, done, once, read_form
 from webapp.controllers.heroes import unknown_team
 from webapp.htmx import redirect, render
-from webapp.models import Hero, Team
-from webapp.records import IN_CHUNK
 from webapp.refusal import Refused
 
 # Rows fetched and written per chunk: memory stays flat however long the list.
@@ -110,35 +107,14 @@ async def _plan(
     read here are still theirs when the changes are written. Teams first, as a single edit locks them, and
     heroes in id order, as bulk actions do, so concurrent changes queue instead of deadlocking.
     """
-    names = sorted(csvio.named_teams(sheet))
-    teams: dict[str, int] = {}
-    team_columns: tuple[Any, ...] = (Team.id, Team.name)
-    for start in range(0, len(names), IN_CHUNK):
-        lookup = select(*team_columns).where(
-            col(Team.name).in_(names[start : start + IN_CHUNK]), col(Team.deleted_at).is_(None)
+    teams = await queries.live_team_ids(session, names=sorted(csvio.named_teams(sheet)), lock=lock)
+    rows = await queries.heroes_by_id(session, ids=sorted(csvio.named_ids(sheet)), lock=lock)
+    stored = {
+        row.id: csvio.Stored(
+            row.name, row.secret_name, row.age, row.team_id, row.version, in_trash=row.deleted_at is not None
         )
-        if lock:
-            lookup = lookup.with_for_update(read=True)
-        teams |= {row.name: row.id for row in (await session.exec(lookup)).all()}
-    ids = sorted(csvio.named_ids(sheet))
-    stored: dict[int, csvio.Stored] = {}
-    hero_columns: tuple[Any, ...] = (
-        Hero.id,
-        Hero.name,
-        Hero.secret_name,
-        Hero.age,
-        Hero.team_id,
-        Hero.version,
-        Hero.deleted_at,
-    )
-    for start in range(0, len(ids), IN_CHUNK):
-        statement = select(*hero_columns).where(col(Hero.id).in_(ids[start : start + IN_CHUNK])).order_by(Hero.id)
-        if lock:
-            statement = statement.with_for_update()
-        for row in (await session.exec(statement)).all():
-            stored[row.id] = csvio.Stored(
-                row.name, row.secret_name, row.age, row.team_id, row.version, in_trash=row.deleted_at is not None
-            )
+        for row in rows
+    }
     return csvio.plan(sheet, stored=stored, teams=teams, versions=versions)
 
 
