@@ -20,7 +20,7 @@ from webapp.config import Settings, utcnow
 from webapp.models import AuditEntry, Hero, Team
 
 Endpoint = tuple[str, str]
-"""(method, path template as the app declares it), e.g. ("POST", "/heroes/{hero_id:int}")."""
+"""(method, path template as the app declares it), e.g. ("POST", "/heroes/{record_id:int}")."""
 
 NEW_PASSWORD = "a brand new passphrase"
 PARAMETER = re.compile(r"\{(\w+):\w+\}")
@@ -129,8 +129,7 @@ async def arrange_sample(db: AsyncSession, template: str, *, user_id: int, setup
 def fill(template: str, sample: Sample) -> str:
     """The path with its parameters replaced by the sample's ids."""
     values = {
-        "hero_id": sample.hero_id,
-        "team_id": sample.team_id,
+        "record_id": sample.team_id if template.startswith("/teams") else sample.hero_id,
         "user_id": sample.user_id,
         "entry_id": sample.entry_id,
         "token": sample.setup_token,
@@ -155,12 +154,12 @@ def effective_form(endpoint: Endpoint, sample: Sample) -> dict[str, str]:
         ("POST", "/setup/{token:str}"): {"username": "founder"} | new_password,
         ("POST", "/account/password"): {"current_password": TEST_PASSWORD} | new_password,
         ("POST", "/heroes"): {"name": "Forged Hero", "secret_name": "Forger", "age": "30", "team_id": ""},
-        ("POST", "/heroes/{hero_id:int}"): {"name": "Renamed", "secret_name": "Renamed", "age": "1", "team_id": ""}
+        ("POST", "/heroes/{record_id:int}"): {"name": "Renamed", "secret_name": "Renamed", "age": "1", "team_id": ""}
         | version,
-        ("POST", "/heroes/{hero_id:int}/delete"): version,
-        ("POST", "/heroes/{hero_id:int}/restore"): version,
-        ("POST", "/heroes/{hero_id:int}/purge"): version,
-        ("POST", "/heroes/{hero_id:int}/history/{entry_id:int}/revert"): version,
+        ("POST", "/heroes/{record_id:int}/delete"): version,
+        ("POST", "/heroes/{record_id:int}/restore"): version,
+        ("POST", "/heroes/{record_id:int}/purge"): version,
+        ("POST", "/heroes/{record_id:int}/history/{entry_id:int}/revert"): version,
         # The dry run changes nothing whoever sends it; the apply step takes the checked file back as text.
         ("POST", "/heroes/import"): {"content": "Name,Secret name\r\nForged Hero,Forger\r\n"},
         ("POST", "/heroes/import/apply"): {"content": "Name,Secret name\r\nForged Hero,Forger\r\n"},
@@ -168,11 +167,11 @@ def effective_form(endpoint: Endpoint, sample: Sample) -> dict[str, str]:
         ("POST", "/heroes/bulk/apply"): {"action": "delete", "selected": f"{sample.hero_id}:{sample.version}"},
         ("POST", "/teams"): {"name": "Forged Team", "headquarters": "Nowhere"},
         ("POST", "/teams/bulk/apply"): {"action": "delete", "selected": f"{sample.team_id}:{sample.version}"},
-        ("POST", "/teams/{team_id:int}"): {"name": "Renamed Team", "headquarters": "Elsewhere"} | version,
-        ("POST", "/teams/{team_id:int}/delete"): version,
-        ("POST", "/teams/{team_id:int}/restore"): version,
-        ("POST", "/teams/{team_id:int}/purge"): version,
-        ("POST", "/teams/{team_id:int}/history/{entry_id:int}/revert"): version,
+        ("POST", "/teams/{record_id:int}"): {"name": "Renamed Team", "headquarters": "Elsewhere"} | version,
+        ("POST", "/teams/{record_id:int}/delete"): version,
+        ("POST", "/teams/{record_id:int}/restore"): version,
+        ("POST", "/teams/{record_id:int}/purge"): version,
+        ("POST", "/teams/{record_id:int}/history/{entry_id:int}/revert"): version,
         # Everything deleted up to now, as the confirmation page would say.
         ("POST", "/trash/empty"): {"through": utcnow().isoformat()},
         ("POST", "/users"): {"username": "mallory", "role": "admin"} | new_password,

@@ -31,7 +31,7 @@ from tests.factories import (
     move_to_trash,
 )
 from tests.markup import parse
-from webapp.controllers.common import REPEAT_MESSAGE
+from webapp.errors import REPEAT_MESSAGE
 from webapp.listing import COUNT_CAP
 from webapp.models import Hero, Role
 

@@ -86,7 +86,7 @@ async def test_malformed_id_in_every_path_is_a_404_page_and_changes_nothing(
     assert (id_of(team), id_of(hero), await record_change(db, hero, "name", "Deadpool")) == (1, 1, 1)
     assert [user["id"] for user in await snapshot(db, User)] == [1]
     endpoints = parameter_endpoints(app)
-    assert {"/heroes/{hero_id:int}", "/teams/{team_id:int}", "/users/{user_id:int}"} <= {e[1] for e in endpoints}
+    assert {"/heroes/{record_id:int}", "/teams/{record_id:int}", "/users/{user_id:int}"} <= {e[1] for e in endpoints}
     team_revert = [e for e in endpoints if e[1].startswith("/teams/") and "{entry_id:" in e[1]]
     in_trash = [e for e in endpoints if acts_on_the_trash(e[1])]
     assert team_revert

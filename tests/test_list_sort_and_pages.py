@@ -23,7 +23,7 @@ from tests.list_support import (
     walk_forward,
 )
 from tests.markup import parse
-from webapp import queries
+from webapp.data import search
 from webapp.models import Hero, Team
 
 HERO_SORTS = ["name", "-name", "secret_name", "-secret_name", "age", "-age", "team", "-team"]
@@ -143,7 +143,7 @@ async def test_search_walks_are_the_same_when_the_matches_count_as_many(
 ) -> None:
     """Past SEARCH_FEW matches a search's page walks the sort's index and tests each hero instead of fetching
     the matches and sorting them. With the threshold at 0 this roster takes that plan: the same pages result."""
-    monkeypatch.setattr(queries, "SEARCH_FEW", 0)
+    monkeypatch.setattr(search, "SEARCH_FEW", 0)
     roster = await make_roster(db)
     wanted = expected_order([row for row in roster if matches(row, params)], params["sort"])
     first = await client.get("/heroes", params=params)

@@ -391,7 +391,7 @@ async def test_restoring_a_team_reattaches_heroes_beyond_one_statements_paramete
 ) -> None:
     """PostgreSQL takes at most 32,767 parameters a statement, so the ids go in slices; slices of 2 here make
     five heroes cross several of them."""
-    monkeypatch.setattr("webapp.records.IN_CHUNK", 2)
+    monkeypatch.setattr("webapp.data.writes.chunks", lambda items: [items[i : i + 2] for i in range(0, len(items), 2)])
     team = await make_team(db, name="Preventers")
     team_id = id_of(team)
     hero_ids = [id_of(await make_hero(db, name=f"Hero {n}", team=team)) for n in range(5)]

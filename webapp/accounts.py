@@ -14,8 +14,8 @@ from sqlalchemy import delete, func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from webapp.data.ids import valid_id
 from webapp.models import LoginFailure, Role, SetupToken, User, UserSession
-from webapp.queries import valid_id
 
 
 def digest(token: str) -> str:

@@ -17,17 +17,21 @@ from litestar.template.config import TemplateConfig
 from webapp.auth import OPEN, VIEWERS, SessionMiddleware, authorize, csrf_token, signed_in_user
 from webapp.config import Settings
 from webapp.controllers.account import AccountController
-from webapp.controllers.bulk import HeroBulkController, TeamBulkController
-from webapp.controllers.common import MAX_FORM_FIELDS, body_limits, canonical_ids
-from webapp.controllers.heroes import HeroController
+from webapp.controllers.bulk import BulkController
+from webapp.controllers.changes import ChangesController
+from webapp.controllers.common import provide_submitted
 from webapp.controllers.history import ActivityController, TrashController
-from webapp.controllers.teams import TeamController
-from webapp.controllers.transfer import TransferController
+from webapp.controllers.imports import ImportController
+from webapp.controllers.records import OptionsController, RecordController, ResourceController, for_resource
 from webapp.controllers.users import UserController
 from webapp.db import make_lifespan, provide_session
 from webapp.errors import exception_handlers
+from webapp.guards import MAX_FORM_FIELDS, body_limits, canonical_ids
+from webapp.links import Links
 from webapp.listing import COUNT_CAP
 from webapp.middleware import add_response_headers
+from webapp.registry import BY_NAME, REFERENCES, RESOURCES
+from webapp.resource import Resource
 from webapp.static import asset_url
 from webapp.submissions import new_token
 
@@ -37,18 +41,44 @@ async def home(request: Request) -> Redirect:  # type: ignore[type-arg]
     return Redirect(request.app.route_reverse("heroes:list"), status_code=303)
 
 
+# History shows account changes too: their fields' labels beside the resources'.
+ACCOUNT_LABELS = {"role": "Role", "is_active": "Active"}
+
+
 def _template_engine(settings: Settings) -> JinjaTemplateEngine:
     # StrictUndefined: a misspelt variable fails a test instead of rendering as an empty string.
     environment = Environment(
         loader=FileSystemLoader(settings.templates_dir), autoescape=True, undefined=StrictUndefined
     )
-    environment.globals["count_cap"] = COUNT_CAP
+    environment.globals |= {
+        "count_cap": COUNT_CAP,
+        "resources": BY_NAME,
+        "references": REFERENCES,
+        "field_labels": {spec.name: spec.label for resource in RESOURCES for spec in resource.fields} | ACCOUNT_LABELS,
+    }
     engine = JinjaTemplateEngine.from_environment(environment)
     engine.register_template_callable("asset", asset_url(settings.static_dir))
     engine.register_template_callable("csrf_token", csrf_token)
     engine.register_template_callable("signed_in_user", signed_in_user)
     engine.register_template_callable("once_token", lambda _context: new_token())
+    # Litestar's url_for looks each route up; ours reads the table made once (webapp.links).
+    engine.register_template_callable(
+        "url_for", lambda context, name, **params: context["request"].app.state.links.url(name, **params)
+    )
     return engine
+
+
+def _resource_controllers() -> list[type[ResourceController]]:
+    """Each resource's routes: its screens, history and trash, bulk actions and export; CSV import where it
+    takes one; name suggestions where other resources point at it."""
+
+    def wanted(resource: Resource) -> list[type[ResourceController]]:
+        bases: list[type[ResourceController]] = [RecordController, ChangesController, BulkController]
+        bases += [ImportController] if resource.importable else []
+        bases += [OptionsController] if resource.referenced_by else []
+        return [for_resource(base, resource) for base in bases]
+
+    return [controller for resource in RESOURCES for controller in wanted(resource)]
 
 
 def create_app(settings: Settings) -> Litestar:
@@ -59,13 +89,9 @@ def create_app(settings: Settings) -> Litestar:
             # (at app level it would declare none, and the guard refuses such routes to everyone).
             Router(path="/", route_handlers=[home], opt=VIEWERS),
             AccountController,
-            HeroController,
-            HeroBulkController,
-            TeamController,
-            TeamBulkController,
+            *_resource_controllers(),
             ActivityController,
             TrashController,
-            TransferController,
             UserController,
             create_static_files_router(
                 path="/static",
@@ -76,7 +102,7 @@ def create_app(settings: Settings) -> Litestar:
                 cache_control=CacheControlHeader(max_age=31_536_000, public=True),
             ),
         ],
-        dependencies={"session": Provide(provide_session)},
+        dependencies={"session": Provide(provide_session), "submitted": Provide(provide_submitted)},
         guards=[authorize, canonical_ids, body_limits],
         template_config=TemplateConfig(instance=_template_engine(settings)),
         lifespan=[make_lifespan(settings)],
@@ -90,4 +116,8 @@ def create_app(settings: Settings) -> Litestar:
         debug=False,
     )
     app.state.settings = settings
+    app.state.links = Links(app)
+    engine = app.template_engine
+    assert isinstance(engine, JinjaTemplateEngine)
+    engine.engine.globals["links"] = app.state.links
     return app

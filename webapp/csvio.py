@@ -1,6 +1,6 @@
 """CSV in and out, without the database: export rows with spreadsheet formulas neutralised, and an import file
-read into rows and checked against the stored heroes it names (webapp.controllers.transfer looks those up and
-writes the changes).
+read into rows and checked against the stored records it names (webapp.data.imports looks those up and writes
+the changes). The columns are the resource's: ID, its fields by label, Version.
 
 Exports start with a UTF-8 byte order mark: Excel reads a CSV as UTF-8 only when it has one (otherwise it guesses
 the system's code page and mangles every accent); other readers skip it, and the import accepts files with or
@@ -15,21 +15,17 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from webapp.forms import HERO_FIELDS, LABELS, hero_form, whole_number
-from webapp.listing import NO_TEAM
+from webapp.forms import means_none, record_form
 from webapp.models import NAME_MAX
+from webapp.numbers import whole_number
+from webapp.resource import Resource
 
 BOM = "\ufeff"
-HERO_HEADER = ("ID", "Name", "Secret name", "Age", "Team", "Version")
-TEAM_HEADER = ("ID", "Name", "Headquarters", "Heroes", "Version")
 # A cell starting with one of these is a formula to Excel, LibreOffice and Google Sheets (OWASP CSV injection,
 # ASVS 1.2.10): such cells are written with a leading single quote, which spreadsheets take as "this is text".
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\0")
 QUOTE = "'"
 IMPORT_ROWS_MAX = 10_000
-# Column keys: a header cell, case and spacing aside ("secret_name" too), names one of these.
-COLUMNS = {"id": "ID", "name": "Name", "secret name": "Secret name", "age": "Age", "team": "Team", "version": "Version"}
-COLUMN_LIST = "ID, Name, Secret name, Age, Team and Version"
 
 
 def neutralise(text: str) -> str:
@@ -43,22 +39,25 @@ def restore(cell: str) -> str:
     return cell[1:] if cell.startswith(QUOTE) and cell[1:].startswith((*FORMULA_STARTS, QUOTE)) else cell
 
 
-def hero_cells(row: Any) -> tuple[object, ...]:
-    """An export row from a row of queries.ordered_heroes. Numbers are ours, not user text: they stay numbers."""
-    age = "" if row.age is None else row.age
-    return (
-        row.id,
-        neutralise(row.name),
-        neutralise(row.secret_name),
-        age,
-        neutralise(row.team_name or ""),
-        row.version,
-    )
+def export_header(resource: Resource) -> tuple[str, ...]:
+    """An export's header row: ID, Name, the list's other columns, Version (what the import reads back)."""
+    return ("ID", "Name", *(column.label for column in resource.columns), "Version")
 
 
-def team_cells(row: Any) -> tuple[object, ...]:
-    """An export row from a row of queries.ordered_teams."""
-    return (row.id, neutralise(row.name), neutralise(row.headquarters), row.hero_count, row.version)
+def export_cells(resource: Resource) -> Any:
+    """A function making an export row from a row of the list's query. Numbers are ours, not user text: they
+    stay numbers; a missing value is an empty cell."""
+    attrs = [(column.attr, column.numeric) for column in resource.columns]
+
+    def cells(row: Any) -> tuple[object, ...]:
+        shown = [getattr(row, attr) for attr, _numeric in attrs]
+        middle = [
+            "" if value is None else value if numeric else neutralise(str(value))
+            for value, (_attr, numeric) in zip(shown, attrs, strict=True)
+        ]
+        return (row.id, neutralise(row.name), *middle, row.version)
+
+    return cells
 
 
 class Writer:
@@ -129,30 +128,42 @@ def _shown(cell: str) -> str:
     return text if len(text) <= 40 else text[:39] + "…"
 
 
-def _header(cells: list[str]) -> list[str | None]:
+def import_columns(resource: Resource) -> dict[str, str]:
+    """An import file's column keys (a header cell, case and spacing aside, "secret_name" too) and labels."""
+    return {"id": "ID", **{spec.label.casefold(): spec.label for spec in resource.fields}, "version": "Version"}
+
+
+def _column_list(columns: dict[str, str]) -> str:
+    labels = list(columns.values())
+    return ", ".join(labels[:-1]) + " and " + labels[-1]
+
+
+def _header(resource: Resource, cells: list[str]) -> list[str | None]:
     """Each header cell's column key (None for a blank cell: that column is not read)."""
+    columns = import_columns(resource)
     keys: list[str | None] = []
     for cell in cells:
         name = " ".join(cell.replace("_", " ").split()).casefold()
         if not name:
             keys.append(None)
-        elif name not in COLUMNS:
+        elif name not in columns:
             raise BadFile(
-                f"The header row names a column “{_shown(cell)}” that heroes do not have. "
-                f"The columns are {COLUMN_LIST}."
+                f"The header row names a column “{_shown(cell)}” that {resource.plural} do not have. "
+                f"The columns are {_column_list(columns)}."
             )
         elif name in keys:
-            raise BadFile(f"The header row names the column “{COLUMNS[name]}” twice.")
+            raise BadFile(f"The header row names the column “{columns[name]}” twice.")
         else:
             keys.append(name)
     if "name" not in keys:
         raise BadFile(
-            f"The file has no Name column. Its first row must name the columns: {COLUMN_LIST} (Name is required)."
+            f"The file has no Name column. Its first row must name the columns: {_column_list(columns)} "
+            "(Name is required)."
         )
     return keys
 
 
-def read(text: str) -> Sheet:
+def read(resource: Resource, text: str) -> Sheet:
     """The rows of an import file. Blank rows are skipped (they keep their numbers); a broken file, a header
     that is not ours, no rows or too many are a BadFile."""
     if not text.strip():
@@ -167,7 +178,7 @@ def read(text: str) -> Sheet:
             if not any(cell.strip() for cell in cells):
                 continue
             if keys is None:
-                keys = _header(cells)
+                keys = _header(resource, cells)
                 continue
             if len(rows) == IMPORT_ROWS_MAX:
                 raise BadFile(
@@ -182,7 +193,7 @@ def read(text: str) -> Sheet:
     if keys is None:
         raise BadFile("The file is empty.")
     if not rows:
-        raise BadFile("The file has a header row but no heroes under it.")
+        raise BadFile(f"The file has a header row but no {resource.plural} under it.")
     return Sheet(rows, frozenset(key for key in keys if key is not None))
 
 
@@ -190,18 +201,13 @@ def read(text: str) -> Sheet:
 
 
 @dataclass(frozen=True)
-class Stored:
-    """A hero as stored, for checking the row that names it."""
+class StoredRecord:
+    """A record as stored, for checking the row that names it."""
 
     name: str
-    secret_name: str
-    age: int | None
-    team_id: int | None
+    values: dict[str, Any]
     version: int
     in_trash: bool
-
-    def values(self) -> dict[str, Any]:
-        return {"name": self.name, "secret_name": self.secret_name, "age": self.age, "team_id": self.team_id}
 
 
 @dataclass(frozen=True)
@@ -210,47 +216,45 @@ class RowError:
     column: str
     message: str
     conflict: bool = False
-    """The hero changed since the file was exported or checked (the rest of the row may be fine)."""
+    """The record changed since the file was exported or checked (the rest of the row may be fine)."""
 
 
 @dataclass(frozen=True)
 class Change:
-    """A row to apply: a new hero (hero_id None), or these values on top of the version the file was made from."""
+    """A row to apply: a new record (record_id None), or these values on top of the version the file was made
+    from. `labels` names the changed fields as the page lists them."""
 
     row: int
-    hero_id: int | None
+    record_id: int | None
     version: int | None
     values: dict[str, Any]
     before: dict[str, Any] = field(default_factory=dict)
     """An update's stored values."""
+    labels: tuple[str, ...] = ()
 
     @property
     def changes(self) -> dict[str, list[Any]]:
-        """{field: [before, after]}, as a history entry holds it (a new hero's "before" is None)."""
+        """{field: [before, after]}, as a history entry holds it (a new record's "before" is None)."""
         return {
             name: [self.before.get(name), value]
             for name, value in self.values.items()
-            if value != self.before.get(name) and (self.hero_id is not None or value is not None)
+            if value != self.before.get(name) and (self.record_id is not None or value is not None)
         }
-
-    @property
-    def fields(self) -> list[str]:
-        return [LABELS[name] for name in self.changes]
 
 
 @dataclass
-class Plan:
+class ImportPlan:
     """What an import would do, row by row, or why it cannot."""
 
     changes: list[Change] = field(default_factory=list)
     unchanged: int = 0
     errors: list[RowError] = field(default_factory=list)
     versions: dict[int, int] = field(default_factory=dict)
-    """The versions seen for rows that name a hero but give no Version: the apply step holds them to these."""
+    """The versions seen for rows that name a record but give no Version: the apply step holds them to these."""
 
     @property
     def creates(self) -> int:
-        return sum(1 for change in self.changes if change.hero_id is None)
+        return sum(1 for change in self.changes if change.record_id is None)
 
     @property
     def updates(self) -> int:
@@ -266,85 +270,105 @@ def _cell(row: Row, key: str) -> str:
 
 
 def named_ids(sheet: Sheet) -> set[int]:
-    """The hero ids the file names (those that are well formed)."""
-    return {hero_id for row in sheet.rows if (hero_id := whole_number(_cell(row, "id"))) is not None}
+    """The record ids the file names (those that are well formed)."""
+    return {record_id for row in sheet.rows if (record_id := whole_number(_cell(row, "id"))) is not None}
 
 
-def _team_name(row: Row) -> str:
-    return restore(_cell(row, "team"))
+def named(resource: Resource, sheet: Sheet) -> dict[str, set[str]]:
+    """{reference field: the names the file gives that could be a record's} (to look up; the rest are errors
+    anyway)."""
+    found: dict[str, set[str]] = {}
+    for spec in resource.references:
+        assert spec.references is not None
+        names = {restore(_cell(row, spec.label.casefold())) for row in sheet.rows}
+        found[spec.name] = {name for name in names if not means_none(name, spec.references) and len(name) <= NAME_MAX}
+    return found
 
 
-def named_teams(sheet: Sheet) -> set[str]:
-    """The team names the file gives that could be a team's (to look up; the rest are errors anyway)."""
-    names = {_team_name(row) for row in sheet.rows}
-    return {name for name in names if name and name.casefold() != NO_TEAM.casefold() and len(name) <= NAME_MAX}
+@dataclass
+class _Check:
+    """One pass over a file: what it is checked against, and what it found so far."""
+
+    resource: Resource
+    sheet: Sheet
+    stored: Mapping[int, StoredRecord]
+    names: Mapping[str, Mapping[str, int]]
+    versions: Mapping[int, int] | None
+    result: ImportPlan = field(default_factory=ImportPlan)
+    first_row: dict[int, int] = field(default_factory=dict)
 
 
 def plan(
-    sheet: Sheet, *, stored: Mapping[int, Stored], teams: Mapping[str, int], versions: Mapping[int, int] | None
-) -> Plan:
-    """Check every row. `stored`: the heroes the file names, `teams`: live teams by exact name. `versions` is
-    None for the dry run; the apply step passes the versions the dry run saw."""
-    result = Plan()
-    first_row: dict[int, int] = {}
+    resource: Resource,
+    sheet: Sheet,
+    *,
+    stored: Mapping[int, StoredRecord],
+    names: Mapping[str, Mapping[str, int]],
+    versions: Mapping[int, int] | None,
+) -> ImportPlan:
+    """Check every row. `stored`: the records the file names; `names`: for each reference field, the live
+    records it may point at by exact name. `versions` is None for the dry run; the apply step passes the
+    versions the dry run saw."""
+    check = _Check(resource, sheet, stored, names, versions)
     for row in sheet.rows:
-        _check(row, sheet, stored, teams, versions, first_row, result)
-    return result
+        _check(check, row)
+    return check.result
 
 
-def _target(row: Row, stored: Mapping[int, Stored], first_row: dict[int, int]) -> tuple[int | None, RowError | None]:
-    """The hero a row names: (None, None) for a new one, or the error that makes the row unusable."""
+def _target(check: _Check, row: Row) -> tuple[int | None, RowError | None]:
+    """The record a row names: (None, None) for a new one, or the error that makes the row unusable."""
+    noun = check.resource.name
     raw = _cell(row, "id")
     if not raw:
         return None, None
-    hero_id = whole_number(raw)
-    if hero_id is None or hero_id == 0:
-        return None, RowError(row.number, "ID", "ID must be a hero’s number, or blank to create a new hero.")
-    if hero_id in first_row:
-        message = f"ID {hero_id} is also on row {first_row[hero_id]}: a hero can be in the file only once."
+    record_id = whole_number(raw)
+    if record_id is None or record_id == 0:
+        return None, RowError(row.number, "ID", f"ID must be a {noun}’s number, or blank to create a new {noun}.")
+    if record_id in check.first_row:
+        message = f"ID {record_id} is also on row {check.first_row[record_id]}: a {noun} can be in the file only once."
         return None, RowError(row.number, "ID", message)
-    first_row[hero_id] = row.number
-    current = stored.get(hero_id)
+    check.first_row[record_id] = row.number
+    current = check.stored.get(record_id)
     if current is None:
-        return None, RowError(row.number, "ID", f"No hero has ID {hero_id}. Leave ID blank to create a new hero.")
+        return None, RowError(row.number, "ID", f"No {noun} has ID {record_id}. Leave ID blank to create a new {noun}.")
     if current.in_trash:
-        message = f"Hero {hero_id} ({current.name}) is in the trash. Restore it first, or leave ID blank to create one."
+        message = (
+            f"{noun.capitalize()} {record_id} ({current.name}) is in the trash. Restore it first, or leave ID blank "
+            "to create one."
+        )
         return None, RowError(row.number, "ID", message)
-    return hero_id, None
+    return record_id, None
 
 
-def _values(
-    row: Row, sheet: Sheet, current: Stored | None, teams: Mapping[str, int]
-) -> dict[str, Any] | list[RowError]:
-    """The hero's values after this row: a column the file does not have leaves the stored value as it is."""
-    before = current.values() if current is not None else {}
-    data = {name: "" if before.get(name) is None else str(before[name]) for name in HERO_FIELDS}
+def _values(check: _Check, row: Row, current: StoredRecord | None) -> dict[str, Any] | list[RowError]:
+    """The record's values after this row: a column the file does not have leaves the stored value as it is."""
+    resource, columns = check.resource, check.sheet.columns
+    before = current.values if current is not None else {}
+    data = {name: "" if before.get(name) is None else str(before[name]) for name in resource.field_names}
     errors: list[RowError] = []
-    for name in ("name", "secret_name"):
-        key = name.replace("_", " ")
-        if key in sheet.columns:
-            data[name] = restore(_cell(row, key))
-    if "age" in sheet.columns:
-        data["age"] = _cell(row, "age")
-    if "team" in sheet.columns:
-        typed = _team_name(row)
-        data["team_id"] = ""
-        if typed and typed.casefold() != NO_TEAM.casefold():
-            if typed in teams:
-                data["team_id"] = str(teams[typed])
-            else:
-                errors.append(RowError(row.number, "Team", f"No team is named “{_shown(typed)}”."))
-    form = hero_form(data)
-    errors += [RowError(row.number, LABELS[name], message) for name, message in form.errors.items()]
+    for spec in resource.fields:
+        key = spec.label.casefold()
+        if key not in columns:
+            continue
+        if spec.references:
+            typed = restore(_cell(row, key))
+            data[spec.name] = ""
+            if not means_none(typed, spec.references):
+                if typed in check.names.get(spec.name, {}):
+                    data[spec.name] = str(check.names[spec.name][typed])
+                else:
+                    errors.append(RowError(row.number, spec.label, f"No {spec.references} is named “{_shown(typed)}”."))
+        else:
+            data[spec.name] = _cell(row, key) if spec.is_number else restore(_cell(row, key))
+    form = record_form(resource, data)
+    errors += [RowError(row.number, resource.spec(name).label, message) for name, message in form.errors.items()]
     if errors or form.model is None:
         return errors
-    return form.model.model_dump()
+    return form.dump()
 
 
-def _version(
-    row: Row, hero_id: int, current: Stored, versions: Mapping[int, int] | None, result: Plan
-) -> tuple[int | None, RowError | None]:
-    """The version the row was made from, and the error when the hero has changed since."""
+def _version(check: _Check, row: Row, record_id: int, current: StoredRecord) -> tuple[int | None, RowError | None]:
+    """The version the row was made from, and the error when the record has changed since."""
     given = _cell(row, "version")
     if given:
         seen = whole_number(given)
@@ -357,39 +381,32 @@ def _version(
             )
             return None, RowError(row.number, "Version", message, conflict=True)
         return seen, None
-    if versions is None:
-        result.versions[hero_id] = current.version
+    if check.versions is None:
+        check.result.versions[record_id] = current.version
         return current.version, None
-    seen = versions.get(hero_id)
+    seen = check.versions.get(record_id)
     if seen != current.version:
         message = f"{current.name} was changed by someone else after the file was checked."
         return None, RowError(row.number, "", message, conflict=True)
     return seen, None
 
 
-def _check(
-    row: Row,
-    sheet: Sheet,
-    stored: Mapping[int, Stored],
-    teams: Mapping[str, int],
-    versions: Mapping[int, int] | None,
-    first_row: dict[int, int],
-    result: Plan,
-) -> None:
+def _check(check: _Check, row: Row) -> None:
+    result = check.result
     errors: list[RowError] = []
     if row.extra:
         errors.append(RowError(row.number, "", "This row has something in a column the header row does not name."))
-    hero_id, target_error = _target(row, stored, first_row)
+    record_id, target_error = _target(check, row)
     if target_error is not None:
         result.errors += [*errors, target_error]
         return
-    current = stored[hero_id] if hero_id is not None else None
-    values = _values(row, sheet, current, teams)
+    current = check.stored[record_id] if record_id is not None else None
+    values = _values(check, row, current)
     if isinstance(values, list):
         errors += values
     version = None
-    if hero_id is not None and current is not None:
-        version, version_error = _version(row, hero_id, current, versions, result)
+    if record_id is not None and current is not None:
+        version, version_error = _version(check, row, record_id, current)
         if version_error is not None:
             errors.append(version_error)
     if errors or isinstance(values, list):
@@ -398,9 +415,10 @@ def _check(
     if current is None:
         result.changes.append(Change(row.number, None, None, values))
         return
-    change = Change(row.number, hero_id, version, values, current.values())
-    if change.changes:
-        result.changes.append(change)
+    change = Change(row.number, record_id, version, values, current.values)
+    labels = tuple(check.resource.spec(name).label for name in change.changes)
+    if labels:
+        result.changes.append(Change(row.number, record_id, version, values, current.values, labels))
     else:
         result.unchanged += 1
 
@@ -409,15 +427,15 @@ def _check(
 
 
 def write_versions(versions: Mapping[int, int]) -> str:
-    return ",".join(f"{hero_id}:{version}" for hero_id, version in sorted(versions.items()))
+    return ",".join(f"{record_id}:{version}" for record_id, version in sorted(versions.items()))
 
 
 def read_versions(text: str) -> dict[int, int]:
     """The apply form's versions; a form that was tampered with (or cut short) is a BadFile."""
     versions: dict[int, int] = {}
     for pair in filter(None, text.split(",")):
-        hero_id, _, version = pair.partition(":")
-        parsed = whole_number(hero_id), whole_number(version)
+        record_id, _, version = pair.partition(":")
+        parsed = whole_number(record_id), whole_number(version)
         if parsed[0] is None or parsed[1] is None:
             raise BadFile("The import form was damaged on the way. Check the file again.")
         versions[parsed[0]] = parsed[1]

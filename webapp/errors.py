@@ -7,14 +7,16 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from litestar import Request, Response
-from litestar.exceptions import HTTPException, NotAuthorizedException
+from litestar.exceptions import ClientException, HTTPException, NotAuthorizedException
 from litestar.response import Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from webapp.auth import SAFE_METHODS, CsrfFailed, safe_next
+from webapp.data.writes import InTrash, Missing, TrashChanged
 from webapp.htmx import redirect, wants_fragment
+from webapp.listing import BadList
 from webapp.middleware import request_id
-from webapp.refusal import Refused
+from webapp.submissions import AlreadySent
 
 logger = logging.getLogger("webapp.errors")
 
@@ -29,6 +31,22 @@ TITLES = {
     429: ("Too many requests", "Please wait a moment and try again."),
     500: ("Something went wrong", "The error has been logged. Please try again."),
 }
+
+
+class Refused(ClientException):
+    """A refusal that explains itself: the page (or htmx alert) shows this title and message, and a link
+    to where the user can put things right."""
+
+    def __init__(
+        self,
+        status_code: int,
+        title: str,
+        message: str,
+        link: tuple[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message, status_code=status_code, headers=headers)
+        self.title, self.message, self.link = title, message, link
 
 
 def error_response(
@@ -88,6 +106,52 @@ def sign_in_first(request: Request[Any, Any, Any]) -> Response[Any]:
     return redirect(login, flash=flash)
 
 
+def bad_list_handler(request: Request[Any, Any, Any], exc: BadList) -> Response[Any]:
+    return error_response(request, 400, "This list address is not valid", str(exc))
+
+
+def missing_handler(request: Request[Any, Any, Any], _exc: Missing) -> Response[Any]:
+    return error_response(request, 404)
+
+
+def in_trash_handler(request: Request[Any, Any, Any], exc: InTrash) -> Response[Any]:
+    """Opening (404) or changing (409) a record that is in the trash: why, and where it is."""
+    record, noun = exc.current, exc.resource.name
+    when = f"{record.deleted_at:%Y-%m-%d %H:%M} UTC" if record.deleted_at else "earlier"
+    message = (
+        f"The {noun} “{record.name}” was deleted by {record.deleted_by or 'someone'} on {when}. "
+        "It is in the Trash, where an editor can restore it."
+    )
+    opening = request.method in SAFE_METHODS
+    link = (request.app.route_reverse("trash"), "Open the Trash")
+    title = f"This {noun} was deleted"
+    return error_response(
+        request, 404 if opening else 409, title, message if opening else f"Your change was not saved. {message}", link
+    )
+
+
+def trash_changed_handler(request: Request[Any, Any, Any], exc: TrashChanged) -> Response[Any]:
+    """409 for a restore or purge of an item the trash no longer shows as the user saw it."""
+    state = "is not in the Trash any more" if exc.current.deleted_at is None else "changed meanwhile"
+    title, outcome = (
+        ("Not restored", "") if exc.action == "restore" else ("Not deleted", ", so it was not deleted for good")
+    )
+    link = (request.app.route_reverse("trash"), "Open the Trash")
+    return error_response(request, 409, title, f"“{exc.current.name}” {state}{outcome}.", link)
+
+
+REPEAT_MESSAGE = "That form had already been sent, so it was saved only once."
+
+
+def repeat_handler(request: Request[Any, Any, Any], exc: AlreadySent) -> Response[Any]:
+    """The same form again (a double click, a browser retry): where the first one led, and no second change."""
+    if wants_fragment(request):
+        # Leave the page as it is (the first answer already updated it) and just say what happened.
+        context = {"toast": REPEAT_MESSAGE, "undo": None}
+        return Template("_toast_oob.html", context=context, headers={"HX-Reswap": "none"})
+    return redirect(exc.location or request.app.route_reverse("home"), flash=REPEAT_MESSAGE)
+
+
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     logger.exception("request %s failed: %s %s", request_id(request.scope), request.method, request.url.path)
     return error_response(request, HTTP_500_INTERNAL_SERVER_ERROR)
@@ -95,6 +159,11 @@ def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> R
 
 exception_handlers: dict[Any, Any] = {
     HTTPException: http_exception_handler,
+    BadList: bad_list_handler,
+    Missing: missing_handler,
+    InTrash: in_trash_handler,
+    TrashChanged: trash_changed_handler,
+    AlreadySent: repeat_handler,
     HTTP_500_INTERNAL_SERVER_ERROR: internal_error_handler,
     Exception: internal_error_handler,
 }

@@ -1,40 +1,29 @@
-"""Form dict -> (validated model | field errors). What the user typed is always kept for re-rendering."""
+"""Form dict -> (validated model | field errors). What the user typed is always kept for re-rendering.
+
+A record's form is read by its resource's fields (webapp.resource): labels, lengths, number ranges and the
+fields that point at another resource's record (a hero's team, sent as its id from a select or as its name
+from a searchable picker).
+"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from webapp.models import (
-    AGE_MAX,
-    HEADQUARTERS_MAX,
-    NAME_MAX,
-    PASSWORD_MAX,
-    PASSWORD_MIN,
-    USERNAME_MAX,
-    HeroCreate,
-    Role,
-    TeamCreate,
-)
-
-M = TypeVar("M", bound=BaseModel)
-
-HERO_FIELDS = ("name", "secret_name", "age", "team_id")
-TEAM_FIELDS = ("name", "headquarters")
-LABELS = {"name": "Name", "secret_name": "Secret name", "age": "Age", "team_id": "Team", "headquarters": "Headquarters"}
-MAX_LENGTHS = {"name": NAME_MAX, "secret_name": NAME_MAX, "headquarters": HEADQUARTERS_MAX}
+from webapp.models import NAME_MAX, PASSWORD_MAX, PASSWORD_MIN, USERNAME_MAX, Role
+from webapp.resource import FieldSpec, Resource, none_label
 
 
 @dataclass
-class Form(Generic[M]):
+class Form:
     """Submitted values (as typed), the validated model when valid, and one message per invalid field."""
 
     values: dict[str, str]
-    model: M | None = None
+    model: BaseModel | None = None
     errors: dict[str, str] = field(default_factory=dict)
     # The record version the form was filled from (sent back on save), and after an edit conflict what is
     # stored now, as shown to people, for each field where that differs from what the user typed.
@@ -45,6 +34,14 @@ class Form(Generic[M]):
     def is_valid(self) -> bool:
         return self.model is not None and not self.errors
 
+    def refuse(self, name: str, message: str) -> None:
+        """Mark a field invalid (a rule checked after validation: a name taken, a team gone)."""
+        self.errors[name], self.model = message, None
+
+    def dump(self) -> dict[str, Any]:
+        assert self.model is not None
+        return self.model.model_dump()
+
 
 @dataclass(frozen=True)
 class Conflict:
@@ -52,56 +49,25 @@ class Conflict:
 
     by: str
     current: dict[str, str]
+    # The user who saved meanwhile is the one editing (another tab or window of theirs).
+    by_you: bool = False
 
 
-def whole_number(raw: str) -> int | None:
-    """A count, id or version as typed: plain ASCII digits that fit an INTEGER column, else None."""
-    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 10 else None
-
-
-def version_of(data: Mapping[str, str]) -> int | None:
-    """The record version a form says it was filled from; None when missing or malformed (which can only
-    mean an old or forged form, and is treated as out of date)."""
-    return whole_number(str(data.get("version", "")))
-
-
-def _clean(data: Mapping[str, str], names: tuple[str, ...]) -> dict[str, str]:
-    # Surrounding whitespace is never meaningful in these fields; a name of only spaces is a blank name.
-    return {name: str(data.get(name, "")).strip() for name in names}
-
-
-def _message(name: str, error_type: str) -> str:
-    label = LABELS[name]
-    if error_type in {"missing", "string_too_short"}:
-        return f"{label} is required."
-    if error_type == "string_too_long":
-        return f"{label} must be at most {MAX_LENGTHS[name]} characters."
-    if name == "age":
-        return f"Age must be a whole number from 0 to {AGE_MAX}."
-    if name == "team_id":
-        return "Choose a team from the list."
-    return f"{label} is not valid."
-
-
-def _has_control_characters(text: str) -> bool:
+def has_control_characters(text: str) -> bool:
     # PostgreSQL refuses NUL in text, and no control character belongs in a name.
     return any(ord(ch) < 32 or 127 <= ord(ch) < 160 for ch in text)
 
 
-def _validate(model: type[M], values: dict[str, str], payload: dict[str, object]) -> Form[M]:
-    errors = {
-        name: f"{LABELS[name]} contains characters that are not allowed."
-        for name, text in values.items()
-        if _has_control_characters(text)
-    }
-    try:
-        validated = model.model_validate(payload)
-    except ValidationError as exc:
-        for error in exc.errors():
-            name = str(error["loc"][0])
-            errors.setdefault(name, _message(name, error["type"]))
-        return Form(values=values, errors=errors)
-    return Form(values=values, model=None if errors else validated, errors=errors)
+def _message(spec: FieldSpec, error_type: str) -> str:
+    if error_type in {"missing", "string_too_short"}:
+        return f"{spec.label} is required."
+    if error_type == "string_too_long":
+        return f"{spec.label} must be at most {spec.max_length} characters."
+    if spec.is_number:
+        return f"{spec.label} must be a whole number from 0 to {spec.maximum}."
+    if spec.references:
+        return f"Choose a {spec.references} from the list."
+    return f"{spec.label} is not valid."
 
 
 def _optional_int(raw: str) -> str | None:
@@ -112,39 +78,61 @@ def _optional_int(raw: str) -> str | None:
     return raw if raw.isascii() and raw.removeprefix("-").isdigit() else "not a number"
 
 
-def hero_form(data: Mapping[str, str]) -> Form[HeroCreate]:
-    """A hero's fields. The team comes as `team_id` (the select; scripts) or, from the searchable picker, as a
-    team's name in `team`, kept in `values["team"]` for the caller to look up (team_id stays None until then).
-    Either way the team field's message is under "team_id"; a form sending both is read by its `team_id`."""
-    values = _clean(data, HERO_FIELDS)
+def record_form(resource: Resource, data: Mapping[str, str]) -> Form:
+    """A record's fields, validated by the resource's input model. A field pointing at another record comes
+    as its id (`team_id`: the select, scripts) or, from the searchable picker, as that record's name under the
+    referenced resource's name (`team`), kept in `values` for the caller to look up (webapp.data.reads.
+    resolve_names); the field's message is under its own name either way, and a form sending both is read by
+    the id."""
+    # Surrounding whitespace is never meaningful in these fields; a name of only spaces is a blank name.
+    values = {spec.name: str(data.get(spec.name, "")).strip() for spec in resource.fields}
     payload: dict[str, object] = {
-        "name": values["name"],
-        "secret_name": values["secret_name"],
-        "age": _optional_int(values["age"]),
-        "team_id": _optional_int(values["team_id"]),
+        spec.name: _optional_int(values[spec.name]) if spec.is_number or spec.references else values[spec.name]
+        for spec in resource.fields
     }
-    form = _validate(HeroCreate, values, payload)
-    if "team" in data and "team_id" not in data:
-        form.values["team"] = typed = str(data["team"]).strip()
-        # No team's name is longer or holds control characters: refused here, before any lookup.
-        if _has_control_characters(typed):
-            form.errors["team_id"], form.model = "Team contains characters that are not allowed.", None
-        elif len(typed) > NAME_MAX:
-            form.errors["team_id"], form.model = f"Team must be at most {NAME_MAX} characters.", None
-    return form
-
-
-# What team fields, filters and CSV files say for "without a team"; so no team may be called that.
-NO_TEAM = "No team"
-
-
-def team_form(data: Mapping[str, str]) -> Form[TeamCreate]:
-    values = _clean(data, TEAM_FIELDS)
-    form = _validate(TeamCreate, values, dict(values))
-    if values.get("name", "").casefold() == NO_TEAM.casefold():
-        form.errors["name"] = f"“{NO_TEAM}” means a hero without a team, so no team can be called that."
+    specs = {spec.name: spec for spec in resource.fields}
+    errors = {
+        name: f"{specs[name].label} contains characters that are not allowed."
+        for name, text in values.items()
+        if has_control_characters(text)
+    }
+    form = Form(values=values, errors=errors)
+    try:
+        form.model = resource.input_model.model_validate(payload)
+    except ValidationError as exc:
+        for error in exc.errors():
+            name = str(error["loc"][0])
+            form.errors.setdefault(name, _message(specs[name], error["type"]))
+    if form.errors:
         form.model = None
+    for spec in resource.references:
+        _picked_name(form, spec, data)
+    for referencing in resource.referenced_by:
+        if resource.unique and values.get(resource.unique, "").casefold() == resource.none_label.casefold():
+            form.refuse(
+                resource.unique,
+                f"“{resource.none_label}” means a {referencing.name} without a {resource.name}, so no "
+                f"{resource.name} can be called that.",
+            )
     return form
+
+
+def _picked_name(form: Form, spec: FieldSpec, data: Mapping[str, str]) -> None:
+    """A searchable picker's typed name, refused here when no record could have it (before any lookup)."""
+    assert spec.references is not None
+    key = spec.references
+    if key not in data or spec.name in data:
+        return
+    form.values[key] = typed = str(data[key]).strip()
+    if has_control_characters(typed):
+        form.refuse(spec.name, f"{spec.label} contains characters that are not allowed.")
+    elif len(typed) > NAME_MAX:
+        form.refuse(spec.name, f"{spec.label} must be at most {NAME_MAX} characters.")
+
+
+def means_none(typed: str, referenced: str) -> bool:
+    """Blank, or "No team": a picker's way of saying the field points at nothing."""
+    return typed.casefold() in {"", none_label(referenced).casefold()}
 
 
 # --- accounts ---------------------------------------------------------------------------------------------
@@ -189,7 +177,7 @@ def login_form(data: Mapping[str, str]) -> AccountForm:
     form = AccountForm(values={"username": str(data.get("username", "")).strip()[:USERNAME_MAX]})
     if not form.values["username"]:
         form.errors["username"] = "Username is required."
-    elif _has_control_characters(form.values["username"]):
+    elif has_control_characters(form.values["username"]):
         # No username has them, and PostgreSQL cannot even look up a NUL: refuse before the database does.
         form.errors["username"] = "Username contains characters that are not allowed."
     password = str(data.get("password", ""))

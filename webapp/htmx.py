@@ -11,6 +11,8 @@ from litestar import Request
 from litestar.datastructures import Cookie
 from litestar.response import Redirect, Template
 
+from webapp.registry import BY_NAME
+
 FLASH_COOKIE = "flash"
 FLASH_MAX = 300
 
@@ -19,13 +21,12 @@ FLASH_MAX = 300
 class Undo:
     """The Undo button a status message offers after a delete: restore this record at this version."""
 
-    kind: str  # "hero" or "team"
+    kind: str  # a resource's name: "hero", "team"
     record_id: int
     version: int
 
     def path(self, request: Request[Any, Any, Any]) -> str:
-        plural = {"hero": "heroes", "team": "teams"}[self.kind]
-        return request.app.route_reverse(f"{plural}:restore", **{f"{self.kind}_id": self.record_id})
+        return str(request.app.state.links.to(BY_NAME[self.kind], "restore", self.record_id))
 
 
 def _read_flash(raw: str | None) -> tuple[str | None, Undo | None]:
@@ -39,7 +40,7 @@ def _read_flash(raw: str | None) -> tuple[str | None, Undo | None]:
         if undo is None:
             return text, None
         kind, record_id, version = undo
-        if kind in {"hero", "team"} and all(type(n) is int and 0 < n < 2**31 for n in (record_id, version)):
+        if kind in BY_NAME and all(type(n) is int and 0 < n < 2**31 for n in (record_id, version)):
             return text, Undo(kind, record_id, version)
         return text, None
     except (ValueError, KeyError, TypeError, RecursionError):  # deep nesting: RecursionError, not ValueError

@@ -1,8 +1,9 @@
 """A list's state (search, filters, sort, position in the list, page size) as it lives in the URL.
 
 Everything is read strictly: a sort or size that is not on the allow-list, a malformed number or position is
-refused (400) with a message, never guessed at or passed to the database. URLs are written back canonically
-(defaults left out), so a bookmark, a shared link and the Back button all lead to the same list.
+refused (BadList, a 400 page) with a message, never guessed at or passed to the database. URLs are written
+back canonically (defaults left out), so a bookmark, a shared link and the Back button all lead to the same
+list. Which sorts and filters a list has comes from its resource (webapp.resource).
 """
 
 from __future__ import annotations
@@ -15,10 +16,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from webapp.forms import NO_TEAM as NO_TEAM  # where list code looks for it
-from webapp.forms import whole_number
-from webapp.models import AGE_MAX, HEADQUARTERS_MAX, NAME_MAX
-from webapp.refusal import Refused
+from webapp.models import HEADQUARTERS_MAX, NAME_MAX
+from webapp.numbers import whole_number
+from webapp.resource import Filter, Resource, Sort
 
 SIZES = (25, 50, 100)
 SEARCH_MAX = HEADQUARTERS_MAX
@@ -26,32 +26,12 @@ SEARCH_MAX = HEADQUARTERS_MAX
 # counts a million rows. The same number bounds one bulk action.
 COUNT_CAP = 10_000
 CURSOR_MAX = 4 * SEARCH_MAX
+# A sorted value in a cursor: no name is longer, and a number is one of ours (an age).
+NUMBER_MAX = 10_000
 
 
-@dataclass(frozen=True)
-class Column:
-    """A column a list may be sorted by: its URL key, the header's name, and the row attribute it reads."""
-
-    key: str
-    label: str
-    attr: str
-    nullable: bool = False
-    numeric: bool = False
-
-
-HERO_SORTS = {
-    column.key: column
-    for column in (
-        Column("name", "Name", "name"),
-        Column("secret_name", "Secret name", "secret_name"),
-        Column("age", "Age", "age", nullable=True, numeric=True),
-        Column("team", "Team", "team_name", nullable=True),
-    )
-}
-TEAM_SORTS = {
-    column.key: column
-    for column in (Column("name", "Name", "name"), Column("headquarters", "Headquarters", "headquarters"))
-}
+class BadList(Exception):
+    """A list address that cannot be read: the message says what is wrong (errors.py makes it a 400 page)."""
 
 
 @dataclass(frozen=True)
@@ -67,10 +47,14 @@ class Cursor:
         return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+def _control(text: str) -> bool:
+    return any(ord(char) < 32 or ord(char) == 127 for char in text)
+
+
 def _storable(text: str) -> bool:
     """Text a name column could hold: not over-long, no control characters (PostgreSQL refuses NUL), and
     encodable (JSON can spell lone surrogates, which no database takes)."""
-    if len(text) > HEADQUARTERS_MAX or any(ord(char) < 32 or ord(char) == 127 for char in text):
+    if len(text) > SEARCH_MAX or _control(text):
         return False
     try:
         text.encode()
@@ -79,58 +63,59 @@ def _storable(text: str) -> bool:
     return True
 
 
-def _refuse(message: str) -> Refused:
-    return Refused(400, "This list address is not valid", message)
-
-
-def _cursor(raw: str, column: Column) -> Cursor:
+def _cursor(raw: str, sort: Sort) -> Cursor:
     """A position from the URL, checked against the sort it belongs to."""
     try:
         if len(raw) > CURSOR_MAX:
             raise ValueError
         value, row_id = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
     except (ValueError, TypeError, binascii.Error, RecursionError):
-        raise _refuse("The position in the list is malformed. Start again from the first page.") from None
-    well_typed = (value is None and column.nullable) or (
-        type(value) is int if column.numeric else isinstance(value, str) and _storable(value)
+        raise BadList("The position in the list is malformed. Start again from the first page.") from None
+    well_typed = (value is None and sort.nullable) or (
+        type(value) is int if sort.numeric else isinstance(value, str) and _storable(value)
     )
     if not (well_typed and type(row_id) is int and 1 <= row_id < 2**31):
-        raise _refuse("The position in the list does not belong to this sort order. Start again from the first page.")
-    if isinstance(value, int) and not 0 <= value <= AGE_MAX:
-        raise _refuse("The position in the list is out of range.")
+        raise BadList("The position in the list does not belong to this sort order. Start again from the first page.")
+    if isinstance(value, int) and not 0 <= value <= NUMBER_MAX:
+        raise BadList("The position in the list is out of range.")
     return Cursor(value, row_id)
 
 
-def _text(query: Mapping[str, str], name: str, label: str, limit: int) -> str:
+def text_value(query: Mapping[str, str], name: str, label: str, limit: int) -> str:
+    """A text parameter: trimmed, and refused when over-long or holding control characters."""
     value = query.get(name, "").strip()
     if len(value) > limit:
-        raise _refuse(f"{label} is longer than {limit} characters.")
-    if any(ord(char) < 32 or ord(char) == 127 for char in value):
-        raise _refuse(f"{label} contains control characters.")
+        raise BadList(f"{label} is longer than {limit} characters.")
+    if _control(value):
+        raise BadList(f"{label} contains control characters.")
     return value
 
 
-def _age(query: Mapping[str, str], name: str, label: str) -> int | None:
-    raw = query.get(name, "").strip()
+def _filter_value(query: Mapping[str, str], spec: Filter) -> str | int | None:
+    if spec.kind == "text":
+        return text_value(query, spec.name, spec.label, spec.limit)
+    raw = query.get(spec.name, "").strip()
+    if spec.kind == "choice":
+        if raw not in ("", *spec.choices):
+            raise BadList(f"{spec.label} must be {', '.join(spec.choices)} or blank.")
+        return raw
     if not raw:
         return None
     number = whole_number(raw)
-    if number is None or number > AGE_MAX:
-        raise _refuse(f"{label} must be a whole number from 0 to {AGE_MAX}.")
+    if number is None or number > spec.limit:
+        raise BadList(f"{spec.label} must be a whole number from 0 to {spec.limit}.")
     return number
 
 
 @dataclass(frozen=True)
 class ListState:
-    """What a list shows. `sorts` is the list's allow-list; `default_size` the page size left out of URLs."""
+    """What a list shows. `sorts` is the list's allow-list; `default_size` the page size left out of URLs;
+    `filters` the resource's filters by name (blank text or None: not filtered), in the resource's order."""
 
-    sorts: Mapping[str, Column] = field(repr=False, compare=False)
+    sorts: Mapping[str, Sort] = field(repr=False, compare=False)
     default_size: int = SIZES[0]
     q: str = ""
-    team: str = ""
-    min_age: int | None = None
-    max_age: int | None = None
-    has_heroes: str = ""
+    filters: Mapping[str, str | int | None] = field(default_factory=dict)
     sort: str = "name"
     descending: bool = False
     size: int = SIZES[0]
@@ -138,16 +123,19 @@ class ListState:
     before: Cursor | None = None
 
     @property
-    def column(self) -> Column:
+    def column(self) -> Sort:
         return self.sorts[self.sort]
 
     @property
     def sizes(self) -> list[int]:
         return sorted({*SIZES, self.default_size})
 
+    def filter(self, name: str) -> Any:
+        return self.filters.get(name)
+
     @property
     def filtered(self) -> bool:
-        return bool(self.q or self.team or self.min_age is not None or self.max_age is not None or self.has_heroes)
+        return bool(self.q) or any(value not in ("", None) for value in self.filters.values())
 
     @property
     def sort_param(self) -> str:
@@ -155,13 +143,7 @@ class ListState:
 
     def criteria(self) -> list[tuple[str, str]]:
         """The search, filters and sort, without position or size: what an export or bulk action applies to."""
-        pairs = [
-            ("q", self.q),
-            ("team", self.team),
-            ("min_age", "" if self.min_age is None else str(self.min_age)),
-            ("max_age", "" if self.max_age is None else str(self.max_age)),
-            ("has_heroes", self.has_heroes),
-        ]
+        pairs = [("q", self.q), *((name, "" if value is None else str(value)) for name, value in self.filters.items())]
         if self.sort_param != "name":
             pairs.append(("sort", self.sort_param))
         return [(name, value) for name, value in pairs if value]
@@ -193,51 +175,37 @@ class ListState:
         return "descending" if self.descending else "ascending"
 
 
-def _common(query: Mapping[str, str], sorts: Mapping[str, Column], default_size: int) -> dict[str, Any]:
+def parse(resource: Resource, query: Mapping[str, str], *, default_size: int) -> ListState:
+    """The list of `resource` that a URL's query asks for (unknown parameters are ignored)."""
+    sorts = resource.sort_keys
     raw_sort = query.get("sort", "").strip() or "name"
     descending = raw_sort.startswith("-")
     sort = raw_sort[1:] if descending else raw_sort
     if sort not in sorts:
-        raise _refuse(f"This list cannot be sorted by “{raw_sort[:40]}”. It sorts by {', '.join(sorts)}.")
+        raise BadList(f"This list cannot be sorted by “{raw_sort[:40]}”. It sorts by {', '.join(sorts)}.")
     raw_size = query.get("size", "").strip()
     size = whole_number(raw_size) if raw_size else default_size
     if size not in {*SIZES, default_size}:
-        raise _refuse(f"Per page must be one of {', '.join(map(str, sorted({*SIZES, default_size})))}.")
-    column = sorts[sort]
+        raise BadList(f"Per page must be one of {', '.join(map(str, sorted({*SIZES, default_size})))}.")
     after, before = query.get("after"), query.get("before")
     if after and before:
-        raise _refuse("A list position cannot be both after and before a row.")
-    return {
-        "sorts": sorts,
-        "default_size": default_size,
-        "q": _text(query, "q", "Search", SEARCH_MAX),
-        "sort": sort,
-        "descending": descending,
-        "size": size,
-        "after": _cursor(after, column) if after else None,
-        "before": _cursor(before, column) if before else None,
-    }
-
-
-def typed_team(query: Mapping[str, str]) -> str:
-    """What a searchable team field holds so far (its own value, sent as `team`)."""
-    return _text(query, "team", "Team", NAME_MAX)
-
-
-def hero_list(query: Mapping[str, str], *, default_size: int) -> ListState:
+        raise BadList("A list position cannot be both after and before a row.")
     return ListState(
-        **_common(query, HERO_SORTS, default_size),
-        team=_text(query, "team", "Filter by team", NAME_MAX),
-        min_age=_age(query, "min_age", "Min age"),
-        max_age=_age(query, "max_age", "Max age"),
+        sorts=sorts,
+        default_size=default_size,
+        q=text_value(query, "q", "Search", SEARCH_MAX),
+        filters={spec.name: _filter_value(query, spec) for spec in resource.filters},
+        sort=sort,
+        descending=descending,
+        size=size,
+        after=_cursor(after, sorts[sort]) if after else None,
+        before=_cursor(before, sorts[sort]) if before else None,
     )
 
 
-def team_list(query: Mapping[str, str], *, default_size: int) -> ListState:
-    has_heroes = query.get("has_heroes", "").strip()
-    if has_heroes not in {"", "yes", "no"}:
-        raise _refuse("Has heroes must be yes, no or blank.")
-    return ListState(**_common(query, TEAM_SORTS, default_size), has_heroes=has_heroes)
+def typed_name(query: Mapping[str, str], name: str, label: str) -> str:
+    """What a searchable name field (a team picker) holds so far: it sends its own value as `name`."""
+    return text_value(query, name, label, NAME_MAX)
 
 
 def pushed_url(state: ListState, base: str) -> dict[str, str]:
@@ -246,12 +214,11 @@ def pushed_url(state: ListState, base: str) -> dict[str, str]:
     return {"HX-Push-Url": state.url(base)}
 
 
-def seen_list(headers: Mapping[str, str], parse: Any, *, default_size: int) -> ListState:
+def seen_list(resource: Resource, headers: Mapping[str, str], *, default_size: int) -> ListState:
     """The state of the list an htmx request was made from (htmx sends the page's URL), so the count it
     updates after a create or delete is that list's; a list that cannot be read counts everything."""
-    query = dict(parse_qsl(urlsplit(headers.get("hx-current-url", "")).query))
     try:
-        state: ListState = parse(query, default_size=default_size)
-    except Refused:
-        state = parse({}, default_size=default_size)
-    return state
+        query = dict(parse_qsl(urlsplit(headers.get("hx-current-url", "")).query))
+        return parse(resource, query, default_size=default_size)
+    except (BadList, ValueError):  # ValueError: an address urlsplit cannot read ("http://[")
+        return parse(resource, {}, default_size=default_size)

@@ -1,6 +1,7 @@
-"""Every SQLModel class. XBase holds the field rules, X is the table, XCreate/XUpdate validate input.
+"""Every SQLModel class. XBase holds the field rules, X is the table, XCreate validates input (for creates and
+edits alike: a form always sends every field).
 
-Table models do not validate on construction, so input always goes through XCreate/XUpdate first.
+Table models do not validate on construction, so input always goes through XCreate first.
 """
 
 # No `from __future__ import annotations` here: SQLModel resolves relationship annotations at class creation.
@@ -84,11 +85,6 @@ class TeamCreate(TeamBase):
     pass
 
 
-class TeamUpdate(SQLModel):
-    name: str | None = Field(default=None, min_length=1, max_length=NAME_MAX)
-    headquarters: str | None = Field(default=None, min_length=1, max_length=HEADQUARTERS_MAX)
-
-
 class HeroBase(SQLModel):
     name: str = Field(min_length=1, max_length=NAME_MAX)
     secret_name: str = Field(min_length=1, max_length=NAME_MAX)
@@ -120,13 +116,6 @@ class Hero(HeroBase, table=True):
 
 class HeroCreate(HeroBase):
     pass
-
-
-class HeroUpdate(SQLModel):
-    name: str | None = Field(default=None, min_length=1, max_length=NAME_MAX)
-    secret_name: str | None = Field(default=None, min_length=1, max_length=NAME_MAX)
-    age: int | None = Field(default=None, ge=0, le=AGE_MAX)
-    team_id: int | None = None
 
 
 class Role(StrEnum):

@@ -26,6 +26,14 @@ KEPT_FOR = timedelta(days=1)
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
 
+class AlreadySent(Exception):
+    """This form's one-time id was used already, for the same values: `location` is where that led."""
+
+    def __init__(self, location: str) -> None:
+        super().__init__(location)
+        self.location = location
+
+
 def new_token() -> str:
     return secrets.token_urlsafe(18)
 
@@ -34,7 +42,7 @@ def well_formed(token: str) -> bool:
     return bool(TOKEN.match(token))
 
 
-def fingerprint(data: Mapping[str, str]) -> str:
+def form_digest(data: Mapping[str, str]) -> str:
     """What the form said (its one-time id and CSRF token aside): a repeat is the same id with the same values."""
     fields = {name: value for name, value in data.items() if name not in {FIELD, "_csrf"}}
     return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
@@ -59,7 +67,7 @@ async def claim(
     On PostgreSQL a twin arriving at the same moment waits on the primary key until the first commits, then
     fails here and reads the first one's answer; on SQLite writers already take turns.
     """
-    print_ = fingerprint(data)
+    print_ = form_digest(data)
     seen = await session.get(Submission, token)
     if seen is not None:
         return _repeat_of(seen, user_id, print_)

@@ -26,10 +26,12 @@ from tests.e2e.support import (
     with_undo,
 )
 from tests.factories import all_heroes, audit_entries, fetch_hero, fetch_team
-from webapp import records
 from webapp.audit import Actor
 from webapp.config import utcnow
-from webapp.records import HERO, TEAM
+from webapp.data import writes
+from webapp.registry import HEROES as HERO
+from webapp.registry import TEAMS as TEAM
+from webapp.resource import Resource
 
 SHOTS = Path("/tmp/shots")
 
@@ -62,11 +64,11 @@ def _arrange(server: LiveServer, *steps: Callable[[AsyncSession], Any]) -> list[
 
 
 def _rename_hero(hero_id: int, name: str, version: int) -> Callable[[AsyncSession], Any]:
-    return lambda db: records.change(db, HERO, hero_id, version=version, values={"name": name}, actor=_rita())
+    return lambda db: writes.change(db, HERO, hero_id, version=version, values={"name": name}, actor=_rita())
 
 
-def _trash(kind: records.Kind, record_id: int) -> Callable[[AsyncSession], Any]:
-    return lambda db: records.trash(db, kind, record_id, version=1, actor=_rita())
+def _trash(kind: Resource, record_id: int) -> Callable[[AsyncSession], Any]:
+    return lambda db: writes.trash(db, kind, record_id, version=1, actor=_rita())
 
 
 def test_inline_edit_conflict_keeps_typed_value_beside_saved_one_and_saves_on_top(

@@ -1,47 +1,65 @@
-"""Bulk actions on the hero and team lists: move to the trash, and (heroes) set team.
+"""Acting on a whole list: bulk actions (move to the trash; point every record at one, like "Set team") and the
+CSV export, for every resource.
 
-Two steps. The list's bulk form asks for a preview (a dry run) of what the action would do to the rows ticked
-on the page, or to every row matching the list's search and filters; the preview's confirm form applies it.
-The preview is a GET: it changes nothing, so reloading it or going Back is harmless, and a full page of ticked
-rows is a query string rather than a form of more fields than a POST may carry. The confirm form carries the
-selection in one field: each ticked record with the version the user saw, or "all matching" with the list's
-criteria and a fingerprint of the matching rows, so rows that changed in between are never acted on blindly.
+Bulk actions take two steps. The list's bulk form asks for a preview (a dry run) of what the action would do
+to the rows ticked on the page, or to every row matching the list's search and filters; the preview's confirm
+form applies it. The preview is a GET: it changes nothing, so reloading it or going Back is harmless, and a
+full page of ticked rows is a query string rather than a form of more fields than a POST may carry. The
+confirm form carries the selection in one field: each ticked record with the version the user saw, or "all
+matching" with the list's criteria and a digest of the matching rows, so rows that changed in between are
+never acted on blindly.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from litestar import Controller, Request, Response, get, post
-from litestar.di import NamedDependency
-from litestar.response import Template
-from sqlalchemy import ColumnElement
+from litestar import Request, Response, get, post
+from litestar.response import Stream, Template
+from sqlalchemy import ColumnElement, Select
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from webapp import listing, queries, records
+from webapp import csvio, listing
 from webapp.auth import EDITORS
-from webapp.controllers.common import actor, done, once, read_form
-from webapp.controllers.heroes import unknown_team
-from webapp.forms import whole_number
+from webapp.controllers import pages
+from webapp.controllers.common import Posted, Session, actor
+from webapp.controllers.records import ResourceController
+from webapp.data import bulk, reads
+from webapp.data.ids import valid_id
+from webapp.data.lists import UnknownName, unknown_name
+from webapp.errors import Refused
+from webapp.forms import means_none
 from webapp.htmx import redirect, render
 from webapp.listing import COUNT_CAP, ListState
-from webapp.records import HERO, TEAM, BulkAction, Kind, Plan
-from webapp.refusal import Refused
+from webapp.numbers import whole_number
+from webapp.resource import FieldSpec, Resource
 
-ACTIONS = {HERO.name: ("delete", "set_team"), TEAM.name: ("delete",)}
 # A preview names this many of the records it would change, then says how many more.
 SHOWN = 100
 # A list's criteria are a handful of fields; more is not from our form.
 CRITERIA_FIELDS = 10
+# Rows fetched and written per chunk: memory stays flat however long the list.
+EXPORT_CHUNK = 1_000
+# Seconds a client refused for busy exports is asked to wait.
+EXPORT_RETRY_AFTER = 10
+
+
+def actions(resource: Resource) -> dict[str, FieldSpec | None]:
+    """The bulk actions a resource offers: "delete", and "set_<target>" for each field pointing at another
+    resource's records (the field it sets)."""
+    return {"delete": None} | {f"set_{resource.targets[spec.name].name}": spec for spec in resource.references}
 
 
 @dataclass(frozen=True)
 class Selection:
     """What a bulk form points at: the records ticked one by one (id -> version seen), or all matching `state`."""
 
-    kind: Kind
+    resource: Resource
     state: ListState
     picked: dict[int, int]
     all_matching: bool
@@ -60,129 +78,106 @@ class Selection:
         return urlencode(self.state.criteria())
 
     def list_url(self, request: Request[Any, Any, Any]) -> str:
-        return self.state.url(request.app.route_reverse(f"{self.kind.plural}:list"))
+        return self.state.url(pages.links(request).to(self.resource, "list"))
 
 
-def _back(request: Request[Any, Any, Any], kind: Kind, url: str | None = None) -> tuple[str, str]:
-    return (url or request.app.route_reverse(f"{kind.plural}:list"), "Back to the list")
+def _back(request: Request[Any, Any, Any], resource: Resource, url: str | None = None) -> tuple[str, str]:
+    return (url or pages.links(request).to(resource, "list"), "Back to the list")
 
 
-def _malformed(request: Request[Any, Any, Any], kind: Kind) -> Refused:
-    message = f"The selected {kind.plural} could not be read. Go back to the list and select them again."
-    return Refused(400, "This selection is not valid", message, _back(request, kind))
+def _malformed(request: Request[Any, Any, Any], resource: Resource) -> Refused:
+    message = f"The selected {resource.plural} could not be read. Go back to the list and select them again."
+    return Refused(400, "This selection is not valid", message, _back(request, resource))
 
 
-def _list_state(request: Request[Any, Any, Any], kind: Kind, criteria: str) -> ListState:
+def _list_state(request: Request[Any, Any, Any], resource: Resource, criteria: str) -> ListState:
     """The list's search, filters and sort from the query string the bulk form carries, checked like the list's
     own URL (anything off is a 400); its first page at the default size, where the bulk action leads back to."""
     try:
         pairs = dict(parse_qsl(criteria, max_num_fields=CRITERIA_FIELDS))
     except ValueError:
-        raise _malformed(request, kind) from None
-    parse = listing.hero_list if kind is HERO else listing.team_list
-    state: ListState = parse(pairs, default_size=request.app.state.settings.page_size)
+        raise _malformed(request, resource) from None
+    state = listing.parse(resource, pairs, default_size=request.app.state.settings.page_size)
     return replace(state.first_page(), size=state.default_size)
 
 
 def _selection(
-    request: Request[Any, Any, Any], kind: Kind, *, criteria: str, selected: list[str], all_matching: bool
+    request: Request[Any, Any, Any], resource: Resource, *, criteria: str, selected: list[str], all_matching: bool
 ) -> Selection:
     """Ticked records as "id:version" tokens (the confirm form sends them comma-separated in one value)."""
-    state = _list_state(request, kind, criteria)
+    state = _list_state(request, resource, criteria)
     picked: dict[int, int] = {}
     for token in (token for value in selected for token in value.split(",")):
         raw_id, _, raw_version = token.partition(":")
         record_id, version = whole_number(raw_id), whole_number(raw_version)
-        if record_id is None or version is None or not queries.valid_id(record_id):
-            raise _malformed(request, kind)
+        if record_id is None or version is None or not valid_id(record_id):
+            raise _malformed(request, resource)
         if picked.setdefault(record_id, version) != version:  # one record at two versions: not our form
-            raise _malformed(request, kind)
-    selection = Selection(kind, state, picked, all_matching)
+            raise _malformed(request, resource)
+    selection = Selection(resource, state, picked, all_matching)
     if len(picked) > COUNT_CAP:
         raise _too_many(request, selection)
     return selection
 
 
 def _too_many(request: Request[Any, Any, Any], selection: Selection) -> Refused:
-    plural = selection.kind.plural
+    plural = selection.resource.plural
     message = f"More than {COUNT_CAP:,} {plural} are selected: narrow the search to act on all of them."
     if selection.all_matching:
         message = f"More than {COUNT_CAP:,} {plural} match: narrow the search to act on all of them."
-    return Refused(
-        422, "Too many to act on at once", message, _back(request, selection.kind, selection.list_url(request))
-    )
+    back = _back(request, selection.resource, selection.list_url(request))
+    return Refused(422, "Too many to act on at once", message, back)
 
 
 async def _conditions(
     request: Request[Any, Any, Any], session: AsyncSession, selection: Selection
 ) -> list[ColumnElement[bool]]:
-    state = selection.state
-    if selection.kind is TEAM:
-        return queries.team_conditions(session, state)
+    resource, state = selection.resource, selection.state
     try:
-        team = await queries.team_filter(session, typed=state.team)
-    except queries.UnknownTeam:
-        back = _back(request, HERO, selection.list_url(request))
-        raise Refused(422, "No such team", unknown_team(state.team), back) from None
-    return queries.hero_conditions(session, state, team)
+        resolved = await resource.lists.resolve(session, state)
+    except UnknownName as unknown:
+        back = _back(request, resource, selection.list_url(request))
+        raise Refused(422, f"No such {unknown.referenced}", unknown.message, back) from None
+    return resource.lists.conditions(session, state, resolved)
 
 
 async def _plan(
-    request: Request[Any, Any, Any], session: AsyncSession, selection: Selection, action: BulkAction, *, lock: bool
-) -> tuple[Plan, str]:
-    """What `action` would do to each selected record, and (all matching) the matching set's fingerprint."""
-    kind = selection.kind
-    if not selection.all_matching:
-        rows = await records.stored(session, kind, list(selection.picked), lock=lock)
-        return records.sort_out(rows, selection.picked, action), ""
-    conditions = await _conditions(request, session, selection)
-    found = await records.matching(session, kind, conditions, limit=COUNT_CAP + 1, lock=lock)
-    if len(found) > COUNT_CAP:
-        raise _too_many(request, selection)
-    seen = {row.id: row.version for row in found}
-    return records.sort_out({row.id: row for row in found}, seen, action), records.fingerprint(found)
-
-
-def _heading(kind: Kind, action: BulkAction, team_name: str | None, plan: Plan) -> str:
-    count = kind.count(len(plan.ready))
-    if not plan.ready:
-        return "Nothing to change"
-    if action.name == "delete":
-        return f"Move {count} to the trash?"
-    if action.team_id is None:
-        return f"Take {count} out of their teams?"
-    return f"Set team {team_name} on {count}?"
-
-
-async def _preview(
     request: Request[Any, Any, Any],
     session: AsyncSession,
     selection: Selection,
-    action: BulkAction,
+    action: bulk.BulkAction,
     *,
-    team_name: str | None,
-    status_code: int = 200,
-    alert: str | None = None,
-) -> Template:
-    """The dry run: what would change, what would be left alone and why, and the form that applies it."""
-    kind = selection.kind
-    plan, print_ = await _plan(request, session, selection, action, lock=False)
-    detached = await records.members(session, [row.id for row in plan.ready]) if kind is TEAM else 0
-    context = _context(request, selection, action.name) | {
-        "heading": _heading(kind, action, team_name, plan),
-        "plan": plan,
-        "fingerprint": print_,
-        "team_id": action.team_id,
-        "team_name": team_name,
-        "detached": detached,
-        "alert": alert,
-    }
-    return render(request, page=f"{kind.plural}/bulk.html", context=context, status_code=status_code)
+    lock: bool,
+) -> tuple[bulk.BulkPlan, str]:
+    """What `action` would do to each selected record, and (all matching) the matching set's digest."""
+    resource = selection.resource
+    if not selection.all_matching:
+        rows = await bulk.stored(session, resource, list(selection.picked), lock=lock)
+        return bulk.sort_out(rows, selection.picked, action), ""
+    conditions = await _conditions(request, session, selection)
+    found = await bulk.matching(session, resource, conditions, limit=COUNT_CAP + 1, lock=lock)
+    if len(found) > COUNT_CAP:
+        raise _too_many(request, selection)
+    seen = {row.id: row.version for row in found}
+    return bulk.sort_out({row.id: row for row in found}, seen, action), bulk.matching_digest(found)
+
+
+def _heading(resource: Resource, action: bulk.BulkAction, target_name: str | None, plan: bulk.BulkPlan) -> str:
+    count = resource.count(len(plan.ready))
+    if not plan.ready:
+        return "Nothing to change"
+    if action.field is None:
+        return f"Move {count} to the trash?"
+    target = resource.targets[action.field]
+    if action.target is None:
+        return f"Take {count} out of their {target.plural}?"
+    return f"Set {target.name} {target_name} on {count}?"
 
 
 def _context(request: Request[Any, Any, Any], selection: Selection, action: str) -> dict[str, Any]:
+    field = actions(selection.resource)[action]
     return {
-        "kind": selection.kind,
+        "resource": selection.resource,
         "action": action,
         "selection": selection,
         "list_url": selection.list_url(request),
@@ -190,185 +185,252 @@ def _context(request: Request[Any, Any, Any], selection: Selection, action: str)
         "plan": None,
         "problem": None,
         "alert": None,
-        "typed_team": "",
-        "team_error": None,
+        "typed": "",
+        "target": selection.resource.targets[field.name] if field is not None else None,
+        "target_field": field.name if field is not None else None,
+        "target_error": None,
         "fingerprint": "",
-        "team_id": None,
-        "team_name": None,
+        "target_id": None,
+        "target_name": None,
         "detached": 0,
     }
+
+
+async def _preview(
+    request: Request[Any, Any, Any],
+    session: AsyncSession,
+    selection: Selection,
+    action: bulk.BulkAction,
+    *,
+    target_name: str | None,
+    status_code: int = 200,
+    alert: str | None = None,
+) -> Template:
+    """The dry run: what would change, what would be left alone and why, and the form that applies it."""
+    resource = selection.resource
+    plan, digest = await _plan(request, session, selection, action, lock=False)
+    detached = await bulk.pointing(session, resource, [row.id for row in plan.ready]) if action.field is None else 0
+    context = _context(request, selection, action.name) | {
+        "heading": _heading(resource, action, target_name, plan),
+        "plan": plan,
+        "fingerprint": digest,
+        "target_id": action.target,
+        "target_name": target_name,
+        "detached": detached,
+        "alert": alert,
+    }
+    return render(request, page="records/bulk.html", context=context, status_code=status_code)
 
 
 def _refusal(
     request: Request[Any, Any, Any], selection: Selection, action: str, heading: str, **context: Any
 ) -> Template:
-    """422: nothing selected, or a team name that is no team; the page says so and keeps the selection."""
-    page = f"{selection.kind.plural}/bulk.html"
+    """422: nothing selected, or a name that is no record's; the page says so and keeps the selection."""
     context = _context(request, selection, action) | {"heading": heading} | context
-    return render(request, page=page, context=context, status_code=422)
+    return render(request, page="records/bulk.html", context=context, status_code=422)
 
 
-class NoSuchTeam(Exception):
-    """A "Set team to" field that names no live team (the message says what to type instead)."""
+class NoSuchTarget(Exception):
+    """A "Set team to" field that names no live record (the message says what to type instead)."""
 
 
-async def _target(session: AsyncSession, typed: str) -> int | None:
-    """The team a "Set team to" field names: "No team" is none; anything else must be a live team's exact name."""
-    if typed.casefold() == listing.NO_TEAM.casefold():
+async def _target(session: AsyncSession, target: Resource, typed: str) -> int | None:
+    """The record a "Set team to" field names: "No team" is none; anything else must be a live record's exact
+    name."""
+    if typed and means_none(typed, target.name):
         return None
-    team_id = await queries.team_by_name(session, name=typed)
-    if team_id is None:
-        raise NoSuchTeam(unknown_team(typed) if typed else f"Type a team’s name, or “{listing.NO_TEAM}”.")
-    return team_id
+    record_id = await reads.id_by_name(session, target, name=typed) if typed else None
+    if record_id is None:
+        message = (
+            unknown_name(target.name, typed) if typed else f"Type a {target.name}’s name, or “{target.none_label}”."
+        )
+        raise NoSuchTarget(message)
+    return record_id
 
 
-async def preview(request: Request[Any, Any, Any], session: AsyncSession, kind: Kind) -> Response[Any]:
-    query = request.query_params
-    name = query.get("action", "")
-    if not name:  # the bare address, with nothing asked: back to the list
-        state = _list_state(request, kind, query.get("list", ""))
-        return redirect(Selection(kind, state, picked={}, all_matching=False).list_url(request))
-    if name not in ACTIONS[kind.name]:
-        raise _malformed(request, kind)
-    selection = _selection(
-        request,
-        kind,
-        criteria=query.get("list", ""),
-        selected=query.getall("selected", []),
-        all_matching=query.get("all_matching") == "1",
-    )
-    if selection.empty:
-        problem = f"Select at least one {kind.name}, or all that match, then choose an action."
-        return _refusal(request, selection, name, "Nothing selected", problem=problem)
-    typed = listing.typed_team(query) if name == "set_team" else ""
-    try:
-        team_id = await _target(session, typed) if name == "set_team" else None
-    except NoSuchTeam as error:
-        return _refusal(request, selection, name, "Set team", typed_team=typed, team_error=str(error))
-    team_name = typed if team_id is not None else None
-    return await _preview(request, session, selection, BulkAction(name, team_id), team_name=team_name)
-
-
-async def _confirmed_team(
-    request: Request[Any, Any, Any], session: AsyncSession, data: dict[str, str]
+async def _confirmed_target(
+    request: Request[Any, Any, Any], session: AsyncSession, resource: Resource, spec: FieldSpec, data: dict[str, str]
 ) -> tuple[int | None, str | None]:
-    """The team the preview resolved (`team_id`, blank for none) and its name, if it is still live: locked until
-    commit, so it cannot go to the trash while heroes join it (see queries.team_exists)."""
-    raw = data.get("team_id")
-    team_id = whole_number(raw) if raw else None
-    if raw is None or (raw and team_id is None):
-        raise _malformed(request, HERO)
-    if team_id is None:
+    """The record the preview resolved (blank for none) and its name, if it is still live: locked until commit,
+    so it cannot go to the trash while records join it (see reads.is_live)."""
+    target = resource.targets[spec.name]
+    raw = data.get(spec.name)
+    target_id = whole_number(raw) if raw else None
+    if raw is None or (raw and target_id is None):
+        raise _malformed(request, resource)
+    if target_id is None:
         return None, None
-    team = await queries.get_team(session, team_id=team_id)
-    if team is None or not await queries.team_exists(session, team_id=team_id, lock=True):
-        message = "The team you chose was deleted after the preview, so nothing changed. Choose another team."
-        raise Refused(409, "Nothing changed", message, _back(request, HERO))
-    return team_id, team.name
-
-
-async def apply(request: Request[Any, Any, Any], session: AsyncSession, kind: Kind) -> Response[Any]:
-    data = await read_form(request)
-    if repeat := await once(request, session, data):
-        return repeat
-    name = data.get("action", "")
-    if name not in ACTIONS[kind.name]:
-        raise _malformed(request, kind)
-    raw = data.get("selected", "")
-    selection = _selection(
-        request,
-        kind,
-        criteria=data.get("list", ""),
-        selected=[raw] if raw else [],
-        all_matching=data.get("all_matching") == "1",
-    )
-    if selection.empty:
-        raise Refused(422, "Nothing selected", f"Select at least one {kind.name}.", _back(request, kind))
-    team_id, team_name = await _confirmed_team(request, session, data) if name == "set_team" else (None, None)
-    action = BulkAction(name, team_id)
-    plan, print_ = await _plan(request, session, selection, action, lock=True)
-    if selection.all_matching and print_ != data.get("fingerprint"):
-        await session.rollback()
-        alert = (
-            f"The {kind.plural} that match changed after the preview (added, removed or edited), so nothing "
-            "changed yet. Check this new preview, then confirm again."
+    record = await reads.find(session, target, target_id)
+    if record is None or not await reads.is_live(session, target, record_id=target_id, lock=True):
+        message = (
+            f"The {target.name} you chose was deleted after the preview, so nothing changed. "
+            f"Choose another {target.name}."
         )
-        return await _preview(request, session, selection, action, team_name=team_name, status_code=409, alert=alert)
-    note = f"Bulk action on {kind.count(len(plan.ready))}."
-    if name == "delete":
-        outcome = await records.bulk_trash(session, kind, plan.ready, actor=actor(request), note=note)
-        changed, detached = outcome.trashed, outcome.heroes_detached
-    else:
-        changed = await records.bulk_set_team(
-            session, plan.ready, team_id=action.team_id, actor=actor(request), note=note
-        )
-        detached = 0
-    # Under the row locks every ready row is changed; one that was not is reported as changed meanwhile.
-    missed = set(plan.ready) - set(changed)
-    plan.changed += [row for row in plan.ready if row in missed]
-    list_url = selection.list_url(request)
-    await done(request, session, list_url)
-    return redirect(list_url, flash=_report(kind, action, plan, len(changed), team_name, detached))
+        raise Refused(409, "Nothing changed", message, _back(request, resource))
+    return target_id, record.name
 
 
 def _were(count: int) -> str:
     return "was" if count == 1 else "were"
 
 
-def _report(kind: Kind, action: BulkAction, plan: Plan, changed: int, team_name: str | None, detached: int) -> str:
+def _report(
+    resource: Resource,
+    action: bulk.BulkAction,
+    plan: bulk.BulkPlan,
+    changed: int,
+    target_name: str | None,
+    detached: int,
+) -> str:
     """The status message after a bulk action: what changed, then what was left alone and why."""
     unchanged = len(plan.unchanged)
-    if action.name == "delete":
-        parts = [f"Moved {kind.count(changed)} to the trash."]
-        if detached:
-            parts.append(f"{HERO.count(detached)} left without a team.")
-    elif team_name is None:
+    if action.field is None:
+        parts = [f"Moved {resource.count(changed)} to the trash."]
+        parts += [
+            f"{referencing.count(detached)} left without a {resource.name}."
+            for referencing in resource.referenced_by
+            if detached
+        ]
+    elif target_name is None:
         already = f"; {unchanged} had none already." if unchanged else "."
-        parts = [f"Took {kind.count(changed)} out of their teams{already}"]
+        parts = [f"Took {resource.count(changed)} out of their {resource.targets[action.field].plural}{already}"]
     else:
         already = f"; {unchanged} {_were(unchanged)} already in it." if unchanged else "."
-        parts = [f"Set team {team_name} on {kind.count(changed)}{already}"]
+        parts = [f"Set {resource.targets[action.field].name} {target_name} on {resource.count(changed)}{already}"]
     if plan.changed:
         count = len(plan.changed)
-        parts.append(f"{kind.count(count)} changed since you selected them and {_were(count)} left alone.")
+        parts.append(f"{resource.count(count)} changed since you selected them and {_were(count)} left alone.")
     if plan.in_trash:
         count = len(plan.in_trash)
-        place = "already in the trash" if action.name == "delete" else "in the trash and left alone"
-        parts.append(f"{kind.count(count)} {_were(count)} {place}.")
+        place = "already in the trash" if action.field is None else "in the trash and left alone"
+        parts.append(f"{resource.count(count)} {_were(count)} {place}.")
     if plan.gone:
-        parts.append(f"{kind.count(plan.gone)} no longer {'exists' if plan.gone == 1 else 'exist'}.")
+        parts.append(f"{resource.count(plan.gone)} no longer {'exists' if plan.gone == 1 else 'exist'}.")
     return " ".join(parts)
 
 
-class HeroBulkController(Controller):
-    path = "/heroes/bulk"
+def _stream(request: Request[Any, Any, Any], statement: Select[Any], resource: Resource) -> Stream:
+    engine: AsyncEngine = request.app.state.engine
+    slots: asyncio.Semaphore = request.app.state.export_slots
+    # Each export holds a database connection for as long as its client takes to read the file: a few slow or
+    # stalled downloads must not take the whole pool from everyone else's pages.
+    if slots.locked():
+        raise Refused(
+            429,
+            "Exports are busy",
+            "Other exports are running on this server. Try again in a moment.",
+            headers={"Retry-After": str(EXPORT_RETRY_AFTER)},
+        )
+    cells = csvio.export_cells(resource)
+
+    async def chunks() -> AsyncIterator[str]:
+        writer = csvio.Writer()
+        yield csvio.BOM + writer.rows([csvio.export_header(resource)])
+        # A connection of its own: the request's session is closed once the handler returns, before the rows go
+        # out. One statement in one transaction, so the file is one consistent snapshot. The slot is taken here,
+        # where the body is sent, so a response that is never sent holds none.
+        async with slots, engine.connect() as connection:
+            result = await connection.stream(statement.execution_options(yield_per=EXPORT_CHUNK))
+            async for partition in result.partitions():
+                yield writer.rows(cells(row) for row in partition)
+
+    return Stream(
+        chunks(),
+        media_type="text/csv",  # Litestar adds "; charset=utf-8" to text types
+        headers={"Content-Disposition": f'attachment; filename="{resource.plural}.csv"'},
+    )
+
+
+class BulkController(ResourceController):
     opt = EDITORS
 
-    @get("/", name="heroes:bulk", status_code=200)
-    async def preview_heroes(
-        self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession]
-    ) -> Response[Any]:
-        return await preview(request, session, HERO)
+    @get("/bulk", name="bulk", status_code=200)
+    async def bulk(self, request: Request[Any, Any, Any], session: Session) -> Response[Any]:
+        resource, query = self.resource, request.query_params
+        name = query.get("action", "")
+        if not name:  # the bare address, with nothing asked: back to the list
+            state = _list_state(request, resource, query.get("list", ""))
+            return redirect(Selection(resource, state, picked={}, all_matching=False).list_url(request))
+        offered = actions(resource)
+        if name not in offered:
+            raise _malformed(request, resource)
+        selection = _selection(
+            request,
+            resource,
+            criteria=query.get("list", ""),
+            selected=query.getall("selected", []),
+            all_matching=query.get("all_matching") == "1",
+        )
+        if selection.empty:
+            problem = f"Select at least one {resource.name}, or all that match, then choose an action."
+            return _refusal(request, selection, name, "Nothing selected", problem=problem)
+        spec = offered[name]
+        if spec is None:
+            return await _preview(request, session, selection, bulk.BulkAction(name), target_name=None)
+        target = resource.targets[spec.name]
+        typed = listing.typed_name(query, target.name, spec.label)
+        try:
+            target_id = await _target(session, target, typed)
+        except NoSuchTarget as error:
+            return _refusal(request, selection, name, f"Set {target.name}", typed=typed, target_error=str(error))
+        action = bulk.BulkAction(name, spec.name, target_id)
+        return await _preview(request, session, selection, action, target_name=typed if target_id is not None else None)
 
-    @post("/apply", name="heroes:bulk_apply", status_code=303)
-    async def apply_heroes(
-        self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession]
-    ) -> Response[Any]:
-        return await apply(request, session, HERO)
+    @post("/bulk/apply", name="bulk_apply", status_code=303)
+    async def bulk_apply(self, request: Request[Any, Any, Any], session: Session, submitted: Posted) -> Response[Any]:
+        resource, data = self.resource, submitted.data
+        name = data.get("action", "")
+        offered = actions(resource)
+        if name not in offered:
+            raise _malformed(request, resource)
+        raw = data.get("selected", "")
+        selection = _selection(
+            request,
+            resource,
+            criteria=data.get("list", ""),
+            selected=[raw] if raw else [],
+            all_matching=data.get("all_matching") == "1",
+        )
+        if selection.empty:
+            raise Refused(422, "Nothing selected", f"Select at least one {resource.name}.", _back(request, resource))
+        spec = offered[name]
+        target_id, target_name = (
+            (None, None) if spec is None else await _confirmed_target(request, session, resource, spec, data)
+        )
+        action = bulk.BulkAction(name, spec.name if spec else None, target_id)
+        plan, digest = await _plan(request, session, selection, action, lock=True)
+        if selection.all_matching and digest != data.get("fingerprint"):
+            await session.rollback()
+            alert = (
+                f"The {resource.plural} that match changed after the preview (added, removed or edited), so nothing "
+                "changed yet. Check this new preview, then confirm again."
+            )
+            return await _preview(
+                request, session, selection, action, target_name=target_name, status_code=409, alert=alert
+            )
+        note = f"Bulk action on {resource.count(len(plan.ready))}."
+        detached = 0
+        if action.field is None:
+            outcome = await bulk.trash(session, resource, plan.ready, actor=actor(request), note=note)
+            changed, detached = outcome.trashed, outcome.detached
+        else:
+            changed = await bulk.set_pointer(session, resource, plan.ready, action, actor=actor(request), note=note)
+        # Under the row locks every ready row is changed; one that was not is reported as changed meanwhile.
+        missed = set(plan.ready) - set(changed)
+        plan.changed += [row for row in plan.ready if row in missed]
+        list_url = selection.list_url(request)
+        submitted.leads_to(list_url)
+        await session.commit()
+        return redirect(list_url, flash=_report(resource, action, plan, len(changed), target_name, detached))
 
-
-class TeamBulkController(Controller):
-    path = "/teams/bulk"
-    opt = EDITORS
-
-    @get("/", name="teams:bulk", status_code=200)
-    async def preview_teams(
-        self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession]
-    ) -> Response[Any]:
-        return await preview(request, session, TEAM)
-
-    @post("/apply", name="teams:bulk_apply", status_code=303)
-    async def apply_teams(
-        self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession]
-    ) -> Response[Any]:
-        return await apply(request, session, TEAM)
+    @get("/export.csv", name="export", status_code=200)
+    async def export(self, request: Request[Any, Any, Any], session: Session) -> Stream:
+        """Exactly what the list shows, every page, in its order (a streamed file)."""
+        resource = self.resource
+        state = listing.parse(resource, request.query_params, default_size=request.app.state.settings.page_size)
+        try:
+            resolved = await resource.lists.resolve(session, state)
+        except UnknownName as unknown:
+            back = (state.url(pages.links(request).to(resource, "list")), f"Back to the {resource.plural}")
+            raise Refused(422, "Nothing to export", unknown.message, back) from None
+        return _stream(request, resource.lists.ordered(session, state, resolved), resource)

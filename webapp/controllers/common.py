@@ -1,25 +1,23 @@
-"""What the resource controllers share: reading forms and query parameters, 404s."""
+"""What every controller reads from a request: forms, numbers in the query, who acts, the one-time form id."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from litestar import Request, Response
-from litestar.connection import ASGIConnection
+from litestar import Request
+from litestar.di import NamedDependency
 from litestar.exceptions import ClientException, NotFoundException
-from litestar.handlers import BaseRouteHandler
-from litestar.response import Template
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from webapp import submissions
 from webapp.audit import Actor
-from webapp.auth import SAFE_METHODS, current_user, submitted_form
-from webapp.forms import whole_number
-from webapp.htmx import redirect, wants_fragment
+from webapp.auth import current_user
 from webapp.middleware import request_id
+from webapp.models import Submission
+from webapp.numbers import whole_number
 
 T = TypeVar("T")
-MAX_FORM_FIELDS = 50
 
 
 async def read_form(request: Request[Any, Any, Any]) -> dict[str, str]:
@@ -51,65 +49,43 @@ def actor(request: Request[Any, Any, Any]) -> Actor:
     return Actor(user.id, user.username, request_id(request.scope), request.app.state.settings.clock())
 
 
-REPEAT_MESSAGE = "That form had already been sent, so it was saved only once."
+@dataclass
+class Submitted:
+    """A form that changes records: its fields, and its one-time id, claimed in this request's transaction."""
+
+    data: dict[str, str]
+    claim: Submission | None
+
+    def leads_to(self, location: str) -> None:
+        """Where this change leads: a repeat of the form is sent there (stored when the handler commits)."""
+        if self.claim is not None:
+            self.claim.location = location
 
 
-async def once(request: Request[Any, Any, Any], session: AsyncSession, data: dict[str, str]) -> Response[Any] | None:
-    """Claim the form's one-time id in the change's transaction (see webapp.submissions). Returns the answer
-    for a repeat, or None to go ahead; `done` then records where this change leads."""
+# What handlers ask for by name: the request's database session (webapp.db) and its submitted form.
+Session = NamedDependency[AsyncSession]
+Posted = NamedDependency[Submitted]
+
+
+async def provide_submitted(request: Request[Any, Any, Any], session: Session) -> Submitted:
+    """The form, with its one-time id claimed (see webapp.submissions). A repeat of a form already applied
+    raises AlreadySent, answered with where the first one led (webapp.errors)."""
+    data = await read_form(request)
     token = data.get(submissions.FIELD)
     if token is None:  # a client that sends none (a script) gets no protection, and needs none from us
-        return None
+        return Submitted(data, None)
     if not submissions.well_formed(token):
         raise ClientException("malformed form id")
     user = current_user(request)
     assert user is not None
     now = request.app.state.settings.clock()
     claimed = await submissions.claim(session, token=token, data=data, user_id=user.id, now=now)
-    if claimed is None:
-        return None
     if isinstance(claimed, str):
-        if wants_fragment(request):
-            # Leave the page as it is (the first answer already updated it) and just say what happened.
-            context = {"toast": REPEAT_MESSAGE, "undo": None}
-            return Template("_toast_oob.html", context=context, headers={"HX-Reswap": "none"})
-        return redirect(claimed or request.app.route_reverse("heroes:list"), flash=REPEAT_MESSAGE)
-    request.state.submission = claimed
-    return None
-
-
-async def done(request: Request[Any, Any, Any], session: AsyncSession, location: str) -> None:
-    """Commit the change, with where it led stored against the form's one-time id (if it had one)."""
-    claimed = getattr(request.state, "submission", None)
-    if claimed is not None:
-        claimed.location = location
-        session.add(claimed)
-    await session.commit()
+        raise submissions.AlreadySent(claimed)
+    return Submitted(data, claimed)
 
 
 def found(value: T | None) -> T:
     if value is None:
         raise NotFoundException()
     return value
-
-
-async def canonical_ids(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
-    """Only the canonical spelling of an id is an address: Litestar reads `{id:int}` with int(), which also
-    takes "01", "+1", " 1" and other scripts' digits ("١"), and those are malformed ids (404), not row 1."""
-    params = connection.path_params
-    if handler.name and any(isinstance(value, int) for value in params.values()):
-        canonical = connection.app.route_reverse(handler.name, **params)
-        if connection.scope["path"].rstrip("/") != canonical.rstrip("/"):
-            raise NotFoundException()
-
-
-async def body_limits(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
-    """The body limits hold for every unsafe request, also where the handler reads no form (delete, sign-out):
-    an oversized body is refused by its Content-Length before it is read, an overfull form before any change."""
-    if not isinstance(connection, Request) or connection.method in SAFE_METHODS:
-        return
-    declared = connection.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > connection.app.state.settings.max_body_bytes:
-        raise ClientException("request body too large", status_code=413)
-    if len(await submitted_form(connection)) > MAX_FORM_FIELDS:
-        raise ClientException("too many form fields")

@@ -1,0 +1,156 @@
+"""What the record controllers share between handlers: finding the record a page shows, the form and its
+field choices, the conflict view, and the count line after a change made from a list."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from litestar import Request
+from litestar.response import Template
+from sqlalchemy.engine import Row
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from webapp import listing
+from webapp.auth import current_user
+from webapp.data import reads, writes
+from webapp.data.lists import UnknownName, unknown_name
+from webapp.forms import Conflict, Form, means_none, record_form
+from webapp.htmx import render
+from webapp.links import Links
+from webapp.numbers import whole_number
+from webapp.resource import Resource
+
+
+def links(request: Request[Any, Any, Any]) -> Links:
+    return request.app.state.links  # type: ignore[no-any-return]
+
+
+async def shown(session: AsyncSession, resource: Resource, record_id: int) -> Row[Any]:
+    """A live record as its list shows it; one in the trash is refused with the reason (InTrash), not a bare 404."""
+    row = await resource.lists.row(session, record_id)
+    if row is None:
+        await writes.live_record(session, resource, record_id)  # raises Missing or InTrash
+        raise writes.Missing()  # purged between the two reads
+    return row
+
+
+async def checked_form(session: AsyncSession, resource: Resource, data: dict[str, str]) -> Form:
+    """The submitted form, validated, with what its reference fields name looked up and locked: a name typed
+    into a picker becomes the record's id (as if chosen in a select), and the record must be live. The lock
+    (reads.is_live) keeps it from going to the trash before this record is saved pointing at it."""
+    form = record_form(resource, data)
+    for spec in resource.references:
+        target = resource.targets[spec.name]
+        typed = form.values.get(target.name)
+        if typed is not None and spec.name not in form.errors and not means_none(typed, target.name):
+            named = await reads.id_by_name(session, target, name=typed)
+            if named is None:
+                form.refuse(spec.name, unknown_name(target.name, typed))
+                continue
+            form.values[spec.name] = str(named)
+            if form.model is not None:
+                setattr(form.model, spec.name, named)
+        pointed = getattr(form.model, spec.name) if form.model is not None else None
+        if pointed is not None and not await reads.is_live(session, target, record_id=pointed, lock=True):
+            form.refuse(spec.name, f"That {target.name} no longer exists. Choose another.")
+    return form
+
+
+def taken(resource: Resource, form: Form) -> None:
+    """The unique field clashed with a live record's (the database said so): told beside the field. Called
+    while handling the IntegrityError; a resource with no unique field cannot clash, so that is a bug."""
+    if resource.unique is None:
+        raise RuntimeError(f"a {resource.name} broke a constraint no form field can")
+    form.refuse(resource.unique, f"A {resource.name} named “{form.values[resource.unique]}” already exists.")
+
+
+@dataclass(frozen=True)
+class Picker:
+    """How a reference field is offered: every live record in a select (`choices`), or past the select limit
+    (`choices` None) a field taking a name, holding the name of the record the form points at (`chosen`)."""
+
+    choices: list[Row[Any]] | None
+    chosen: str = ""
+
+
+async def pickers(
+    request: Request[Any, Any, Any], session: AsyncSession, resource: Resource, form: Form
+) -> dict[str, Picker]:
+    limit = request.app.state.settings.team_select_limit
+    found: dict[str, Picker] = {}
+    for spec in resource.references:
+        target = resource.targets[spec.name]
+        if await reads.live_count(session, target) <= limit:
+            found[spec.name] = Picker(await reads.choices(session, target))
+            continue
+        pointed = whole_number(form.values.get(spec.name, ""))
+        record = await reads.find(session, target, pointed) if pointed is not None else None
+        chosen = record.name if record is not None and record.deleted_at is None else ""
+        form.values.setdefault(target.name, chosen)
+        found[spec.name] = Picker(None, chosen)
+    return found
+
+
+async def form_page(
+    request: Request[Any, Any, Any],
+    session: AsyncSession,
+    resource: Resource,
+    form: Form,
+    *,
+    record_id: int | None = None,
+    status_code: int = 200,
+) -> Template:
+    """The create form, or the edit form (the page, or the inline row for htmx)."""
+    context = {
+        "resource": resource,
+        "form": form,
+        "record_id": record_id,
+        "pickers": await pickers(request, session, resource, form),
+    }
+    fragment = "records/_form.html" if record_id is None else "records/_row_form.html"
+    return render(request, page="records/form.html", fragment=fragment, context=context, status_code=status_code)
+
+
+def edit_form(resource: Resource, record: Any) -> Form:
+    values = writes.values_of(resource, record)
+    return Form(
+        values={name: "" if value is None else str(value) for name, value in values.items()}, version=record.version
+    )
+
+
+async def _shown_value(session: AsyncSession, resource: Resource, name: str, value: Any) -> str:
+    """A stored value as a person reads it (a team's name rather than its id)."""
+    target = resource.targets.get(name)
+    if value is None:
+        return target.none_label if target else "(blank)"
+    if target is not None:
+        return await reads.name_of(session, target, record_id=value) or f"{target.name} #{value}"
+    return str(value)
+
+
+async def conflict_form(
+    request: Request[Any, Any, Any], session: AsyncSession, resource: Resource, form: Form, current: writes.Snapshot
+) -> Form:
+    """The user's form again, now on top of the stored version, with what is stored where it differs."""
+    differing = {}
+    for name, value in current.values.items():
+        as_typed = "" if value is None else str(value)
+        if form.values.get(name, "") != as_typed:
+            differing[name] = await _shown_value(session, resource, name, value)
+    user_id, by = await reads.last_change_by(session, resource, record_id=current.id)
+    user = current_user(request)
+    form.version = current.version
+    form.conflict = Conflict(by=by, current=differing, by_you=user is not None and user.id == user_id)
+    return form
+
+
+async def count_line(request: Request[Any, Any, Any], session: AsyncSession, resource: Resource) -> dict[str, Any]:
+    """The count of the list the user is on, after a create or delete there (htmx updates it in place)."""
+    default_size = request.app.state.settings.page_size
+    state = listing.seen_list(resource, request.headers, default_size=default_size)
+    try:
+        resolved = await resource.lists.resolve(session, state)
+    except UnknownName:
+        return {"count": 0, "filtered": True}
+    return {"count": await resource.lists.count(session, state, resolved), "filtered": state.filtered}

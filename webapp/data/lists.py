@@ -1,0 +1,214 @@
+"""Each resource's list: the columns its rows show (rows, not ORM entities: several times cheaper), what its
+filters and search select, and its sorts, on the paging engine (webapp.data.keyset) and the search plans
+(webapp.data.search). Rows in the trash are left out of every list, count, page and choice."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol, cast
+
+from sqlalchemy import ColumnElement, Select, and_, exists, func, not_
+from sqlalchemy.engine import Row
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from webapp.data import keyset, search
+from webapp.data.ids import valid_id
+from webapp.data.search import dialect, live_hero, live_team
+from webapp.listing import ListState
+from webapp.models import Hero, Team
+from webapp.resource import none_label
+
+# A list's filters once looked up (a team's name as its id); see ListQuery.resolve.
+Resolved = Mapping[str, Any]
+
+
+class UnknownName(Exception):
+    """A filter naming a record that no live record has (a hero list filtered by a team nobody is called)."""
+
+    def __init__(self, field: str, referenced: str, typed: str) -> None:
+        super().__init__(typed)
+        self.field, self.referenced, self.typed = field, referenced, typed
+
+    @property
+    def message(self) -> str:
+        return unknown_name(self.referenced, self.typed)
+
+
+def unknown_name(referenced: str, typed: str) -> str:
+    """What a field or filter says of a name no live record has (suggestions appear as you type)."""
+    return f"No {referenced} is named “{typed}”. Type a {referenced}’s exact name, or “{none_label(referenced)}”."
+
+
+class ListQuery(Protocol):
+    """A resource's list. `resolve` looks up what its filters name (raising UnknownName), once per request."""
+
+    async def resolve(self, session: AsyncSession, state: ListState) -> Resolved: ...
+
+    def conditions(
+        self, session: AsyncSession, state: ListState, resolved: Resolved, *, ordered: bool = False, many: bool = False
+    ) -> list[ColumnElement[bool]]: ...
+
+    async def count(self, session: AsyncSession, state: ListState, resolved: Resolved) -> int: ...
+
+    async def page(self, session: AsyncSession, state: ListState, resolved: Resolved) -> keyset.Window: ...
+
+    def ordered(self, session: AsyncSession, state: ListState, resolved: Resolved) -> Select[Any]: ...
+
+    async def row(self, session: AsyncSession, record_id: int) -> Row[Any] | None: ...
+
+
+async def _one(session: AsyncSession, statement: Select[Any]) -> Row[Any] | None:
+    return cast("Row[Any] | None", (await session.exec(cast(Any, statement))).first())
+
+
+class HeroList:
+    """Heroes with their team's name; filtered by team (by its exact name, or "No team") and age range;
+    searched by name, secret name and team name."""
+
+    @staticmethod
+    def columns() -> tuple[Any, ...]:
+        return (
+            Hero.id,
+            Hero.name,
+            Hero.secret_name,
+            Hero.age,
+            Hero.team_id,
+            Hero.version,
+            col(Team.name).label("team_name"),
+        )
+
+    async def resolve(self, session: AsyncSession, state: ListState) -> Resolved:
+        """The team filter's typed name: blank any team, "No team" none, else exactly that live team."""
+        typed = str(state.filter("team") or "")
+        if not typed:
+            return {"team": None}
+        if typed.casefold() == none_label("team").casefold():
+            return {"team": "none"}
+        statement = select(Team.id).where(Team.name == typed, live_team())
+        team_id = (await session.exec(statement)).first()
+        if team_id is None:
+            raise UnknownName("team", "team", typed)
+        return {"team": team_id}
+
+    def conditions(
+        self, session: AsyncSession, state: ListState, resolved: Resolved, *, ordered: bool = False, many: bool = False
+    ) -> list[ColumnElement[bool]]:
+        """What makes a hero part of the list: live, and matching its search and filters.
+
+        `ordered`: for a sorted page on SQLite, a broad filter on another column than the sort's is kept off its
+        index (`column + 0`, SQLite's documented way), because SQLite's planner would otherwise read every match
+        through that index and sort them all (200 ms for an age range at a million heroes) instead of walking
+        the sort's index and stopping after one page. PostgreSQL's planner weighs this with its statistics.
+        `many`: the search matches more than SEARCH_FEW heroes (the count says so): walk, don't fetch.
+        """
+        sqlite = dialect(session) == "sqlite"
+
+        def filtered(column: Any, sort: str) -> Any:
+            return column + 0 if ordered and state.sort != sort and sqlite else column
+
+        conditions = [live_hero()]
+        if state.q:
+            plan: search.Plan = ("walk" if many else "fetch") if ordered else "count"
+            conditions.append(search.hero_search(session, state.q, plan=plan))
+        team = resolved.get("team")
+        if team == "none":
+            conditions.append(filtered(col(Hero.team_id), "team").is_(None))
+        elif team is not None:
+            conditions.append(col(Hero.team_id) == team)
+        if (low := state.filter("min_age")) is not None:
+            conditions.append(filtered(col(Hero.age), "age") >= low)
+        if (high := state.filter("max_age")) is not None:
+            conditions.append(filtered(col(Hero.age), "age") <= high)
+        return conditions
+
+    async def count(self, session: AsyncSession, state: ListState, resolved: Resolved) -> int:
+        """The heroes a list shows, counted exactly up to COUNT_CAP (the list says "more than" past it)."""
+        return await keyset.capped_count(session, select(Hero.id).where(*self.conditions(session, state, resolved)))
+
+    @staticmethod
+    def _sort(state: ListState, with_team: Select[Any] | None = None) -> keyset.SortKey:
+        keys: dict[str, tuple[Any, ColumnElement[bool] | None]] = {
+            "name": (col(Hero.name), None),
+            "secret_name": (col(Hero.secret_name), None),
+            "age": (col(Hero.age), col(Hero.age).is_(None)),
+            "team": (col(Team.name), col(Hero.team_id).is_(None)),
+        }
+        key, is_null = keys[state.sort]
+        return keyset.SortKey(key=key, row_id=col(Hero.id), is_null=is_null, values=with_team)
+
+    async def page(self, session: AsyncSession, state: ListState, resolved: Resolved) -> keyset.Window:
+        count = await self.count(session, state, resolved)
+        conditions = self.conditions(session, state, resolved, ordered=True, many=count > search.SEARCH_FEW)
+        # A live hero's team is always live (the trash detaches heroes), so the join may use the live-names index.
+        on_team = and_(col(Hero.team_id) == col(Team.id), live_team())
+        shown = select(*self.columns()).outerjoin(Team, on_team).where(*conditions)
+        # Heroes with a team, in team-name order: an inner join lets the database walk the teams by name (their
+        # index) and each team's heroes by id, instead of sorting every hero.
+        with_team = select(*self.columns()).join(Team, on_team).where(*conditions) if state.sort == "team" else None
+        return await keyset.window(session, shown, state, self._sort(state, with_team), count=count)
+
+    def ordered(self, session: AsyncSession, state: ListState, resolved: Resolved) -> Select[Any]:
+        statement: Select[Any] = select(*self.columns()).outerjoin(Team, col(Hero.team_id) == Team.id)
+        return keyset.ordered(statement.where(*self.conditions(session, state, resolved)), state, self._sort(state))
+
+    async def row(self, session: AsyncSession, record_id: int) -> Row[Any] | None:
+        """One live hero as the list shows it (with its team's name)."""
+        if not valid_id(record_id):
+            return None
+        statement = select(*self.columns()).outerjoin(Team, col(Hero.team_id) == Team.id)
+        return await _one(session, statement.where(Hero.id == record_id, live_hero()))
+
+
+class TeamList:
+    """Teams with how many live heroes each has; filtered by whether they have heroes; searched by name and
+    headquarters."""
+
+    @staticmethod
+    def columns() -> tuple[Any, ...]:
+        hero_count = (
+            select(func.count())
+            .select_from(Hero)
+            .where(Hero.team_id == Team.id, live_hero())
+            .correlate(Team)
+            .scalar_subquery()
+        )
+        return (Team.id, Team.name, Team.headquarters, Team.version, hero_count.label("hero_count"))
+
+    async def resolve(self, session: AsyncSession, state: ListState) -> Resolved:
+        return {}
+
+    def conditions(
+        self, session: AsyncSession, state: ListState, resolved: Resolved, *, ordered: bool = False, many: bool = False
+    ) -> list[ColumnElement[bool]]:
+        conditions = [live_team()]
+        if state.q:
+            conditions.append(search.team_search(session, state.q))
+        if has_heroes := state.filter("has_heroes"):
+            members = exists().where(col(Hero.team_id) == col(Team.id), live_hero())
+            conditions.append(members if has_heroes == "yes" else not_(members))
+        return conditions
+
+    async def count(self, session: AsyncSession, state: ListState, resolved: Resolved) -> int:
+        return await keyset.capped_count(session, select(Team.id).where(*self.conditions(session, state, resolved)))
+
+    @staticmethod
+    def _sort(state: ListState) -> keyset.SortKey:
+        key = col(Team.name) if state.sort == "name" else col(Team.headquarters)
+        return keyset.SortKey(key=key, row_id=col(Team.id))
+
+    async def page(self, session: AsyncSession, state: ListState, resolved: Resolved) -> keyset.Window:
+        conditions = self.conditions(session, state, resolved)
+        count = await keyset.capped_count(session, select(Team.id).where(*conditions))
+        statement = select(*self.columns()).where(*conditions)
+        return await keyset.window(session, statement, state, self._sort(state), count=count)
+
+    def ordered(self, session: AsyncSession, state: ListState, resolved: Resolved) -> Select[Any]:
+        statement: Select[Any] = select(*self.columns()).where(*self.conditions(session, state, resolved))
+        return keyset.ordered(statement, state, self._sort(state))
+
+    async def row(self, session: AsyncSession, record_id: int) -> Row[Any] | None:
+        """One live team as the list shows it (with its hero count)."""
+        if not valid_id(record_id):
+            return None
+        return await _one(session, select(*self.columns()).where(Team.id == record_id, live_team()))

@@ -1,0 +1,248 @@
+"""What the screens read besides the lists: one record, choices and suggestions for fields that point at another
+record, a record's referencing records, history, Activity and the trash. Keyword-only where it helps reading."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from math import ceil
+from typing import Any, cast
+
+from sqlalchemy import ColumnElement, func
+from sqlalchemy.engine import Row
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from webapp.data import keyset
+from webapp.data.ids import valid_id
+from webapp.data.search import contains, starts_with
+from webapp.models import AuditEntry, User
+from webapp.resource import Resource
+
+
+def live(resource: Resource) -> ColumnElement[bool]:
+    return cast("ColumnElement[bool]", col(resource.model.deleted_at).is_(None))
+
+
+async def find(session: AsyncSession, resource: Resource, record_id: int) -> Any | None:
+    """The stored record as it is now (whatever the session saw before), in the trash or not."""
+    if not valid_id(record_id):
+        return None
+    return await session.get(resource.model, record_id, populate_existing=True)
+
+
+async def id_by_name(session: AsyncSession, resource: Resource, *, name: str) -> int | None:
+    """The live record with exactly this name (names are unique among live records where they are referenced)."""
+    statement = select(resource.model.id).where(resource.model.name == name, live(resource))
+    return cast("int | None", (await session.exec(statement)).first())
+
+
+async def is_live(session: AsyncSession, resource: Resource, *, record_id: int, lock: bool = False) -> bool:
+    """Whether a live record has this id. `lock` holds a share lock (PostgreSQL) until commit, so the record
+    cannot go to the trash between this check and the record that points at it being saved."""
+    if not valid_id(record_id):
+        return False
+    statement = select(resource.model.id).where(resource.model.id == record_id, live(resource))
+    if lock:
+        statement = statement.with_for_update(read=True)
+    return (await session.exec(statement)).first() is not None
+
+
+async def live_count(session: AsyncSession, resource: Resource) -> int:
+    """How many live records there are, counted up to the list's cap."""
+    return await keyset.capped_count(session, select(resource.model.id).where(live(resource)))
+
+
+async def choices(session: AsyncSession, resource: Resource) -> list[Row[Any]]:
+    """Every live record's id and name, by name: a select's options."""
+    model = resource.model
+    statement = select(model.id, model.name).where(live(resource)).order_by(col(model.name), col(model.id))
+    return cast("list[Row[Any]]", list((await session.exec(statement)).all()))
+
+
+OPTIONS_SHOWN = 20
+
+
+async def options(session: AsyncSession, resource: Resource, *, typed: str, limit: int = OPTIONS_SHOWN) -> list[str]:
+    """Names of live records for a searchable picker: those starting with `typed` first, then those containing
+    it."""
+    name = resource.model.name
+    statement = (
+        select(name)
+        .where(live(resource), contains(session, name, typed))
+        .order_by(starts_with(session, name, typed).desc(), col(name))
+        .limit(limit)
+    )
+    return list((await session.exec(statement)).all())
+
+
+MEMBERS_SHOWN = 100
+
+
+async def members(
+    session: AsyncSession, resource: Resource, *, field: str, record_id: int, limit: int = MEMBERS_SHOWN
+) -> list[Row[Any]]:
+    """The first `limit` live records of `resource` whose `field` points at `record_id`, by name (a team's
+    heroes; the page says how many there are in all)."""
+    model = resource.model
+    columns = [col(model.id), col(model.name), *(col(getattr(model, name)) for name in resource.field_names)]
+    statement = (
+        select(*columns)
+        .where(getattr(model, field) == record_id, live(resource))
+        .order_by(col(model.name), col(model.id))
+        .limit(limit)
+    )
+    return cast("list[Row[Any]]", list((await session.exec(statement)).all()))
+
+
+# --- history ----------------------------------------------------------------------------------------------------
+
+HISTORY_PAGE = 50
+
+
+@dataclass(frozen=True)
+class Entries:
+    """A page of history, newest first; `older` is the id to continue from (keyset: no OFFSET on a log)."""
+
+    items: list[AuditEntry]
+    older: int | None
+
+
+async def _entries(session: AsyncSession, statement: Any, *, before: int | None, limit: int) -> Entries:
+    if before is not None:
+        statement = statement.where(col(AuditEntry.id) < before)
+    rows = list((await session.exec(statement.order_by(col(AuditEntry.id).desc()).limit(limit + 1))).all())
+    older = rows[limit - 1].id if len(rows) > limit else None
+    return Entries(items=rows[:limit], older=older)
+
+
+async def history(
+    session: AsyncSession, resource: Resource, *, record_id: int, before: int | None = None, limit: int = HISTORY_PAGE
+) -> Entries:
+    """One record's history, newest first."""
+    statement = select(AuditEntry).where(AuditEntry.record_type == resource.name, AuditEntry.record_id == record_id)
+    return await _entries(session, statement, before=before, limit=limit)
+
+
+async def activity(
+    session: AsyncSession,
+    *,
+    record_types: tuple[str, ...],
+    user_id: int | None = None,
+    before: int | None = None,
+    limit: int = HISTORY_PAGE,
+) -> Entries:
+    """Recent entries across the app, of the given record types, optionally by one user."""
+    statement = select(AuditEntry).where(col(AuditEntry.record_type).in_(record_types))
+    if user_id is not None:
+        statement = statement.where(AuditEntry.user_id == user_id)
+    return await _entries(session, statement, before=before, limit=limit)
+
+
+async def entry(session: AsyncSession, *, entry_id: int) -> AuditEntry | None:
+    if not valid_id(entry_id):
+        return None
+    return await session.get(AuditEntry, entry_id)
+
+
+async def last_change_by(session: AsyncSession, resource: Resource, *, record_id: int) -> tuple[int | None, str]:
+    """Who made the newest change to a record: (user id, name as it was)."""
+    statement = (
+        select(AuditEntry.user_id, AuditEntry.username)
+        .where(AuditEntry.record_type == resource.name, AuditEntry.record_id == record_id)
+        .order_by(col(AuditEntry.id).desc())
+        .limit(1)
+    )
+    row = (await session.exec(statement)).first()
+    return (row[0], row[1]) if row is not None else (None, "someone")
+
+
+Names = dict[str, dict[int, tuple[str, bool]]]
+
+
+async def referenced_names(
+    session: AsyncSession, references: Mapping[str, Resource], *, entries: list[AuditEntry]
+) -> Names:
+    """{field: {id: (name, is live)}} for every record an entry's changes point at through one of `references`
+    (field name -> the resource it points at), so history shows names, not ids."""
+    found: Names = {}
+    for field, referenced in references.items():
+        ids = {
+            value
+            for item in entries
+            for value in ((item.changes or {}).get(field) or [])
+            if isinstance(value, int) and valid_id(value)
+        }
+        if not ids:
+            continue
+        model = referenced.model
+        statement = select(model.id, model.name, model.deleted_at).where(col(model.id).in_(ids))
+        rows: list[Any] = list((await session.exec(statement)).all())
+        found[field] = {row.id: (row.name, row.deleted_at is None) for row in rows}
+    return found
+
+
+async def name_of(session: AsyncSession, resource: Resource, *, record_id: int) -> str | None:
+    """A record's name, in the trash or not (None once purged)."""
+    statement = select(resource.model.name).where(resource.model.id == record_id)
+    return cast("str | None", (await session.exec(statement)).first())
+
+
+async def user_choices(session: AsyncSession) -> list[Row[Any]]:
+    statement = select(User.id, User.username).order_by(col(User.username))
+    return cast("list[Row[Any]]", list((await session.exec(statement)).all()))
+
+
+# --- the trash --------------------------------------------------------------------------------------------------
+
+TRASH_SHOWN = 100
+
+
+@dataclass(frozen=True)
+class Page:
+    """A numbered page (the trash pages by number: it is short, and ordered by deletion time)."""
+
+    items: list[Row[Any]]
+    number: int
+    size: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, ceil(self.total / self.size))
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.number < self.pages
+
+    @property
+    def first_index(self) -> int:
+        return (self.number - 1) * self.size + 1 if self.total else 0
+
+    @property
+    def last_index(self) -> int:
+        return min(self.number * self.size, self.total)
+
+
+async def trashed(session: AsyncSession, resource: Resource, *, page: int = 1, size: int = TRASH_SHOWN) -> Page:
+    """A page of a resource's records in the trash, most recently deleted first (size 0: just the count)."""
+    model = resource.model
+    in_trash = col(model.deleted_at).is_not(None)
+    total = (await session.exec(select(func.count()).select_from(model).where(in_trash))).one()
+    if size == 0:
+        return Page(items=[], number=1, size=1, total=total)
+    number = min(max(page, 1), max(1, ceil(total / size)))
+    columns: tuple[Any, ...] = (model.id, model.name, model.version, model.deleted_at, model.deleted_by)
+    statement = (
+        select(*columns)
+        .where(in_trash)
+        .order_by(col(model.deleted_at).desc(), col(model.id).desc())
+        .limit(size)
+        .offset((number - 1) * size)
+    )
+    rows = list((await session.exec(statement)).all())
+    return Page(items=rows, number=number, size=size, total=total)
