@@ -61,10 +61,6 @@ def _template_engine(settings: Settings) -> JinjaTemplateEngine:
     engine.register_template_callable("csrf_token", csrf_token)
     engine.register_template_callable("signed_in_user", signed_in_user)
     engine.register_template_callable("once_token", lambda _context: new_token())
-    # Litestar's url_for looks each route up; ours reads the table made once (webapp.links).
-    engine.register_template_callable(
-        "url_for", lambda context, name, **params: context["request"].app.state.links.url(name, **params)
-    )
     return engine
 
 
@@ -119,5 +115,6 @@ def create_app(settings: Settings) -> Litestar:
     app.state.links = Links(app)
     engine = app.template_engine
     assert isinstance(engine, JinjaTemplateEngine)
-    engine.engine.globals["links"] = app.state.links
+    # Litestar's url_for looks each route up; ours reads the route table read once (webapp.links).
+    engine.engine.globals |= {"links": app.state.links, "url_for": app.state.links.url}
     return app
