@@ -46,9 +46,10 @@ ACCOUNT_LABELS = {"role": "Role", "is_active": "Active"}
 
 
 def _template_engine(settings: Settings) -> JinjaTemplateEngine:
-    # StrictUndefined: a misspelt variable fails a test instead of rendering as an empty string.
+    # StrictUndefined: a misspelt variable fails a test instead of rendering as an empty string. Templates are
+    # read once per process (no file check on every include): a changed template needs a restart, like code.
     environment = Environment(
-        loader=FileSystemLoader(settings.templates_dir), autoescape=True, undefined=StrictUndefined
+        loader=FileSystemLoader(settings.templates_dir), autoescape=True, undefined=StrictUndefined, auto_reload=False
     )
     environment.globals |= {
         "count_cap": COUNT_CAP,

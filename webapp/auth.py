@@ -20,9 +20,11 @@ from litestar.enums import ScopeType
 from litestar.exceptions import ClientException, NotAuthorizedException, PermissionDeniedException
 from litestar.handlers import BaseRouteHandler
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from webapp import accounts, audit
 from webapp.config import Settings
+from webapp.db import REQUEST_SESSION
 from webapp.middleware import STATIC_PREFIX, request_id
 from webapp.models import Role
 
@@ -110,24 +112,31 @@ class SessionMiddleware:
             await self.app(scope, receive, send)
             return
         token = ASGIConnection(scope).cookies.get(self.cookie)
-        user, cookie = await self._resolve(scope, token) if token else (None, None)
-        scope["user"] = user
+        async with scope["app"].state.reader() as db:
+            user, cookie = await self._resolve(scope, db, token) if token else (None, None)
+            scope["user"] = user
 
-        async def send_with_cookie(message: Message) -> None:
-            if cookie is not None and message["type"] == "http.response.start":
-                # A handler may set the cookie itself (sign-in, sign-out): its decision wins.
-                headers = MutableScopeHeaders.from_message(message)
-                if not any(value.startswith(f"{self.cookie}=") for value in headers.getall("set-cookie", [])):
-                    headers.add("set-cookie", cookie.to_header(header=""))
-            await send(message)
+            async def send_with_cookie(message: Message) -> None:
+                if cookie is not None and message["type"] == "http.response.start":
+                    # A handler may set the cookie itself (sign-in, sign-out): its decision wins.
+                    headers = MutableScopeHeaders.from_message(message)
+                    if not any(value.startswith(f"{self.cookie}=") for value in headers.getall("set-cookie", [])):
+                        headers.add("set-cookie", cookie.to_header(header=""))
+                await send(message)
 
+            if scope["method"] in SAFE_METHODS:
+                # A request that only reads uses one database session (and connection) throughout: this
+                # lookup's, then the handler's (db.provide_session takes it from the scope).
+                scope.setdefault("state", {})[REQUEST_SESSION] = db
+                await self.app(scope, receive, send_with_cookie)
+                return
+        # Others give the connection back before their handler's write transaction takes one.
         await self.app(scope, receive, send_with_cookie)
 
-    async def _resolve(self, scope: Scope, token: str) -> tuple[CurrentUser | None, Cookie | None]:
+    async def _resolve(self, scope: Scope, db: AsyncSession, token: str) -> tuple[CurrentUser | None, Cookie | None]:
         state = scope["app"].state
         now = self.settings.clock()
-        async with state.reader() as db:
-            found = await accounts.find_session(db, token=token)
+        found = await accounts.find_session(db, token=token)
         if found is None:
             return None, make_cookie(self.settings, self.cookie, "", clear=True)
         row, user = found

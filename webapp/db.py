@@ -23,6 +23,9 @@ from webapp.passwords import Passwords
 
 # Connections taken with this option open their transaction with BEGIN IMMEDIATE on SQLite.
 WRITE_OPTION = "sqlite_begin_immediate"
+# Connections taken with this option only read: each statement runs on its own (autocommit), so a request's
+# reads cost no BEGIN and no ROLLBACK round trips. Each statement still sees one consistent snapshot.
+READ_OPTION = "read_only"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
@@ -78,9 +81,20 @@ def _create_sqlite_engine(settings: Settings) -> AsyncEngine:
     def _on_begin(connection: Any) -> None:
         # A deferred BEGIN that later writes fails with "database is locked" when another writer got there
         # first; IMMEDIATE takes the write lock up front so read-then-write transactions queue instead.
-        immediate = connection.get_execution_options().get(WRITE_OPTION, False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        options = connection.get_execution_options()
+        if options.get(READ_OPTION, False):
+            return  # autocommit: see READ_OPTION
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if options.get(WRITE_OPTION, False) else "BEGIN")
 
+    # Every call to the driver is a hop to aiosqlite's thread; a rollback with no transaction open (a read-only
+    # session's end, or the pool's reset after the session's own rollback) would be one for nothing.
+    rollback = engine.sync_engine.dialect.do_rollback
+
+    def do_rollback(dbapi_connection: Any) -> None:
+        if dbapi_connection.driver_connection._conn.in_transaction:
+            rollback(dbapi_connection)
+
+    engine.sync_engine.dialect.do_rollback = do_rollback  # type: ignore[method-assign]
     return engine
 
 
@@ -169,8 +183,12 @@ async def create_tables(engine: AsyncEngine) -> None:
 
 
 def session_factories(engine: AsyncEngine) -> tuple[async_sessionmaker[AsyncSession], async_sessionmaker[AsyncSession]]:
-    """A reader and a writer factory over the same engine and pool (the writer only adds BEGIN IMMEDIATE)."""
-    reader = async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+    """A reader and a writer factory over the same engine and pool: readers read statement by statement
+    (SQLite without BEGIN, PostgreSQL in autocommit), writers open a transaction (on SQLite, BEGIN IMMEDIATE)."""
+    read_only: dict[str, Any] = {READ_OPTION: True}
+    if engine.dialect.name != "sqlite":
+        read_only["isolation_level"] = "AUTOCOMMIT"
+    reader = async_sessionmaker(engine.execution_options(**read_only), class_=AsyncSession, expire_on_commit=False)
     writer = async_sessionmaker(
         engine.execution_options(**{WRITE_OPTION: True}), class_=AsyncSession, expire_on_commit=False
     )
@@ -194,8 +212,16 @@ def make_lifespan(settings: Settings) -> Any:
     return lifespan
 
 
+# Where a reading request's database session waits in the scope's state (see auth.SessionMiddleware).
+REQUEST_SESSION = "db_session"
+
+
 async def provide_session(request: Request[Any, Any, Any]) -> AsyncGenerator[AsyncSession, None]:
-    """One session per request; unsafe methods get a write transaction. Handlers commit explicitly."""
+    """One session per request: a reading request's is the one its session lookup used (the middleware closes
+    it); unsafe methods get a write transaction. Handlers commit explicitly."""
+    if request.method in SAFE_METHODS and (shared := request.scope.get("state", {}).get(REQUEST_SESSION)):
+        yield shared
+        return
     factory = request.app.state.reader if request.method in SAFE_METHODS else request.app.state.writer
     async with factory() as session:
         yield session

@@ -39,6 +39,12 @@ class Links:
             return self._app.route_reverse(name, **params)
         return "".join(piece if isinstance(piece, str) else str(params[piece[0]]) for piece in pieces)
 
+    def pieces(self, resource: Resource, action: Action) -> tuple[str, str]:
+        """A record route's path around its id, for a page to join with each row's id: ("/heroes/", "/edit")."""
+        head, parameter, tail = self._paths[resource.route(action)]
+        assert parameter == ("record_id",)
+        return str(head), str(tail)
+
     def to(self, resource: Resource, action: Action, record_id: int | None = None, **params: Any) -> str:
         """The URL of `resource`'s route for `action` (of the record `record_id`, for a record's routes)."""
         if record_id is not None:

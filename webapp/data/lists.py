@@ -15,8 +15,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from webapp.data import keyset, search
 from webapp.data.ids import valid_id
 from webapp.data.search import dialect, live_hero, live_team
-from webapp.listing import ListState
-from webapp.models import Hero, Team
+from webapp.listing import COUNT_CAP, ListState
+from webapp.models import Hero, LiveCount, Team
 from webapp.resource import none_label
 
 # A list's filters once looked up (a team's name as its id); see ListQuery.resolve.
@@ -56,6 +56,16 @@ class ListQuery(Protocol):
     def ordered(self, session: AsyncSession, state: ListState, resolved: Resolved) -> Select[Any]: ...
 
     async def row(self, session: AsyncSession, record_id: int) -> Row[Any] | None: ...
+
+
+HEROES_TABLE, TEAMS_TABLE = "hero", "team"
+
+
+async def live_count(session: AsyncSession, table: str) -> int:
+    """How many live rows `table` holds: one row the triggers keep (models.LiveCount), where an unfiltered
+    list's count would otherwise read ten thousand index entries on every request."""
+    statement = select(LiveCount.live).where(LiveCount.record_type == table)
+    return (await session.exec(statement)).first() or 0
 
 
 async def _one(session: AsyncSession, statement: Select[Any]) -> Row[Any] | None:
@@ -124,6 +134,8 @@ class HeroList:
 
     async def count(self, session: AsyncSession, state: ListState, resolved: Resolved) -> int:
         """The heroes a list shows, counted exactly up to COUNT_CAP (the list says "more than" past it)."""
+        if not state.filtered:
+            return min(await live_count(session, HEROES_TABLE), COUNT_CAP + 1)
         return await keyset.capped_count(session, select(Hero.id).where(*self.conditions(session, state, resolved)))
 
     @staticmethod
@@ -190,6 +202,8 @@ class TeamList:
         return conditions
 
     async def count(self, session: AsyncSession, state: ListState, resolved: Resolved) -> int:
+        if not state.filtered:
+            return min(await live_count(session, TEAMS_TABLE), COUNT_CAP + 1)
         return await keyset.capped_count(session, select(Team.id).where(*self.conditions(session, state, resolved)))
 
     @staticmethod
@@ -199,7 +213,7 @@ class TeamList:
 
     async def page(self, session: AsyncSession, state: ListState, resolved: Resolved) -> keyset.Window:
         conditions = self.conditions(session, state, resolved)
-        count = await keyset.capped_count(session, select(Team.id).where(*conditions))
+        count = await self.count(session, state, resolved)
         statement = select(*self.columns()).where(*conditions)
         return await keyset.window(session, statement, state, self._sort(state), count=count)
 

@@ -13,7 +13,7 @@ from sqlalchemy.engine import Row
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from webapp.data import keyset
+from webapp.data import lists
 from webapp.data.ids import valid_id
 from webapp.data.search import contains, starts_with
 from webapp.models import AuditEntry, User
@@ -49,8 +49,8 @@ async def is_live(session: AsyncSession, resource: Resource, *, record_id: int, 
 
 
 async def live_count(session: AsyncSession, resource: Resource) -> int:
-    """How many live records there are, counted up to the list's cap."""
-    return await keyset.capped_count(session, select(resource.model.id).where(live(resource)))
+    """How many live records there are."""
+    return await lists.live_count(session, resource.model.__tablename__)
 
 
 async def choices(session: AsyncSession, resource: Resource) -> list[Row[Any]]:

@@ -1,0 +1,48 @@
+"""live counts: how many live heroes and teams there are, kept by triggers
+
+Revision ID: 0005
+Revises: 0004
+Create Date: 2026-12-06 17:00:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+from webapp.models import live_count_ddl
+
+revision: str = "0005"
+down_revision: str | None = "0004"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+TABLES = ("hero", "team")
+
+
+def upgrade() -> None:
+    op.create_table(
+        "live_count",
+        sa.Column("record_type", sa.String(length=16), primary_key=True),
+        sa.Column("live", sa.Integer(), nullable=False),
+    )
+    dialect = op.get_bind().dialect.name
+    for table in TABLES:
+        op.execute(
+            f"INSERT INTO live_count (record_type, live) "  # noqa: S608 - our own table names
+            f"SELECT '{table}', count(*) FROM {table} WHERE deleted_at IS NULL"
+        )
+        for statement in live_count_ddl(table, dialect):
+            op.execute(statement)
+
+
+def downgrade() -> None:
+    dialect = op.get_bind().dialect.name
+    for table in TABLES:
+        for operation in ("insert", "delete", "trash", "update"):
+            op.execute(
+                f"DROP TRIGGER IF EXISTS {table}_live_{operation}" + (f" ON {table}" if dialect != "sqlite" else "")
+            )
+            if dialect != "sqlite":
+                op.execute(f"DROP FUNCTION IF EXISTS {table}_live_{operation}()")
+    op.drop_table("live_count")
