@@ -1,0 +1,98 @@
+"""The shape of a list request's work, which a regression would change whatever the machine's speed: a fixed,
+small number of SQL statements whatever the list's size (no query per row), and each template loaded at most
+once per page (no import or include per row)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from litestar import Litestar
+from sqlalchemy import event
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from tests.support import HTMX, Client, Subject, each_resource
+
+# The session lookup, the count line (an unfiltered list reads the kept live count; a search counts its matches,
+# up to the cap), the page.
+STATEMENTS = {"": 3, "?q=Item": 3, "?size=50": 3}
+
+
+@contextmanager
+def statements(app: Litestar) -> Iterator[list[str]]:
+    """The SQL statements the app's engine runs meanwhile."""
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    engine = app.state.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+async def _statements_for(client: Client, app: Litestar, url: str) -> list[str]:
+    await client.get(url)  # warm: connections made, nothing left to set up
+    with statements(app) as seen:
+        response = await client.get(url)
+    assert response.status_code == 200
+    return seen
+
+
+@each_resource
+@pytest.mark.parametrize("query", list(STATEMENTS))
+async def test_a_list_runs_the_same_few_statements_at_any_size(
+    client: Client, app: Litestar, db: AsyncSession, subject: Subject, query: str
+) -> None:
+    await subject.make_many(db, 3)
+    few = await _statements_for(client, app, subject.path + query)
+    await subject.make_many(db, 70, prefix="More")
+    many = await _statements_for(client, app, subject.path + query)
+    assert len(few) == len(many) == STATEMENTS[query], many
+
+
+@each_resource
+async def test_the_table_fragment_runs_the_same_statements_as_the_page(
+    client: Client, app: Litestar, db: AsyncSession, subject: Subject
+) -> None:
+    await subject.make_many(db, 60)
+    page = await _statements_for(client, app, subject.path + "?size=50")
+    with statements(app) as fragment:
+        assert (await client.get(subject.path + "?size=50", headers=HTMX)).status_code == 200
+    assert len(fragment) == len(page) == 3
+
+
+@pytest.fixture
+def template_loads(app: Litestar, monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
+    """Each template name the app's Jinja environment is asked for (pages, includes and imports alike)."""
+    environment = app.template_engine.engine  # type: ignore[union-attr]
+    loads: Counter[str] = Counter()
+    original = environment.get_template
+
+    def counted(name: Any, *args: Any, **kwargs: Any) -> Any:
+        loads[str(name)] += 1
+        return original(name, *args, **kwargs)
+
+    monkeypatch.setattr(environment, "get_template", counted)
+    return loads
+
+
+@each_resource
+@pytest.mark.parametrize("headers", [{}, HTMX], ids=["page", "fragment"])
+async def test_a_list_render_loads_each_template_once_at_any_size(
+    client: Client, db: AsyncSession, subject: Subject, template_loads: Counter[str], headers: dict[str, str]
+) -> None:
+    await subject.make_many(db, 3)
+    await client.get(subject.path, headers=headers)
+    few = dict(template_loads)
+    template_loads.clear()
+    await subject.make_many(db, 70, prefix="More")
+    await client.get(subject.path + "?size=100", headers=headers)
+    assert dict(template_loads) == few
+    assert set(few.values()) == {1}, few
