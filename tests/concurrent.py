@@ -13,7 +13,7 @@ from litestar import Litestar
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.conftest import Clock, sign_in
-from tests.factories import make_user
+from tests.support import make_user
 from webapp.models import Role
 
 

@@ -13,7 +13,7 @@ from litestar import Litestar
 from litestar.routes import HTTPRoute
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from tests.factories import TEST_PASSWORD, id_of, make_hero, make_team, move_to_trash
+from tests.support import TEST_PASSWORD, id_of, make_hero, make_team, move_to_trash
 from webapp.app import create_app
 from webapp.auth import SAFE_METHODS
 from webapp.config import Settings, utcnow

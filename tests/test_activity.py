@@ -13,8 +13,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.auth_support import form_token, submit_login
 from tests.conftest import HTMX, Clock, sign_in
-from tests.factories import TEST_PASSWORD, audit_entries, make_user
 from tests.markup import parse
+from tests.support import TEST_PASSWORD, audit_entries, make_user
 from webapp.config import utcnow
 from webapp.models import AuditEntry, Role, User
 

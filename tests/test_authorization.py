@@ -17,7 +17,18 @@ from litestar.testing import AsyncTestClient
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.conftest import HTMX, Clock
-from tests.factories import (
+from tests.markup import parse
+from tests.route_table import (
+    NEW_PASSWORD,
+    Endpoint,
+    Sample,
+    arrange_sample,
+    effective_form,
+    endpoint_id,
+    endpoints,
+    fill,
+)
+from tests.support import (
     TEST_PASSWORD,
     all_heroes,
     audit_entries,
@@ -29,17 +40,6 @@ from tests.factories import (
     make_hero,
     make_team,
     make_user,
-)
-from tests.markup import parse
-from tests.route_table import (
-    NEW_PASSWORD,
-    Endpoint,
-    Sample,
-    arrange_sample,
-    effective_form,
-    endpoint_id,
-    endpoints,
-    fill,
 )
 from webapp import accounts
 from webapp.auth import SAFE_METHODS

@@ -18,7 +18,8 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.conftest import Clock, sign_in
-from tests.factories import (
+from tests.markup import parse
+from tests.support import (
     audit_entries,
     database_state,
     fetch_hero,
@@ -30,7 +31,6 @@ from tests.factories import (
     make_user,
     move_to_trash,
 )
-from tests.markup import parse
 from webapp.errors import REPEAT_MESSAGE
 from webapp.listing import COUNT_CAP
 from webapp.models import Hero, Role

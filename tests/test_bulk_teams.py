@@ -14,7 +14,8 @@ from sqlalchemy import insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from tests.factories import (
+from tests.markup import parse
+from tests.support import (
     audit_entries,
     database_state,
     fetch_hero,
@@ -25,7 +26,6 @@ from tests.factories import (
     make_team,
     move_to_trash,
 )
-from tests.markup import parse
 from webapp.models import Hero, Team
 
 Client = AsyncTestClient[Litestar]

@@ -19,8 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.auth_support import new_session_cookie, stored_session, stored_users, submit_login
-from tests.factories import make_user, password_hash
 from tests.markup import parse
+from tests.support import make_user, password_hash
 from webapp.app import create_app
 from webapp.config import Settings
 from webapp.models import Role

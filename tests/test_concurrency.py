@@ -21,7 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.concurrent import concurrent_client
 from tests.conftest import Clock
-from tests.factories import all_heroes, all_teams, audit_entries, fetch_hero, form_fields, id_of, make_hero
+from tests.support import all_heroes, all_teams, audit_entries, fetch_hero, form_fields, id_of, make_hero
 from webapp.config import Settings
 from webapp.db import create_engine, create_tables, session_factories
 

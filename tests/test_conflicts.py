@@ -12,7 +12,8 @@ from litestar.testing import AsyncTestClient
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.conftest import HTMX
-from tests.factories import (
+from tests.markup import parse
+from tests.support import (
     audit_entries,
     database_state,
     fetch_hero,
@@ -22,7 +23,6 @@ from tests.factories import (
     make_hero,
     make_team,
 )
-from tests.markup import parse
 
 Client = AsyncTestClient[Litestar]
 

@@ -20,12 +20,6 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.conftest import HTMX, Clock
-from tests.factories import (
-    TEST_PASSWORD,
-    all_teams,
-    database_state,
-    make_user,
-)
 from tests.markup import parse
 from tests.route_table import (
     Endpoint,
@@ -35,6 +29,12 @@ from tests.route_table import (
     endpoint_id,
     fill,
     unsafe,
+)
+from tests.support import (
+    TEST_PASSWORD,
+    all_teams,
+    database_state,
+    make_user,
 )
 from webapp import accounts
 from webapp.models import Role, UserSession

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select, text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from tests.factories import all_teams, make_team
+from tests.support import all_teams, make_team
 from tests.test_cli import run_webapp
 from webapp.demo import seed_generated
 from webapp.models import Hero

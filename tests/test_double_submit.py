@@ -15,7 +15,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.concurrent import Overlap, concurrent_client
 from tests.conftest import HTMX, Clock
-from tests.factories import (
+from tests.markup import parse
+from tests.support import (
     all_heroes,
     audit_entries,
     database_state,
@@ -24,7 +25,6 @@ from tests.factories import (
     id_of,
     make_hero,
 )
-from tests.markup import parse
 
 Client = AsyncTestClient[Litestar]
 

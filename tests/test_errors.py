@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,10 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.conftest import HTMX
-from tests.factories import all_heroes, all_teams, make_hero, make_team, move_to_trash
 from tests.markup import parse
 from tests.route_table import record_change
+from tests.support import all_heroes, all_teams, make_hero, make_team, move_to_trash
 from webapp.config import Settings
+from webapp.db import create_tables
 
 Client = AsyncTestClient[Litestar]
 LEAKS = ("Traceback", 'File "', "OperationalError", "ProgrammingError", "UndefinedTable", "no such table", "SELECT")
@@ -132,16 +134,23 @@ async def test_form_just_under_the_limit_is_accepted(client: Client, db: AsyncSe
 # --- 500 ---------------------------------------------------------------------------------------------------
 
 
-async def break_heroes_table(engine: AsyncEngine) -> None:
-    """A real failure: the table the hero list reads is gone."""
+@pytest.fixture
+async def broken(engine: AsyncEngine) -> AsyncIterator[None]:
+    """A real failure: the table the hero list reads is gone. On PostgreSQL it is made again afterwards: the
+    schema is made once per worker there, for the tests that follow (each SQLite test has a copy of its own)."""
     async with engine.begin() as connection:
         await connection.exec_driver_sql("DROP TABLE hero")
+    yield
+    if engine.dialect.name == "postgresql":
+        async with engine.begin() as connection:
+            await connection.exec_driver_sql("DROP SCHEMA public CASCADE")
+            await connection.exec_driver_sql("CREATE SCHEMA public")
+        await create_tables(engine)
 
 
 async def test_server_error_is_a_500_html_page_without_internals(
-    client: Client, db: AsyncSession, engine: AsyncEngine
+    client: Client, db: AsyncSession, broken: None
 ) -> None:
-    await break_heroes_table(engine)
     response = await client.get("/heroes")
     assert response.status_code == 500
     assert response.headers["content-type"].startswith("text/html")
@@ -150,9 +159,8 @@ async def test_server_error_is_a_500_html_page_without_internals(
 
 
 async def test_server_error_page_shows_the_request_id_the_log_records(
-    client: Client, db: AsyncSession, engine: AsyncEngine, caplog: pytest.LogCaptureFixture
+    client: Client, db: AsyncSession, broken: None, caplog: pytest.LogCaptureFixture
 ) -> None:
-    await break_heroes_table(engine)
     with caplog.at_level(logging.ERROR):
         response = await client.get("/heroes")
     request_id = response.headers["x-request-id"]
@@ -162,8 +170,7 @@ async def test_server_error_page_shows_the_request_id_the_log_records(
     assert logged[0].exc_info is not None
 
 
-async def test_server_error_htmx_is_an_alert_fragment(client: Client, db: AsyncSession, engine: AsyncEngine) -> None:
-    await break_heroes_table(engine)
+async def test_server_error_htmx_is_an_alert_fragment(client: Client, db: AsyncSession, broken: None) -> None:
     response = await client.get("/heroes", headers=HTMX)
     assert response.status_code == 500
     assert response.headers["hx-retarget"] == "#toasts"
@@ -171,8 +178,7 @@ async def test_server_error_htmx_is_an_alert_fragment(client: Client, db: AsyncS
     assert [leak for leak in LEAKS if leak in response.text] == []
 
 
-async def test_server_error_on_a_form_post_is_a_500_page(client: Client, db: AsyncSession, engine: AsyncEngine) -> None:
-    await break_heroes_table(engine)
+async def test_server_error_on_a_form_post_is_a_500_page(client: Client, db: AsyncSession, broken: None) -> None:
     response = await client.post("/heroes", data={"name": "Deadpond", "secret_name": "Dive Wilson"})
     assert response.status_code == 500
     assert "Something went wrong" in response.text

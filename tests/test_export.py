@@ -17,9 +17,9 @@ from sqlalchemy import insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.conftest import HTMX, Clock, sign_in
-from tests.factories import id_of, make_hero, make_team, make_user, move_to_trash
 from tests.hostile_checks import assert_refused
 from tests.markup import Element, parse
+from tests.support import id_of, make_hero, make_team, make_user, move_to_trash
 from webapp.config import Settings
 from webapp.models import Hero, Role, Team
 

@@ -16,9 +16,9 @@ from litestar.testing import AsyncTestClient
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.conftest import HTMX, Clock, sign_in
-from tests.factories import TEST_PASSWORD, make_team, make_user
 from tests.markup import parse
 from tests.route_table import arrange_sample, fill
+from tests.support import TEST_PASSWORD, make_team, make_user
 from webapp import accounts
 from webapp.app import create_app
 from webapp.config import Settings

@@ -10,7 +10,8 @@ from litestar.testing import AsyncTestClient
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.conftest import HTMX, Clock, sign_in
-from tests.factories import (
+from tests.markup import Element, parse
+from tests.support import (
     audit_entries,
     database_state,
     fetch_hero,
@@ -21,7 +22,6 @@ from tests.factories import (
     make_team,
     make_user,
 )
-from tests.markup import Element, parse
 from webapp.models import AuditEntry, Role, User
 
 Client = AsyncTestClient[Litestar]

@@ -22,10 +22,10 @@ from sqlalchemy import delete
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.conftest import Clock, sign_in
-from tests.factories import TEST_PASSWORD, audit_entries, field_error, make_user
 from tests.hostile import CHOICES, PASSWORDS, USERNAMES, Hostile, escaped, is_control
 from tests.hostile_checks import assert_escaped, assert_inert, assert_refused, assert_shown, attribute, snapshot
 from tests.markup import parse
+from tests.support import TEST_PASSWORD, audit_entries, field_error, make_user
 from webapp import accounts
 from webapp.config import Settings
 from webapp.models import PASSWORD_MAX, PASSWORD_MIN, USERNAME_MAX, LoginFailure, Role, Team, User, UserSession

@@ -16,7 +16,6 @@ from litestar.testing import AsyncTestClient
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.conftest import HTMX
-from tests.factories import database_state, field_error, id_of, make_hero, make_team
 from tests.hostile import CHOICES, TEXT, Hostile, collapsed, valid_text
 from tests.hostile_checks import (
     assert_refused,
@@ -27,6 +26,7 @@ from tests.hostile_checks import (
     snapshot,
 )
 from tests.markup import parse
+from tests.support import database_state, field_error, id_of, make_hero, make_team
 from webapp.models import HEADQUARTERS_MAX, NAME_MAX, Hero, Team
 
 Client = AsyncTestClient[Litestar]

@@ -15,10 +15,10 @@ from sqlmodel import delete
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.conftest import Clock, sign_in
-from tests.factories import database_state, field_error, id_of, make_hero, make_team, make_user, move_to_trash
 from tests.hostile import CHOICES, MALFORMED_IDS, Hostile
 from tests.hostile_checks import assert_refused, snapshot
 from tests.route_table import PARAMETER, acts_on_the_trash, record_change
+from tests.support import database_state, field_error, id_of, make_hero, make_team, make_user, move_to_trash
 from webapp.config import Settings
 from webapp.models import AuditEntry, Hero, Role, Team, User, UserSession
 

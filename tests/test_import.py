@@ -12,7 +12,9 @@ from litestar.testing import AsyncTestClient
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.conftest import Clock, sign_in
-from tests.factories import (
+from tests.hostile_checks import assert_refused
+from tests.markup import parse
+from tests.support import (
     all_heroes,
     audit_entries,
     database_state,
@@ -24,8 +26,6 @@ from tests.factories import (
     make_user,
     move_to_trash,
 )
-from tests.hostile_checks import assert_refused
-from tests.markup import parse
 from webapp.models import Role
 
 Client = AsyncTestClient[Litestar]

@@ -11,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.concurrent import concurrent_client
 from tests.conftest import Clock
-from tests.factories import all_heroes, form_fields, id_of, make_hero
+from tests.support import all_heroes, form_fields, id_of, make_hero
 
 
 @pytest.mark.parametrize("round_", range(3))

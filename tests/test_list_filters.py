@@ -7,9 +7,8 @@ import pytest
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.conftest import HTMX
-from tests.factories import form_fields, id_of, make_hero, make_team, move_to_trash
-from tests.list_support import Client, rows, summary, vary
 from tests.markup import parse
+from tests.support import Client, form_fields, id_of, make_hero, make_team, move_to_trash, rows, summary, vary
 from webapp.models import Hero, Team
 
 # --- teams: "has heroes" -------------------------------------------------------------------------------------

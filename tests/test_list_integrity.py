@@ -16,8 +16,7 @@ from sqlalchemy import Connection, String, text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.conftest import Clock, sign_in
-from tests.factories import all_teams, form_fields, id_of, make_hero, make_team, make_user
-from tests.list_support import names_found
+from tests.support import all_teams, form_fields, id_of, make_hero, make_team, make_user, names_found
 from tests.test_import import apply, check, csv_file
 from webapp.config import Settings
 from webapp.db import create_engine, upgrade_schema

@@ -9,9 +9,8 @@ from httpx import QueryParams, Response
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.conftest import HTMX
-from tests.factories import count_heroes, make_hero, make_team
-from tests.list_support import Client, is_full_page, link, raw_token, rows, token, vary
 from tests.markup import parse
+from tests.support import Client, count_heroes, is_full_page, link, make_hero, make_team, raw_token, rows, token, vary
 
 REFUSED_TITLE = "This list address is not valid"
 # Words from the drivers' and databases' own errors: none may reach the user.

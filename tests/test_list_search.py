@@ -8,8 +8,7 @@ import pytest
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.conftest import Clock, sign_in
-from tests.factories import form_fields, id_of, make_hero, make_team, make_user
-from tests.list_support import Client, names_found, summary
+from tests.support import Client, form_fields, id_of, make_hero, make_team, make_user, names_found, summary
 from webapp.models import Role
 
 # --- heroes: what a search matches ---------------------------------------------------------------------------

@@ -9,24 +9,31 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from tests.factories import make_hero, make_heroes, move_to_trash
-from tests.list_support import (
+from tests.markup import parse
+from tests.support import (
     Client,
     Row,
     expected_order,
     link,
+    make_hero,
+    make_heroes,
     make_roster,
+    move_to_trash,
     named_link,
     rows,
     token,
-    walk_back,
-    walk_forward,
+    walk,
 )
-from tests.markup import parse
 from webapp.data import search
 from webapp.models import Hero, Team
 
 HERO_SORTS = ["name", "-name", "secret_name", "-secret_name", "age", "-age", "team", "-team"]
+
+
+async def back(client: Client, last: str, tbody: str = "hero-rows") -> list[list[int]]:
+    """Follow Previous from the last page to the first: the pages in order, the first one first."""
+    pages, _first = await walk(client, last, "prev", tbody)
+    return pages[::-1]
 
 
 def chunks(ids: list[int], size: int = 25) -> list[list[int]]:
@@ -93,7 +100,7 @@ async def test_hero_sort_breaks_ties_between_equal_names_by_id(client: Client, d
 @pytest.mark.parametrize("sort", HERO_SORTS)
 async def test_walking_next_visits_every_hero_once_in_order(client: Client, db: AsyncSession, sort: str) -> None:
     roster = await make_roster(db)
-    pages, _last = await walk_forward(client, f"/heroes?sort={sort}")
+    pages, _last = await walk(client, f"/heroes?sort={sort}")
     assert pages == chunks(expected_order(roster, sort))
 
 
@@ -102,8 +109,8 @@ async def test_walking_previous_from_the_last_page_gives_back_the_same_pages(
     client: Client, db: AsyncSession, sort: str
 ) -> None:
     await make_roster(db)
-    forward, last = await walk_forward(client, f"/heroes?sort={sort}")
-    assert await walk_back(client, last) == forward
+    forward, last = await walk(client, f"/heroes?sort={sort}")
+    assert await back(client, last) == forward
 
 
 FILTERED = [
@@ -128,9 +135,9 @@ async def test_filtered_walks_next_and_previous_visit_every_match_once_in_order(
     wanted = expected_order([row for row in roster if matches(row, params)], params["sort"])
     assert len(wanted) > 25, "the filter should leave more than one page"
     first = await client.get("/heroes", params=params)
-    forward, last = await walk_forward(client, str(first.url))
+    forward, last = await walk(client, str(first.url))
     assert forward == chunks(wanted)
-    assert await walk_back(client, last) == forward
+    assert await back(client, last) == forward
 
 
 @pytest.mark.parametrize(
@@ -147,9 +154,9 @@ async def test_search_walks_are_the_same_when_the_matches_count_as_many(
     roster = await make_roster(db)
     wanted = expected_order([row for row in roster if matches(row, params)], params["sort"])
     first = await client.get("/heroes", params=params)
-    forward, last = await walk_forward(client, str(first.url))
+    forward, last = await walk(client, str(first.url))
     assert forward == chunks(wanted)
-    assert await walk_back(client, last) == forward
+    assert await back(client, last) == forward
 
 
 @pytest.mark.parametrize(
@@ -179,8 +186,8 @@ async def test_page_links_keep_the_search_filters_sort_and_size(
 async def test_walking_with_page_size_50_and_100(client: Client, db: AsyncSession) -> None:
     roster = await make_roster(db)
     by_age = expected_order(roster, "age")
-    fifty, _last = await walk_forward(client, "/heroes?sort=age&size=50")
-    hundred, _last = await walk_forward(client, "/heroes?sort=age&size=100")
+    fifty, _last = await walk(client, "/heroes?sort=age&size=50")
+    hundred, _last = await walk(client, "/heroes?sort=age&size=100")
     assert fifty == chunks(by_age, 50)
     assert hundred == [by_age]
 
@@ -244,9 +251,9 @@ async def test_team_walks_next_and_previous_visit_every_team_once_in_order(
     client: Client, db: AsyncSession, sort: str
 ) -> None:
     teams = await make_teams(db)
-    forward, last = await walk_forward(client, f"/teams?sort={sort}", "team-rows")
+    forward, last = await walk(client, f"/teams?sort={sort}", tbody="team-rows")
     assert forward == chunks(team_order(teams, sort))
-    assert await walk_back(client, last, "team-rows") == forward
+    assert await back(client, last, "team-rows") == forward
 
 
 @pytest.mark.parametrize("has_heroes", ["yes", "no"])
@@ -256,9 +263,9 @@ async def test_team_walks_with_the_has_heroes_filter(client: Client, db: AsyncSe
     db.add_all(Hero(name=f"Member {team_id}", secret_name="Secret", team_id=team_id) for team_id in manned)
     await db.commit()
     wanted = [team for team in teams if (team[0] in manned) == (has_heroes == "yes")]
-    forward, last = await walk_forward(client, f"/teams?has_heroes={has_heroes}&sort=-headquarters", "team-rows")
+    forward, last = await walk(client, f"/teams?has_heroes={has_heroes}&sort=-headquarters", tbody="team-rows")
     assert forward == chunks(team_order(wanted, "-headquarters"))
-    assert await walk_back(client, last, "team-rows") == forward
+    assert await back(client, last, "team-rows") == forward
 
 
 # --- sort headers ------------------------------------------------------------------------------------------

@@ -14,9 +14,8 @@ from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.conftest import HTMX, Clock, sign_in
-from tests.factories import form_fields, make_heroes, make_user
-from tests.list_support import Client, is_full_page, link, make_roster, rows, vary
 from tests.markup import parse
+from tests.support import Client, form_fields, is_full_page, link, make_heroes, make_roster, make_user, rows, vary
 from webapp.app import create_app
 from webapp.config import Settings
 from webapp.models import Role, Team

@@ -22,8 +22,8 @@ from tests.auth_support import (
     user_id,
 )
 from tests.conftest import Clock, sign_in
-from tests.factories import TEST_PASSWORD, audit_entries, fetch_user, make_user
 from tests.markup import parse
+from tests.support import TEST_PASSWORD, audit_entries, fetch_user, make_user
 from webapp.app import create_app
 from webapp.config import Settings
 from webapp.models import AuditEntry, Role

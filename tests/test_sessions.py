@@ -26,7 +26,7 @@ from tests.auth_support import (
     user_id,
 )
 from tests.conftest import Clock, sign_in
-from tests.factories import TEST_PASSWORD, fetch_user, make_user
+from tests.support import TEST_PASSWORD, fetch_user, make_user
 from webapp.accounts import digest, new_token
 from webapp.models import Role, User
 

@@ -14,8 +14,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.auth_support import form_token, new_session_cookie, set_cookie, signed_in_as, stored_session, stored_users
 from tests.conftest import Clock
-from tests.factories import field_error, make_user
 from tests.markup import parse
+from tests.support import field_error, make_user
 from webapp.accounts import issue_setup_token
 from webapp.models import Role, SetupToken
 

@@ -6,8 +6,8 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from tests.factories import make_hero
 from tests.markup import parse
+from tests.support import make_hero
 
 
 async def test_root_redirects_to_heroes_with_303(client: AsyncTestClient[Litestar]) -> None:

@@ -14,7 +14,8 @@ from litestar.testing import AsyncTestClient
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.conftest import HTMX
-from tests.factories import (
+from tests.markup import Element, parse
+from tests.support import (
     all_heroes,
     database_state,
     fetch_hero,
@@ -24,7 +25,6 @@ from tests.factories import (
     make_team,
     move_to_trash,
 )
-from tests.markup import Element, parse
 from webapp.config import Settings
 from webapp.models import Team
 

@@ -16,8 +16,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.auth_support import form_token, login_failures, session_rows, set_cookie, submit_login
 from tests.conftest import Clock
-from tests.factories import TEST_PASSWORD, make_user
 from tests.markup import parse
+from tests.support import TEST_PASSWORD, make_user
 from webapp.app import create_app
 from webapp.config import Settings
 

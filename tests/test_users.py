@@ -10,8 +10,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.auth_support import stored_users, user_id
 from tests.conftest import Clock, sign_in
-from tests.factories import TEST_PASSWORD, audit_entries, field_error, make_user, password_hash
 from tests.markup import parse
+from tests.support import TEST_PASSWORD, audit_entries, field_error, make_user, password_hash
 from webapp.models import Role, User
 
 Client = AsyncTestClient[Litestar]

@@ -23,7 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.conftest import _admin_url
 from tests.databases import create_postgres_database, drop_postgres_database, reset_tables, run_async
-from tests.factories import make_user
+from tests.support import make_user
 from webapp import accounts
 from webapp.config import PROJECT_DIR, Settings, utcnow
 from webapp.db import create_engine, session_factories, upgrade_schema

@@ -9,7 +9,7 @@ from playwright.sync_api import Locator, Page, expect
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.e2e.conftest import LiveServer
-from tests.factories import make_hero, make_team
+from tests.support import make_hero, make_team
 from webapp.models import Hero, Team
 
 

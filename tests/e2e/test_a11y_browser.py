@@ -15,7 +15,7 @@ from tests.e2e.support import (
     row_of,
     start_inline_edit,
 )
-from tests.factories import all_teams
+from tests.support import all_teams
 from webapp.config import PROJECT_DIR
 
 ARTIFACTS = PROJECT_DIR / "test-artifacts"

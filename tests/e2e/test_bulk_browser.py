@@ -9,7 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.e2e.conftest import LiveServer
 from tests.e2e.support import add_hero, add_team, expect_no_axe_violations, row_of
-from tests.factories import all_heroes
+from tests.support import all_heroes
 from webapp.models import Hero
 
 

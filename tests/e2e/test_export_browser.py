@@ -11,7 +11,7 @@ from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import LiveServer
 from tests.e2e.support import add_hero, add_team, expect_no_axe_violations
-from tests.factories import all_heroes
+from tests.support import all_heroes
 
 
 def _rows(path: Path) -> list[list[str]]:

@@ -22,7 +22,7 @@ from tests.e2e.support import (
     start_inline_edit,
     with_undo,
 )
-from tests.factories import all_heroes, fetch_hero, move_to_trash
+from tests.support import all_heroes, fetch_hero, move_to_trash
 from webapp.models import Hero
 
 

@@ -25,7 +25,7 @@ from tests.e2e.support import (
     start_inline_edit,
     with_undo,
 )
-from tests.factories import all_heroes, audit_entries, fetch_hero, fetch_team
+from tests.support import all_heroes, audit_entries, fetch_hero, fetch_team
 from webapp.audit import Actor
 from webapp.config import utcnow
 from webapp.data import writes

@@ -9,7 +9,7 @@ from playwright.sync_api import Page, Response, expect
 
 from tests.e2e.conftest import LiveServer
 from tests.e2e.support import add_hero, add_many_heroes, add_team, expect_cells, main_nav, row_of, with_undo
-from tests.factories import all_heroes, all_teams
+from tests.support import all_heroes, all_teams
 
 
 def _post_answer(page: Page, submit: Callable[[], None]) -> Response:

@@ -17,8 +17,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.e2e.conftest import LiveServer
 from tests.e2e.support import add_hero, add_team, main_nav, start_inline_edit
-from tests.factories import TEST_PASSWORD, make_user
 from tests.hostile import XSS
+from tests.support import TEST_PASSWORD, make_user
 from webapp import accounts
 from webapp.config import utcnow
 from webapp.models import Hero, Role, Team, User

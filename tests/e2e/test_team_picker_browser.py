@@ -15,7 +15,7 @@ from tests.e2e.support import (
     row_of,
     start_inline_edit,
 )
-from tests.factories import fetch_hero
+from tests.support import fetch_hero
 from webapp.models import Team
 
 AVENGERS = ["Avengers", "Dark Avengers", "Young Avengers"]

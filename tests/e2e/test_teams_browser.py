@@ -17,7 +17,7 @@ from tests.e2e.support import (
     start_inline_edit,
     with_undo,
 )
-from tests.factories import all_heroes, all_teams, fetch_team
+from tests.support import all_heroes, all_teams, fetch_team
 
 
 def test_create_team_from_list_adds_row_resets_form_counts_and_toasts(page: Page, server: LiveServer) -> None:
