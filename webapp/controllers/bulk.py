@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from webapp import csvio, listing
+from webapp.audit import Actor
 from webapp.auth import EDITORS
 from webapp.controllers import pages
 from webapp.controllers.common import Posted, Session, actor
@@ -341,6 +342,50 @@ def _stream(request: Request[Any, Any, Any], statement: Select[Any], resource: R
     )
 
 
+async def _confirmed(
+    request: Request[Any, Any, Any], session: AsyncSession, resource: Resource, data: dict[str, str]
+) -> tuple[Selection, bulk.BulkAction, str | None]:
+    """What a preview's confirm form asks for: the selection, the action, and the name of the record a "set"
+    action points records at (locked: see _confirmed_target). Anything not from our form is refused."""
+    name = data.get("action", "")
+    offered = actions(resource)
+    if name not in offered:
+        raise _malformed(request, resource)
+    raw = data.get("selected", "")
+    selection = _selection(
+        request,
+        resource,
+        criteria=data.get("list", ""),
+        selected=[raw] if raw else [],
+        all_matching=data.get("all_matching") == "1",
+    )
+    if selection.empty:
+        raise Refused(422, "Nothing selected", f"Select at least one {resource.name}.", _back(request, resource))
+    spec = offered[name]
+    if spec is None:
+        return selection, bulk.BulkAction(name), None
+    target_id, target_name = await _confirmed_target(request, session, resource, spec, data)
+    return selection, bulk.BulkAction(name, spec.name, target_id), target_name
+
+
+async def _apply(
+    session: AsyncSession, resource: Resource, plan: bulk.BulkPlan, action: bulk.BulkAction, by: Actor
+) -> tuple[int, int]:
+    """The action on the plan's ready records: how many changed, and how many live records pointing at trashed
+    ones were detached. Under the row locks every ready record changes; one that did not is reported as
+    changed meanwhile (in `plan`)."""
+    note = f"Bulk action on {resource.count(len(plan.ready))}."
+    detached = 0
+    if action.field is None:
+        outcome = await bulk.trash(session, resource, plan.ready, actor=by, note=note)
+        changed, detached = outcome.trashed, outcome.detached
+    else:
+        changed = await bulk.set_pointer(session, resource, plan.ready, action, actor=by, note=note)
+    missed = set(plan.ready) - set(changed)
+    plan.changed += [row for row in plan.ready if row in missed]
+    return len(changed), detached
+
+
 class BulkController(ResourceController):
     opt = EDITORS
 
@@ -379,25 +424,7 @@ class BulkController(ResourceController):
     @post("/bulk/apply", name="bulk_apply", status_code=303)
     async def bulk_apply(self, request: Request[Any, Any, Any], session: Session, submitted: Posted) -> Response[Any]:
         resource, data = self.resource, submitted.data
-        name = data.get("action", "")
-        offered = actions(resource)
-        if name not in offered:
-            raise _malformed(request, resource)
-        raw = data.get("selected", "")
-        selection = _selection(
-            request,
-            resource,
-            criteria=data.get("list", ""),
-            selected=[raw] if raw else [],
-            all_matching=data.get("all_matching") == "1",
-        )
-        if selection.empty:
-            raise Refused(422, "Nothing selected", f"Select at least one {resource.name}.", _back(request, resource))
-        spec = offered[name]
-        target_id, target_name = (
-            (None, None) if spec is None else await _confirmed_target(request, session, resource, spec, data)
-        )
-        action = bulk.BulkAction(name, spec.name if spec else None, target_id)
+        selection, action, target_name = await _confirmed(request, session, resource, data)
         plan, digest = await _plan(request, session, selection, action, lock=True)
         if selection.all_matching and digest != data.get("fingerprint"):
             await session.rollback()
@@ -408,20 +435,11 @@ class BulkController(ResourceController):
             return await _preview(
                 request, session, selection, action, target_name=target_name, status_code=409, alert=alert
             )
-        note = f"Bulk action on {resource.count(len(plan.ready))}."
-        detached = 0
-        if action.field is None:
-            outcome = await bulk.trash(session, resource, plan.ready, actor=actor(request), note=note)
-            changed, detached = outcome.trashed, outcome.detached
-        else:
-            changed = await bulk.set_pointer(session, resource, plan.ready, action, actor=actor(request), note=note)
-        # Under the row locks every ready row is changed; one that was not is reported as changed meanwhile.
-        missed = set(plan.ready) - set(changed)
-        plan.changed += [row for row in plan.ready if row in missed]
+        changed, detached = await _apply(session, resource, plan, action, actor(request))
         list_url = selection.list_url(request)
         submitted.leads_to(list_url)
         await session.commit()
-        return redirect(list_url, flash=_report(resource, action, plan, len(changed), target_name, detached))
+        return redirect(list_url, flash=_report(resource, action, plan, changed, target_name, detached))
 
     @get("/export.csv", name="export", status_code=200)
     async def export(self, request: Request[Any, Any, Any], session: Session) -> Stream:

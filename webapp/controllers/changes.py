@@ -42,6 +42,20 @@ def restored_message(resource: Resource, outcome: writes.Outcome) -> str:
     return message
 
 
+async def _revertible(session: AsyncSession, resource: Resource, record_id: int, entry_id: int) -> None:
+    """A revert names a field change of this record's own history; anything else is not found."""
+    entry = await reads.entry(session, entry_id=entry_id)
+    ours = entry is not None and (entry.record_type, entry.record_id) == (resource.name, record_id)
+    if entry is None or not ours or entry.action not in REVERTIBLE:
+        raise NotFoundException()
+
+
+def _reverted_message(name: str, entry_id: int, *, changed: bool) -> str:
+    if changed:
+        return f"Reverted {name} to how it was before change #{entry_id}."
+    return f"{name} already matches how it was before change #{entry_id}; nothing changed."
+
+
 class ChangesController(ResourceController):
     opt = VIEWERS
 
@@ -94,10 +108,7 @@ class ChangesController(ResourceController):
         entry_id: FromPath[int],
     ) -> Response[Any]:
         resource = self.resource
-        entry = await reads.entry(session, entry_id=entry_id)
-        ours = entry is not None and (entry.record_type, entry.record_id) == (resource.name, record_id)
-        if entry is None or not ours or entry.action not in REVERTIBLE:
-            raise NotFoundException()
+        await _revertible(session, resource, record_id, entry_id)
         version = version_of(submitted.data)
         try:
             record, changes = await writes.revert(
@@ -120,12 +131,7 @@ class ChangesController(ResourceController):
         history_path = pages.links(request).to(resource, "history", record_id)
         submitted.leads_to(history_path)
         await session.commit()
-        message = (
-            f"Reverted {record.name} to how it was before change #{entry_id}."
-            if changes
-            else f"{record.name} already matches how it was before change #{entry_id}; nothing changed."
-        )
-        return redirect(history_path, flash=message)
+        return redirect(history_path, flash=_reverted_message(record.name, entry_id, changed=bool(changes)))
 
     @post("/{record_id:int}/restore", name="restore", status_code=303, opt=EDITORS)
     async def restore(

@@ -30,6 +30,14 @@ from webapp.numbers import version_of
 from webapp.resource import Resource
 
 
+def _trashed_message(resource: Resource, outcome: writes.Outcome) -> str:
+    message = f"Moved {resource.name} {outcome.record.name} to the trash."
+    for referencing in resource.referenced_by:
+        if outcome.detached:
+            message += f" {referencing.count(outcome.detached)} left without a {resource.name}; Undo puts them back."
+    return message
+
+
 class ResourceController(Controller):
     """A controller for one resource: its routes' names (given in the decorators as the action alone) are
     made the resource's (`heroes:list`)."""
@@ -190,13 +198,7 @@ class RecordController(ResourceController):
         submitted.leads_to(list_path)
         await session.commit()
         record = outcome.record
-        message = f"Moved {resource.name} {record.name} to the trash."
-        for referencing in resource.referenced_by:
-            if outcome.detached:
-                message += (
-                    f" {referencing.count(outcome.detached)} left without a {resource.name}; Undo puts them back."
-                )
-        undo = Undo(resource.name, record.id, record.version)
+        message, undo = _trashed_message(resource, outcome), Undo(resource.name, record.id, record.version)
         if not wants_fragment(request):
             return redirect(list_path, flash=message, undo=undo)
         # htmx 2 does not swap a 204: an empty 200 body removes the row; the count and toast go out of band.
