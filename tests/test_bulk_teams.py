@@ -1,6 +1,6 @@
 """Bulk delete of teams: the preview says what happens to their heroes; applying it moves the teams to the trash
 as a single delete does (heroes left without a team, each change in their history), and a restore brings the
-heroes back.
+heroes back; "all matching" takes the teams list's own filter. Bulk delete on every resource is in test_bulk.py.
 """
 
 from __future__ import annotations
@@ -8,14 +8,13 @@ from __future__ import annotations
 from typing import Any
 
 from httpx import Response
-from litestar import Litestar
-from litestar.testing import AsyncTestClient
 from sqlalchemy import insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.markup import parse
 from tests.support import (
+    Client,
     audit_entries,
     database_state,
     fetch_hero,
@@ -24,11 +23,8 @@ from tests.support import (
     id_of,
     make_hero,
     make_team,
-    move_to_trash,
 )
 from webapp.models import Hero, Team
-
-Client = AsyncTestClient[Litestar]
 
 
 async def preview(client: Client, selection: list[tuple[str, str]], *, criteria: str = "") -> Response:
@@ -59,15 +55,6 @@ async def team_of(db: AsyncSession, hero_id: int) -> int | None:
     assert hero is not None
     await db.commit()
     return hero.team_id
-
-
-async def test_team_list_offers_bulk_delete_only(client: Client, db: AsyncSession) -> None:
-    await make_team(db, name="Avengers")
-    document = parse((await client.get("/teams")).text)
-    form = document.by_id("team-bulk")
-    assert [button.text for button in form.find_all("button")] == ["Delete selected"]
-    assert document.find("label", **{"for": "team-all-matching"}).text == "Select all 1 matching"
-    assert document.find("input", form="team-bulk", name="selected").attrs["aria-label"] == "Select Avengers"
 
 
 async def test_team_delete_preview_says_how_many_heroes_are_left_without_a_team(
@@ -110,22 +97,6 @@ async def test_team_bulk_delete_detaches_heroes_as_a_single_delete_and_restore_b
     restore = await client.post(f"/teams/{team_ids[0]}/restore", data={"version": "2"}, follow_redirects=False)
     assert restore.status_code == 303
     assert [await team_of(db, hero_id) for hero_id in hero_ids] == [team_ids[0], team_ids[0]]
-
-
-async def test_team_bulk_delete_skips_teams_changed_or_deleted_since_selected(client: Client, db: AsyncSession) -> None:
-    kept, renamed, gone = [await make_team(db, name=name) for name in ("Avengers", "Z-Force", "Preventers")]
-    ids = [id_of(team) for team in (kept, renamed, gone)]
-    selection = [("selected", f"{team_id}:1") for team_id in ids]
-    renamed.name, renamed.version = "Z-Force II", 2
-    db.add(renamed)
-    await db.commit()
-    await move_to_trash(db, gone)
-    response = await confirm(client, await preview(client, selection))
-    assert await landing_toast(client, response) == (
-        "Moved 1 team to the trash. 1 team changed since you selected them and was left alone. "
-        "1 team was already in the trash."
-    )
-    assert [await team_state(db, team_id) for team_id in ids] == [(True, 2), (False, 2), (True, 2)]
 
 
 async def test_team_all_matching_acts_on_the_filtered_teams_on_every_page(client: Client, db: AsyncSession) -> None:
