@@ -13,9 +13,23 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from tests.conftest import HTMX, Clock, sign_in
 from tests.markup import parse
-from tests.support import Client, form_fields, is_full_page, link, make_heroes, make_roster, make_user, rows, vary
+from tests.support import (
+    HTMX,
+    Client,
+    Clock,
+    Subject,
+    each_resource,
+    form_fields,
+    is_full_page,
+    link,
+    make_heroes,
+    make_roster,
+    make_user,
+    rows,
+    sign_in,
+    vary,
+)
 from webapp.app import create_app
 from webapp.config import Settings
 from webapp.models import Role, Team
@@ -85,16 +99,19 @@ async def test_team_search_form_holds_the_whole_state(client: Client, db: AsyncS
 # --- htmx: fragment, or the whole page ---------------------------------------------------------------------
 
 
-async def test_htmx_page_request_returns_only_the_hero_list_fragment(client: Client, db: AsyncSession) -> None:
-    await make_roster(db)
-    following = link((await client.get("/heroes", params={"sort": "age"})).text, "next")
+@each_resource
+async def test_htmx_page_request_returns_only_the_list_fragment(
+    client: Client, db: AsyncSession, subject: Subject
+) -> None:
+    await subject.make_many(db, 30)
+    following = link((await client.get(subject.path, params={"sort": "-name", "q": "item"})).text, "next")
     assert following is not None
     plain = await client.get(following)
     response = await client.get(following, headers=HTMX)
     assert response.status_code == 200
     assert not is_full_page(response.text)
-    assert [node.attrs.get("id") for node in parse(response.text).children] == ["hero-list"]
-    assert rows(response.text) == rows(plain.text)
+    assert [node.attrs.get("id") for node in parse(response.text).children] == [f"{subject.name}-list"]
+    assert rows(response.text, subject.rows_id) == rows(plain.text, subject.rows_id)
     assert "hx-request" in vary(response)
     assert "hx-request" in vary(plain)
 
@@ -126,12 +143,6 @@ async def test_history_restore_or_boosted_request_for_a_list_page_gets_the_whole
     assert "hx-request" in vary(response)
 
 
-async def test_htmx_team_list_request_returns_only_the_team_list_fragment(client: Client) -> None:
-    response = await client.get("/teams", params={"q": "x", "sort": "-name"}, headers=HTMX)
-    assert [node.attrs.get("id") for node in parse(response.text).children] == ["team-list"]
-    assert "hx-request" in vary(response)
-
-
 async def test_search_form_swaps_the_list_and_pushes_the_url(client: Client) -> None:
     form = parse((await client.get("/heroes")).text).by_id("hero-search")
     assert form.attrs["hx-get"] == "/heroes"
@@ -142,21 +153,21 @@ async def test_search_form_swaps_the_list_and_pushes_the_url(client: Client) -> 
 # --- page size ---------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("size", "shown"), [("25", 25), ("50", 50), ("100", 80)])
-async def test_page_size_chooser_sets_the_rows_per_page(
-    client: Client, db: AsyncSession, size: str, shown: int
-) -> None:
-    await make_roster(db)
-    response = await client.get("/heroes", params={"size": size})
-    assert len(rows(response.text)) == shown
-    chooser = parse(response.text).by_id("hero-size")
-    assert parse(response.text).find("label", **{"for": "hero-size"}).text == "Per page"
-    assert [option.attrs["value"] for option in chooser.find_all("option")] == ["25", "50", "100"]
-    assert chooser.find("option", selected="").attrs["value"] == size
-    following = link(response.text, "next")
-    assert (following is None) == (shown == 80)
-    if following is not None and size != "25":
-        assert f"size={size}" in following
+@each_resource
+async def test_page_size_chooser_sets_the_rows_per_page(client: Client, db: AsyncSession, subject: Subject) -> None:
+    await subject.make_many(db, 80)
+    for size, shown in (("25", 25), ("50", 50), ("100", 80)):
+        response = await client.get(subject.path, params={"size": size})
+        assert len(rows(response.text, subject.rows_id)) == shown, size
+        chooser = parse(response.text).by_id(f"{subject.name}-size")
+        assert parse(response.text).find("label", **{"for": f"{subject.name}-size"}).text == "Per page"
+        assert [option.attrs["value"] for option in chooser.find_all("option")] == ["25", "50", "100"]
+        assert chooser.find("option", selected="").attrs["value"] == size
+        following = link(response.text, "next")
+        assert (following is None) == (shown == 80), size
+        if following is not None:
+            assert (f"size={size}" in following) is (size != "25"), size
+            assert len(rows((await client.get(following)).text, subject.rows_id)) == min(shown, 80 - shown), size
 
 
 async def test_default_page_size_stays_out_of_the_links(client: Client, db: AsyncSession) -> None:
@@ -182,17 +193,6 @@ async def test_page_size_setting_is_the_default_and_one_of_the_choices(
         assert "size" not in following
         assert len(rows((await http.get(following)).text)) == 2
         assert len(rows((await http.get("/heroes?size=25")).text)) == 12
-
-
-async def test_team_page_size_chooser(client: Client, db: AsyncSession) -> None:
-    db.add_all(Team(name=f"Team {n:02d}", headquarters="Base") for n in range(60))
-    await db.commit()
-    response = await client.get("/teams?size=50")
-    assert len(rows(response.text, "team-rows")) == 50
-    assert parse(response.text).by_id("team-size").find("option", selected="").attrs["value"] == "50"
-    following = link(response.text, "next")
-    assert following is not None
-    assert len(rows((await client.get(following)).text, "team-rows")) == 10
 
 
 # --- the count line ----------------------------------------------------------------------------------------
