@@ -68,8 +68,8 @@ async def test_upgrade_after_a_migration_rebuilt_the_hero_table_keeps_search_in_
         async with engine.begin() as connection:
             await connection.execute(text("INSERT INTO hero (name, secret_name) VALUES ('Deadpond', 'Dive Wilson')"))
             await connection.run_sync(_widen_secret_name)  # a future migration, run by `alembic upgrade`
-            triggers = (await connection.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger'"))).all()
-            assert triggers == []  # what the rebuild did: the reason for the check below
+            triggers = "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'hero'"
+            assert (await connection.execute(text(triggers))).all() == []  # what the rebuild did: why the check below
         await upgrade_schema(engine)  # what serve, demo and the CLI run first
         async with engine.begin() as connection:
             await connection.execute(text("INSERT INTO hero (name, secret_name) VALUES ('Rusty-Man', 'Tommy Sharp')"))
