@@ -7,18 +7,13 @@ from datetime import timedelta
 
 import pytest
 from httpx import Response
-from litestar import Litestar
-from litestar.testing import AsyncTestClient
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.auth_support import form_token, submit_login
-from tests.conftest import HTMX, Clock, sign_in
 from tests.markup import parse
-from tests.support import TEST_PASSWORD, audit_entries, make_user
+from tests.support import HTMX, TEST_PASSWORD, Client, Clock, audit_entries, make_user, sign_in
 from webapp.config import utcnow
 from webapp.models import AuditEntry, Role, User
-
-Client = AsyncTestClient[Litestar]
 
 
 async def add_entries(db: AsyncSession, *rows: tuple[str, str, User | None]) -> list[int]:

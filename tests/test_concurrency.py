@@ -20,8 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.concurrent import concurrent_client
-from tests.conftest import Clock
-from tests.support import all_heroes, all_teams, audit_entries, fetch_hero, form_fields, id_of, make_hero
+from tests.support import Clock, all_heroes, all_teams, audit_entries, fetch_hero, form_fields, id_of, make_hero
 from webapp.config import Settings
 from webapp.db import create_engine, create_tables, session_factories
 

@@ -20,9 +20,8 @@ from litestar import Litestar
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.concurrent import Overlap
-from tests.conftest import HTMX, Clock, sign_in
 from tests.markup import Element, parse
-from tests.support import audit_entries, fetch_hero, id_of, make_hero
+from tests.support import HTMX, Clock, audit_entries, fetch_hero, id_of, make_hero, sign_in
 from webapp.models import User
 
 # The sizes the issue asks for. Each round is 2 x CLIENTS requests at roughly 10 ms of CPU each on this stack,

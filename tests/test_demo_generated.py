@@ -5,13 +5,11 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from litestar import Litestar
-from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select, text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from tests.support import all_teams, make_team
+from tests.support import Client, all_teams, make_team
 from tests.test_cli import run_webapp
 from webapp.demo import seed_generated
 from webapp.models import Hero
@@ -41,7 +39,7 @@ async def test_generated_data_has_the_counts_asked_for_and_names_unique_teams(
 
 
 async def test_new_teams_can_be_created_after_generated_ones(
-    engine: AsyncEngine, db: AsyncSession, client: AsyncTestClient[Litestar]
+    engine: AsyncEngine, db: AsyncSession, client: Client
 ) -> None:
     """Generated teams have explicit ids: the id sequence must have moved past them (PostgreSQL)."""
     await seed_generated(engine, heroes=10, teams=30, seed=1, progress=_ignore)
@@ -51,7 +49,7 @@ async def test_new_teams_can_be_created_after_generated_ones(
 
 
 async def test_generated_data_is_searchable_at_once_with_planner_statistics(
-    engine: AsyncEngine, db: AsyncSession, client: AsyncTestClient[Litestar], database_kind: str
+    engine: AsyncEngine, db: AsyncSession, client: Client, database_kind: str
 ) -> None:
     """The search index holds the generated heroes (SQLite's triggers ran for the bulk insert), and PostgreSQL
     has statistics for them already: without, its planner took a fresh bulk load for a few rows."""

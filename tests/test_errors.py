@@ -10,25 +10,16 @@ from typing import Any
 
 import pytest
 from httpx import Response
-from litestar import Litestar
-from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from tests.conftest import HTMX
 from tests.markup import parse
 from tests.route_table import record_change
-from tests.support import all_heroes, all_teams, make_hero, make_team, move_to_trash
+from tests.support import HTMX, Client, all_heroes, all_teams, is_full_page, make_hero, make_team, move_to_trash
 from webapp.config import Settings
 from webapp.db import create_tables
 
-Client = AsyncTestClient[Litestar]
 LEAKS = ("Traceback", 'File "', "OperationalError", "ProgrammingError", "UndefinedTable", "no such table", "SELECT")
-
-
-def is_full_page(html: str) -> bool:
-    document = parse(html)
-    return document.has("html") and document.has("body")
 
 
 def shown_request_id(html: str) -> str:

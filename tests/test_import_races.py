@@ -10,8 +10,7 @@ from litestar import Litestar
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.concurrent import concurrent_client
-from tests.conftest import Clock
-from tests.support import all_heroes, form_fields, id_of, make_hero
+from tests.support import Clock, all_heroes, form_fields, id_of, make_hero
 
 
 @pytest.mark.parametrize("round_", range(3))

@@ -10,20 +10,25 @@ from pathlib import Path
 import pytest
 from alembic.migration import MigrationContext
 from alembic.operations import Operations
-from litestar import Litestar
-from litestar.testing import AsyncTestClient
 from sqlalchemy import Connection, String, text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from tests.conftest import Clock, sign_in
-from tests.support import all_teams, form_fields, id_of, make_hero, make_team, make_user, names_found
+from tests.support import (
+    Client,
+    Clock,
+    all_teams,
+    form_fields,
+    id_of,
+    make_hero,
+    make_team,
+    make_user,
+    names_found,
+    sign_in,
+)
 from tests.test_import import apply, check, csv_file
 from webapp.config import Settings
 from webapp.db import create_engine, upgrade_schema
 from webapp.models import Role
-
-Client = AsyncTestClient[Litestar]
-
 
 # --- A team may not be called "No team" ---------------------------------------------------------------------
 # The hero filter, the team picker, bulk "Set team" and the CSV import all read "No team" (any case) as "without a

@@ -9,16 +9,16 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from litestar import Litestar
-from litestar.testing import AsyncTestClient
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from tests.conftest import HTMX
 from tests.markup import Element, parse
 from tests.support import (
+    HTMX,
+    Client,
     all_heroes,
     database_state,
     fetch_hero,
+    field_message,
     form_fields,
     id_of,
     make_hero,
@@ -27,8 +27,6 @@ from tests.support import (
 )
 from webapp.config import Settings
 from webapp.models import Team
-
-Client = AsyncTestClient[Litestar]
 
 NEW = {"name": "Deadpond", "secret_name": "Dive Wilson", "age": ""}
 
@@ -50,14 +48,6 @@ async def make_hero_in(db: AsyncSession, team_id: int | None = None) -> int:
 
 def option_values(datalist: Element) -> list[str]:
     return [option.attrs["value"] for option in datalist.find_all("option")]
-
-
-def field_message(scope: Element, name: str) -> str:
-    """The message an invalid field points to with aria-describedby ("" when the field is not marked invalid)."""
-    control = scope.find(name=name)
-    if control.attrs.get("aria-invalid") != "true":
-        return ""
-    return scope.by_id(control.attrs["aria-describedby"]).text
 
 
 def unknown(name: str) -> str:
@@ -168,23 +158,23 @@ async def test_edit_hero_with_no_team_or_a_blank_team_leaves_the_team(
 
 
 @pytest.mark.parametrize("htmx", [False, True], ids=["page", "row"])
-@pytest.mark.parametrize("typed", ["Nobody", "z-force", "Z-Forc", "Avengers%", "Trashed"])
 async def test_edit_hero_with_a_name_no_live_team_has_is_422_with_values_kept(
-    client: Client, db: AsyncSession, htmx: bool, typed: str
+    client: Client, db: AsyncSession, htmx: bool
 ) -> None:
     team = (await many_teams(db))[0]
     await move_to_trash(db, await make_team(db, name="Trashed"))
     hero_id = await make_hero_in(db, team)
-    data = await edit_form(client, hero_id, htmx) | {"name": "Deadpool", "team": typed}
     before = await database_state(db)
+    for typed in ("Nobody", "z-force", "Z-Forc", "Avengers%", "Trashed"):  # each refused: nothing changes
+        data = await edit_form(client, hero_id, htmx) | {"name": "Deadpool", "team": typed}
 
-    response = await client.post(f"/heroes/{hero_id}", data=data, headers=HTMX if htmx else None)
+        response = await client.post(f"/heroes/{hero_id}", data=data, headers=HTMX if htmx else None)
 
-    assert response.status_code == 422
-    document = parse(response.text)
-    assert field_message(document, "team") == unknown(typed)
-    kept = form_fields(response.text, f"hero-{hero_id}-form" if htmx else "hero-form")
-    assert (kept["name"], kept["team"]) == ("Deadpool", typed)
+        assert response.status_code == 422, typed
+        document = parse(response.text)
+        assert field_message(document, "team") == unknown(typed)
+        kept = form_fields(response.text, f"hero-{hero_id}-form" if htmx else "hero-form")
+        assert (kept["name"], kept["team"]) == ("Deadpool", typed)
     assert await database_state(db) == before
 
 
@@ -201,26 +191,23 @@ async def test_create_hero_with_an_unknown_team_name_reports_every_invalid_field
     assert await all_heroes(db) == []
 
 
-@pytest.mark.parametrize(
-    ("typed", "message"),
-    [
-        ("Z-\x00Force", "Team contains characters that are not allowed."),
-        ("Z\x1b[31m", "Team contains characters that are not allowed."),
-        ("Z" * 101, "Team must be at most 100 characters."),
-        ("Z" * 100_000, "Team must be at most 100 characters."),
-    ],
-    ids=["nul", "escape", "one-too-long", "huge"],
-)
-async def test_hostile_team_names_are_422_never_looked_up_or_saved(
-    client: Client, db: AsyncSession, typed: str, message: str
-) -> None:
+HOSTILE_NAMES = [
+    ("Z-\x00Force", "Team contains characters that are not allowed."),
+    ("Z\x1b[31m", "Team contains characters that are not allowed."),
+    ("Z" * 101, "Team must be at most 100 characters."),
+    ("Z" * 100_000, "Team must be at most 100 characters."),
+]
+
+
+async def test_hostile_team_names_are_422_never_looked_up_or_saved(client: Client, db: AsyncSession) -> None:
     team = (await many_teams(db))[0]
     hero_id = await make_hero_in(db, team)
-    data = await edit_form(client, hero_id, htmx=False) | {"team": typed}
     before = await database_state(db)
-    response = await client.post(f"/heroes/{hero_id}", data=data)
-    assert response.status_code == 422
-    assert field_message(parse(response.text).by_id("hero-form"), "team") == message
+    for typed, message in HOSTILE_NAMES:
+        data = await edit_form(client, hero_id, htmx=False) | {"team": typed}
+        response = await client.post(f"/heroes/{hero_id}", data=data)
+        assert response.status_code == 422, typed[:20]
+        assert field_message(parse(response.text).by_id("hero-form"), "team") == message
     assert await database_state(db) == before
 
 
@@ -334,9 +321,9 @@ async def test_options_without_htmx_are_a_page(client: Client, db: AsyncSession)
     assert [item.text for item in page.find("main").find("ul").find_all("li")] == ["Avengers"]
 
 
-@pytest.mark.parametrize("typed", ["A" * 101, "A" * 50_000, "Aven\x00", "Av\x1fen", "Av\x7fen"])
-async def test_hostile_options_queries_are_400_never_500(client: Client, db: AsyncSession, typed: str) -> None:
+async def test_hostile_options_queries_are_400_never_500(client: Client, db: AsyncSession) -> None:
     await make_team(db, name="Avengers")
-    for headers in (None, HTMX):
-        response = await client.get("/teams/options", params={"team": typed}, headers=headers)
-        assert response.status_code == 400
+    for typed in ("A" * 101, "A" * 50_000, "Aven\x00", "Av\x1fen", "Av\x7fen"):
+        for headers in (None, HTMX):
+            response = await client.get("/teams/options", params={"team": typed}, headers=headers)
+            assert response.status_code == 400, (typed[:20], headers)
