@@ -537,6 +537,15 @@ def _memory(url: str, workers: int, facts: Facts, options: Options, tag: str) ->
 # --- the report -----------------------------------------------------------------------------------------------
 
 
+LEGEND = """Columns: *conns* wrk connections; *req/s* answers per second (the save cycle counts its GETs and POSTs);
+*p50/p99* latency; *errors* answers with another status than expected (200; sign-in 303) and failed connections;
+*floor req/s* the mean of the paired floor's runs before and after; *ratio* req/s over that floor (1.00 = as
+fast as the floor); *CPU ms/req* the server's CPU time (all its processes and threads) per answer; *CPU ratio*
+that over the floor's; *server CPU* the server's CPU time over the run's wall time (under 100% on one CPU: it
+waited, for the database, a lock, or a CPU shared with other work); *DB CPU ms/req* PostgreSQL's backends for
+this database, per answer (SQLite's work is in the server's threads); *body bytes* one answer's body (the POST
+scenarios: wrk's mean bytes per answer, headers included); *load* the one-minute load average at the end."""
+
 FLOOR_NAMES = {s.key: s.name.removeprefix("floor: ") for s in FLOORS}
 HEADER = (
     "| scenario | conns | req/s | p50 ms | p99 ms | errors | floor req/s | ratio | CPU ms/req | CPU ratio | "
@@ -579,7 +588,13 @@ def _report(groups: list[Group], options: Options, command: str, loads: tuple[st
         f"warm-up; lists of {options.page_size} rows. Load average (1, 5, 15 min): {loads[0]} at the start, "
         f"{loads[1]} at the end (the benchmark alone is about 1-2).\n"
     )
-    print(f"Command: `{command}`")
+    print(f"Command: `{command}`\n")
+    print(LEGEND)
+    if any(g.workers > 1 for g in groups) and "," not in options.server_cpus and "-" not in options.server_cpus:
+        print(
+            f"\nNote: every worker is pinned to CPU {options.server_cpus}, so more workers share one CPU; give the "
+            "servers more (--server-cpus 0,1, wrk then shares one) to see them scale."
+        )
     for g in groups:
         print(f"\n### {g.database}, {g.heroes:,} heroes, {g.workers} worker{'s' if g.workers > 1 else ''}\n")
         print(HEADER)
@@ -618,12 +633,7 @@ def main() -> int:
     parser.add_argument("--databases", default="sqlite,postgresql", help="sqlite and/or postgresql")
     parser.add_argument("--workers", default="1", help="uvicorn worker counts, comma-separated (e.g. 1,2)")
     parser.add_argument("--connections", type=int, default=32, help="wrk connections")
-    parser.add_argument(
-        "--login-connections",
-        type=int,
-        default=8,
-        help="connections for sign-in: the app answers 429 past 20 sign-ins in flight from one address",
-    )
+    parser.add_argument("--login-connections", type=int, help="connections for sign-in (default: --connections)")
     parser.add_argument("--seconds", type=float, default=10, help="measuring time per scenario")
     parser.add_argument("--warmup", type=float, default=2, help="warm-up time per scenario (0: none)")
     parser.add_argument("--page-size", type=int, default=50, choices=(25, 50, 100), help="rows per list page")
@@ -644,7 +654,7 @@ def main() -> int:
         args.seconds,
         args.warmup,
         args.connections,
-        args.login_connections,
+        args.login_connections or args.connections,
         args.page_size,
         args.server_cpus,
         args.wrk_cpus,

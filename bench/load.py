@@ -162,8 +162,9 @@ def rss_bytes(pid: int) -> int:
 
 
 def postgres_backends(database: str) -> list[int]:
-    """PostgreSQL's processes serving `database`: each backend's title is "postgres: USER DATABASE HOST(PORT) ..."."""
-    pattern = re.compile(rf"^postgres: \S+ {re.escape(database)} ")
+    """PostgreSQL's processes serving `database`: each backend's title is "postgres: [CLUSTER: ]USER DATABASE
+    HOST(PORT) ..." (Debian names the cluster, "15/main: ")."""
+    pattern = re.compile(rf"^postgres: (?:\S+: )?\S+ {re.escape(database)} ")
     found = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
