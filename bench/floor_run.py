@@ -10,10 +10,11 @@ For each database, size and worker count: make a database (SQLite in a temporary
 `hero_bench_…` from BENCH_POSTGRES_URL, dropped afterwards), seed it with `python -m webapp demo`, add the
 benchmark's users, start the app (`python -m webapp serve`) and the floor (`bench/floor_app.py`, the same rows
 through the raw driver and a minimal template) under uvicorn pinned with taskset to --server-cpus, and drive
-them with wrk (one thread, pinned to --wrk-cpus, Lua scripts in bench/lua/). The floors run before and after the
-app's scenarios; each app scenario's ratio is its req/s over the mean of its floor's two runs, so load from other
-work on the machine moves both. Server CPU ms per request comes from /proc (utime + stime of the server's process
-tree; on PostgreSQL the backends serving the database are given apart). The app is reached only over HTTP and
+them with wrk (one thread, pinned to --wrk-cpus, Lua scripts in bench/lua/). Each app scenario runs between two
+runs of its floor (the heroes list; the teams list, the save cycle and sign-in have floors of their own), and its
+ratio is its req/s over the mean of those two, so load from other work on the machine moves both sides. Server
+CPU ms per request comes from /proc (utime + stime of the server's process tree; on PostgreSQL the backends serving
+the database are given apart). The app is reached only over HTTP and
 the database only with SQL: no `webapp` imports, so the harness survives the app's modules moving.
 
 Progress goes to stderr; the Markdown tables to stdout.
@@ -24,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import importlib.util
 import json
 import os
 import platform
@@ -57,6 +59,7 @@ VIEWER, EDITOR, SIGNER = "bench-viewer", "bench-editor", "bench-login"
 # name; the first can use the trigram indexes, the second is too short for them.
 SEARCH, SEARCH_SHORT, TEAM_SEARCH = "Nakamura", "Xu", "Harbor"
 OK = frozenset({200})
+NO_FASTAPI = "FastAPI is not installed: .venv/bin/pip install -r bench/requirements-docs-pattern.txt"
 
 Kind = Literal["get", "save", "login"]
 
@@ -87,10 +90,11 @@ class Scenario:
     floor: str = "floor"
     """The floor scenario this one's ratio is taken against."""
     ok: frozenset[int] = OK
+    server: Literal["app", "floor", "docs"] = "app"
 
     @property
     def is_floor(self) -> bool:
-        return self.key.startswith("floor")
+        return self.server == "floor"
 
 
 def _list(path: str, size: int, **params: str) -> str:
@@ -98,11 +102,19 @@ def _list(path: str, size: int, **params: str) -> str:
 
 
 FLOORS = [
-    Scenario("floor", "floor: heroes list", path=lambda f, size: _list("/heroes", size)),
-    Scenario("floor-teams", "floor: teams list", path=lambda f, size: _list("/teams", size), floor="floor-teams"),
-    Scenario("floor-save", "floor: inline-edit save cycle", kind="save", floor="floor-save"),
-    Scenario("floor-login", "floor: sign-in", kind="login", floor="floor-login", ok=frozenset({303})),
+    Scenario("floor", "floor: heroes list", path=lambda f, size: _list("/heroes", size), server="floor"),
+    Scenario(
+        "floor-teams",
+        "floor: teams list",
+        path=lambda f, size: _list("/teams", size),
+        floor="floor-teams",
+        server="floor",
+    ),
+    Scenario("floor-save", "floor: inline-edit save cycle", kind="save", floor="floor-save", server="floor"),
+    Scenario("floor-login", "floor: sign-in", kind="login", floor="floor-login", ok=frozenset({303}), server="floor"),
 ]
+# In the order they run: scenarios compared with the same floor are neighbours, so the floor run between two of
+# them serves as the after of one and the before of the next.
 APP = [
     Scenario("heroes", "heroes, first page", path=lambda f, size: _list("/heroes", size)),
     Scenario("fragment", "heroes, table fragment (htmx)", path=lambda f, size: _list("/heroes", size), hx=True),
@@ -116,17 +128,25 @@ APP = [
     Scenario(
         "search-2", f"heroes, search “{SEARCH_SHORT}”", path=lambda f, size: _list("/heroes", size, q=SEARCH_SHORT)
     ),
+    Scenario("hero", "one hero (detail page)", path=lambda f, size: f"/heroes/{f.middle_id}"),
+    Scenario("edit", "edit form (page)", path=lambda f, size: f"/heroes/{f.middle_id}/edit", role=EDITOR),
+    Scenario(
+        "edit-row", "edit form (inline row)", path=lambda f, size: f"/heroes/{f.middle_id}/edit", hx=True, role=EDITOR
+    ),
+    # Not the app: the heroes list as the SQLModel/FastAPI tutorials write it (bench/docs_pattern_app.py), when
+    # FastAPI is installed in the benchmark's environment.
+    Scenario(
+        "docs-pattern",
+        "reference: SQLModel-docs pattern (FastAPI, selectinload), heroes list",
+        path=lambda f, size: _list("/heroes", size),
+        server="docs",
+    ),
     Scenario("teams", "teams, first page", path=lambda f, size: _list("/teams", size), floor="floor-teams"),
     Scenario(
         "teams-search",
         f"teams, search “{TEAM_SEARCH}”",
         path=lambda f, size: _list("/teams", size, q=TEAM_SEARCH),
         floor="floor-teams",
-    ),
-    Scenario("hero", "one hero (detail page)", path=lambda f, size: f"/heroes/{f.middle_id}"),
-    Scenario("edit", "edit form (page)", path=lambda f, size: f"/heroes/{f.middle_id}/edit", role=EDITOR),
-    Scenario(
-        "edit-row", "edit form (inline row)", path=lambda f, size: f"/heroes/{f.middle_id}/edit", hx=True, role=EDITOR
     ),
     Scenario("save", "inline-edit save cycle (GET row form + POST)", kind="save", role=EDITOR, floor="floor-save"),
     Scenario("login", "sign-in", kind="login", floor="floor-login", ok=frozenset({303})),
@@ -143,10 +163,22 @@ class Measured:
     load: float
     note: str = ""
     body_bytes: int | None = None
+    floors: tuple[Measured, Measured] | None = None
+    """The paired floor's runs just before and just after this one (app scenarios only)."""
 
     @property
     def cpu_ms(self) -> float:
         return self.server_cpu / self.result.requests * 1000 if self.result.requests else float("nan")
+
+    @property
+    def floor(self) -> tuple[float, float] | None:
+        """The paired floor's (req/s, CPU ms/req): the means of its runs just before and just after."""
+        if self.floors is None:
+            return None
+        return (
+            sum(m.result.rps for m in self.floors) / 2,
+            sum(m.cpu_ms for m in self.floors) / 2,
+        )
 
     @property
     def database_ms(self) -> float | None:
@@ -157,21 +189,17 @@ class Measured:
 
 @dataclass
 class Group:
-    """One database, size and worker count: its floors (before and after) and the app's scenarios."""
+    """One database, size and worker count: the app's scenarios and the floor runs around them, in order."""
 
     database: str
     heroes: int
     workers: int
-    before: dict[str, Measured] = field(default_factory=dict)
-    after: dict[str, Measured] = field(default_factory=dict)
+    floors: list[Measured] = field(default_factory=list)
     app: list[Measured] = field(default_factory=list)
     sizes: dict[str, int] = field(default_factory=dict)
     memory: list[tuple[int, int]] = field(default_factory=list)
     seeding: float = 0.0
-
-    def floor_rps(self, key: str) -> float | None:
-        runs = [runs[key].result.rps for runs in (self.before, self.after) if key in runs]
-        return sum(runs) / len(runs) if runs else None
+    skipped: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -436,28 +464,38 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def has_fastapi() -> bool:
+    return importlib.util.find_spec("fastapi") is not None
+
+
 @contextmanager
-def _servers(url: str, workers: int, options: Options, tag: str) -> Iterator[tuple[Server, Server]]:
-    """The app and the floor, each on its own port, both pinned to --server-cpus (only one is loaded at a time)."""
+def _servers(url: str, workers: int, options: Options, tag: str, *, docs: bool = False) -> Iterator[dict[str, Server]]:
+    """The app and the floor (and the docs-pattern reference), each on its own port, all pinned to --server-cpus:
+    only one is loaded at a time, and an idle one costs nothing."""
     env = {**os.environ, "DATABASE_URL": url}
-    app_port, floor_port = _free_port(), _free_port()
-    app_command = [sys.executable, "-m", "webapp", "serve", "--port", str(app_port), "--workers", str(workers)]
-    floor_command = [sys.executable, str(BENCH / "floor_app.py"), "--port", str(floor_port), "--workers", str(workers)]
+    commands = {
+        "app": ([sys.executable, "-m", "webapp", "serve"], "/login"),
+        "floor": ([sys.executable, str(BENCH / "floor_app.py")], "/teams?size=25"),
+    }
+    if docs:
+        commands["docs"] = ([sys.executable, str(BENCH / "docs_pattern_app.py")], "/heroes?size=25")
     with ExitStack() as stack:
-        common = {"workers": workers, "cpus": options.server_cpus, "env": env, "cwd": PROJECT}
-        app = stack.enter_context(
-            served(app_command, port=app_port, ready="/login", log=options.keep_logs / f"{tag}-app.log", **common)
-        )
-        floor = stack.enter_context(
-            served(
-                floor_command,
-                port=floor_port,
-                ready="/teams?size=25",
-                log=options.keep_logs / f"{tag}-floor.log",
-                **common,
+        servers = {}
+        for name, (command, ready) in commands.items():
+            port = _free_port()
+            servers[name] = stack.enter_context(
+                served(
+                    [*command, "--port", str(port), "--workers", str(workers)],
+                    port=port,
+                    workers=workers,
+                    cpus=options.server_cpus,
+                    env=env,
+                    cwd=PROJECT,
+                    ready=ready,
+                    log=options.keep_logs / f"{tag}-{name}.log",
+                )
             )
-        )
-        yield app, floor
+        yield servers
 
 
 def _bench_group(kind: str, heroes: int, workers: int, scenarios: list[Scenario], options: Options) -> Group:
@@ -466,21 +504,19 @@ def _bench_group(kind: str, heroes: int, workers: int, scenarios: list[Scenario]
         group.seeding = _seed(kind, url, heroes)
         facts = asyncio.run(_facts(url, heroes, pool=4 * options.connections))
         tag = f"{kind}-{heroes}-w{workers}"
-        with _servers(url, workers, options, tag) as (app, floor):
+        docs = any(s.server == "docs" for s in scenarios) and has_fastapi()
+        with _servers(url, workers, options, tag, docs=docs) as servers:
+            app, floor = servers["app"], servers["floor"]
             sessions = {VIEWER: _sign_in(app.base, VIEWER), EDITOR: _sign_in(app.base, EDITOR)}
-            app_target = Target(app, sessions, _anonymous_csrf(app.base), postgres)
             # The floor keeps no sessions; a csrf cookie of any value matched by the form is all its sign-in asks.
-            floor_target = Target(floor, {}, "floor-csrf-token", postgres)
-            floors = [s for s in FLOORS if s.key in {x.floor for x in scenarios} or s in scenarios]
-            print(f"{kind}, {heroes:,} heroes, {workers} worker(s): floors before", file=sys.stderr, flush=True)
-            for scenario in floors:
-                group.before[scenario.key] = _measure(scenario, floor_target, facts, url, options)
-            print(f"{kind}, {heroes:,} heroes, {workers} worker(s): the app", file=sys.stderr, flush=True)
-            for scenario in (s for s in scenarios if not s.is_floor):
-                group.app.append(_measure(scenario, app_target, facts, url, options))
-            print(f"{kind}, {heroes:,} heroes, {workers} worker(s): floors after", file=sys.stderr, flush=True)
-            for scenario in floors:
-                group.after[scenario.key] = _measure(scenario, floor_target, facts, url, options)
+            targets = {
+                "app": Target(app, sessions, _anonymous_csrf(app.base), postgres),
+                "floor": Target(floor, {}, "floor-csrf-token", postgres),
+            }
+            if docs:
+                targets["docs"] = Target(servers["docs"], {}, "", postgres)
+            print(f"{kind}, {heroes:,} heroes, {workers} worker(s)", file=sys.stderr, flush=True)
+            _run_paired(group, scenarios, targets, facts, url, options)
             list_path = _list("/heroes", options.page_size)
             group.sizes = {
                 "app": len(httpx.get(app.base + list_path, headers={"Cookie": sessions[VIEWER].cookie}).content),
@@ -491,10 +527,42 @@ def _bench_group(kind: str, heroes: int, workers: int, scenarios: list[Scenario]
     return group
 
 
+def _run_paired(
+    group: Group, scenarios: list[Scenario], targets: dict[str, Target], facts: Facts, url: str, options: Options
+) -> None:
+    """Each app scenario between two runs of its floor: F A F B F ... Other work on the machine comes and goes
+    within minutes, so a floor measured far from a scenario (only at the start and the end) can be off by 2-4x;
+    the runs adjacent to it saw about the same machine. Floors chosen without any app scenario run once each."""
+    measured = {s.key: s for s in FLOORS}
+
+    def floor_run(key: str) -> Measured:
+        run = _measure(measured[key], targets["floor"], facts, url, options)
+        group.floors.append(run)
+        return run
+
+    app = [s for s in scenarios if not s.is_floor]
+    if not app:
+        for scenario in (s for s in scenarios if s.is_floor):
+            floor_run(scenario.key)
+        return
+    last: Measured | None = None
+    for scenario in app:
+        if scenario.server not in targets:
+            group.skipped.append(f"{scenario.name}: not measured ({NO_FASTAPI}).")
+            print(f"  {scenario.key}: skipped ({NO_FASTAPI})", file=sys.stderr, flush=True)
+            continue
+        before = last if last is not None and last.scenario.key == scenario.floor else floor_run(scenario.floor)
+        run = _measure(scenario, targets[scenario.server], facts, url, options)
+        last = floor_run(scenario.floor)
+        run.floors = (before, last)
+        group.app.append(run)
+
+
 def _memory(url: str, workers: int, facts: Facts, options: Options, tag: str) -> list[tuple[int, int]]:
     """A fresh app server's RSS (its worker's, summed over workers) after each of --memory-requests requests of a
     mix: list pages (first, deep, filtered, sorted, searched; teams) and the detail pages of a thousand heroes."""
-    with _servers(url, workers, options, f"{tag}-memory") as (app, _floor):
+    with _servers(url, workers, options, f"{tag}-memory") as servers:
+        app = servers["app"]
         session = _sign_in(app.base, VIEWER)
         size = options.page_size
         lists = [
@@ -539,12 +607,13 @@ def _memory(url: str, workers: int, facts: Facts, options: Options, tag: str) ->
 
 LEGEND = """Columns: *conns* wrk connections; *req/s* answers per second (the save cycle counts its GETs and POSTs);
 *p50/p99* latency; *errors* answers with another status than expected (200; sign-in 303) and failed connections;
-*floor req/s* the mean of the paired floor's runs before and after; *ratio* req/s over that floor (1.00 = as
-fast as the floor); *CPU ms/req* the server's CPU time (all its processes and threads) per answer; *CPU ratio*
-that over the floor's; *server CPU* the server's CPU time over the run's wall time (under 100% on one CPU: it
-waited, for the database, a lock, or a CPU shared with other work); *DB CPU ms/req* PostgreSQL's backends for
-this database, per answer (SQLite's work is in the server's threads); *body bytes* one answer's body (the POST
-scenarios: wrk's mean bytes per answer, headers included); *load* the one-minute load average at the end."""
+*floor req/s* the mean of the paired floor's runs just before and just after the scenario (both in parentheses);
+*ratio* req/s over that floor (1.00 = as fast as the floor); *CPU ms/req* the server's CPU time (all its processes
+and threads) per answer; *CPU ratio* that over the floor's; *server CPU* the server's CPU time over the run's wall
+time (under 100% on one CPU: it waited, for the database, a lock, or a CPU shared with other work); *DB CPU ms/req*
+PostgreSQL's backends for this database, per answer (SQLite's work is in the server's threads); *body bytes* one
+answer's body (the POST scenarios: wrk's mean bytes per answer, headers included); *load* the one-minute load
+average at the end."""
 
 FLOOR_NAMES = {s.key: s.name.removeprefix("floor: ") for s in FLOORS}
 HEADER = (
@@ -554,13 +623,13 @@ HEADER = (
 ALIGN = "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
 
 
-def _row(m: Measured, name: str, floor: tuple[float, float] | None = None) -> str:
-    """One table row; `floor` is the paired floor's (req/s, CPU ms/req), means of its runs before and after."""
+def _row(m: Measured, name: str) -> str:
     r = m.result
     floor_text = ratio = cpu_ratio = ""
-    if floor:
-        floor_text = f"{floor[0]:.0f} ({FLOOR_NAMES[m.scenario.floor]})"
-        ratio, cpu_ratio = f"{r.rps / floor[0]:.2f}", f"{m.cpu_ms / floor[1]:.1f}"
+    if m.floor and m.floors:
+        runs = " / ".join(f"{f.result.rps:.0f}" for f in m.floors)
+        floor_text = f"{m.floor[0]:.0f} ({runs})"
+        ratio, cpu_ratio = f"{r.rps / m.floor[0]:.2f}", f"{m.cpu_ms / m.floor[1]:.1f}"
     database = f"{m.database_ms:.2f}" if m.database_ms is not None else ""
     busy = f"{m.server_cpu / r.seconds * 100:.0f}%" if r.seconds else ""
     # The body of one answer as a browser gets it; for the POST scenarios, wrk's mean bytes per answer.
@@ -570,13 +639,6 @@ def _row(m: Measured, name: str, floor: tuple[float, float] | None = None) -> st
         f"{floor_text} | {ratio} | {m.cpu_ms:.2f} | {cpu_ratio} | {busy} | {database} | {body} | {m.load:.1f} | "
         f"{'; '.join(x for x in (r.error_text(m.scenario.ok), m.note) if x)} |"
     )
-
-
-def _floor_of(group: Group, key: str) -> tuple[float, float] | None:
-    runs = [runs[key] for runs in (group.before, group.after) if key in runs]
-    if not runs:
-        return None
-    return sum(m.result.rps for m in runs) / len(runs), sum(m.cpu_ms for m in runs) / len(runs)
 
 
 def _report(groups: list[Group], options: Options, command: str, loads: tuple[str, str]) -> None:
@@ -599,21 +661,26 @@ def _report(groups: list[Group], options: Options, command: str, loads: tuple[st
         print(f"\n### {g.database}, {g.heroes:,} heroes, {g.workers} worker{'s' if g.workers > 1 else ''}\n")
         print(HEADER)
         print(ALIGN)
-        for key in g.before:
-            for label, runs in (("before", g.before), ("after", g.after)):
-                print(_row(runs[key], f"{runs[key].scenario.name} ({label})"))
         for m in g.app:
-            print(_row(m, m.scenario.name, _floor_of(g, m.scenario.floor)))
+            name = m.scenario.name
+            if m.scenario.floor != "floor":
+                name += f" (vs the floor's {FLOOR_NAMES[m.scenario.floor]})"
+            print(_row(m, name))
+        print(f"\nFloor runs, in the order they ran (between the scenarios above), {g.database}:\n")
+        print(HEADER)
+        print(ALIGN)
+        for m in g.floors:
+            print(_row(m, m.scenario.name))
         notes = [f"Heroes list body: app {g.sizes.get('app', 0):,} bytes, floor {g.sizes.get('floor', 0):,} bytes."]
         first = next((m.result.rps for m in g.app if m.scenario.key == "heroes"), None)
         for m in g.app:
             if m.scenario.key.startswith("search") and first:
                 notes.append(f"{m.scenario.name}: {m.result.rps / first:.2f} of the first page's req/s.")
         if g.memory:
-            (n1, rss1), (n2, rss2) = g.memory
-            change = (rss2 / rss1 - 1) * 100
-            rss = f"{rss1 / 2**20:.1f} MiB after {n1:,} requests, {rss2 / 2**20:.1f} MiB after {n2:,}"
-            notes.append(f"App worker RSS: {rss} ({change:+.1f}%).")
+            rss = ", ".join(f"{rss / 2**20:.1f} MiB after {n:,} requests" for n, rss in g.memory)
+            change = (g.memory[-1][1] / g.memory[0][1] - 1) * 100
+            notes.append(f"App worker RSS (a fresh server): {rss} ({change:+.1f}% from the first to the last).")
+        notes += g.skipped
         notes.append(f"Seeding took {g.seeding:.1f} s.")
         print("\n" + "\n".join(f"- {note}" for note in notes))
 
