@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import aiosqlite
-import asyncpg
+import asyncpg  # type: ignore[import-untyped]
 import uvicorn
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError

@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import quote_plus, urlencode
 
-import asyncpg
+import asyncpg  # type: ignore[import-untyped]
 import httpx
 from floor_app import open_database
 from load import WRK, CpuMeter, Server, WrkResult, rss_bytes, run_wrk, served
@@ -252,14 +252,6 @@ def _webapp(args: list[str], url: str, stdin: str | None = None) -> None:
     subprocess.run(command, cwd=PROJECT, env=env, input=stdin, text=True, check=True, stdout=sys.stderr)
 
 
-async def _sql(url: str, sql: str, *params: object) -> list[tuple[object, ...]]:
-    database = await open_database(url, 1)
-    try:
-        return [tuple(row) for row in await database.fetch(sql, *params)]
-    finally:
-        await database.close()
-
-
 SIGNERS = 32
 
 
@@ -306,9 +298,8 @@ async def _facts(url: str, heroes: int, pool: int) -> Facts:
     try:
         live = "FROM hero WHERE deleted_at IS NULL"
         count = int((await database.fetch(f"SELECT count(*) {live}"))[0][0])
-        name, middle = (await database.fetch(f"SELECT name, id {live} ORDER BY name, id LIMIT 1 OFFSET ?", count // 2))[
-            0
-        ]
+        middle_sql = f"SELECT name, id {live} ORDER BY name, id LIMIT 1 OFFSET ?"
+        name, middle = (await database.fetch(middle_sql, count // 2))[0]
         teams = int((await database.fetch("SELECT count(*) FROM team WHERE deleted_at IS NULL"))[0][0])
         team_sql = "SELECT name FROM team WHERE deleted_at IS NULL ORDER BY id LIMIT 1 OFFSET ?"
         team = str((await database.fetch(team_sql, teams // 2))[0][0])
