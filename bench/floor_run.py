@@ -650,19 +650,23 @@ def _report(groups: list[Group], options: Options, command: str, loads: tuple[st
         )
     for g in groups:
         print(f"\n### {g.database}, {g.heroes:,} heroes, {g.workers} worker{'s' if g.workers > 1 else ''}\n")
-        print(HEADER)
-        print(ALIGN)
-        for m in g.app:
-            name = m.scenario.name
-            if m.scenario.floor != "floor":
-                name += f" (vs the floor's {FLOOR_NAMES[m.scenario.floor]})"
-            print(_row(m, name))
-        print(f"\nFloor runs, in the order they ran (between the scenarios above), {g.database}:\n")
-        print(HEADER)
-        print(ALIGN)
-        for m in g.floors:
-            print(_row(m, m.scenario.name))
-        notes = [f"Heroes list body: app {g.sizes.get('app', 0):,} bytes, floor {g.sizes.get('floor', 0):,} bytes."]
+        if g.app:
+            print(HEADER)
+            print(ALIGN)
+            for m in g.app:
+                name = m.scenario.name
+                if m.scenario.floor != "floor":
+                    name += f" (vs the floor's {FLOOR_NAMES[m.scenario.floor]})"
+                print(_row(m, name))
+        if g.floors:
+            print(f"\nFloor runs, in the order they ran, {g.database}:\n")
+            print(HEADER)
+            print(ALIGN)
+            for m in g.floors:
+                print(_row(m, m.scenario.name))
+        notes = (
+            [f"Heroes list body: app {g.sizes['app']:,} bytes, floor {g.sizes['floor']:,} bytes."] if g.sizes else []
+        )
         first = next((m.result.rps for m in g.app if m.scenario.key == "heroes"), None)
         for m in g.app:
             if m.scenario.key.startswith("search") and first:
