@@ -214,6 +214,7 @@ class Options:
     keep_logs: Path
     memory: tuple[int, ...]
     """Request counts after which to read the app's RSS (a fresh server); empty: no memory run."""
+    login_seconds: float = 20
 
 
 # --- databases ------------------------------------------------------------------------------------------------
@@ -413,6 +414,8 @@ def _measure(scenario: Scenario, target: Target, facts: Facts, url: str, options
     script, args, connections = _wrk_args(scenario, target, facts, options)
     before = asyncio.run(_history(url, facts.save_pool)) if scenario.kind == "save" else {}
     meter = CpuMeter(target.server.pid, target.postgres)
+    # A sign-in costs an argon2 hash (about 0.2 s of CPU here): ten seconds would see a few dozen.
+    seconds = options.login_seconds if scenario.kind == "login" else options.seconds
     warm = None
     if options.warmup > 0:  # pool, caches, the planner's statistics
         warm = run_wrk(
@@ -420,9 +423,7 @@ def _measure(scenario: Scenario, target: Target, facts: Facts, url: str, options
         )
         meter.settle()
     meter.start()
-    result = run_wrk(
-        script, target.server.base, args, connections=connections, seconds=options.seconds, cpus=options.wrk_cpus
-    )
+    result = run_wrk(script, target.server.base, args, connections=connections, seconds=seconds, cpus=options.wrk_cpus)
     server_cpu, database_cpu = meter.stop()
     meter.settle()  # before reading the database, and so the next run starts on a quiet server
     note = ""
@@ -616,6 +617,8 @@ ALIGN = "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | 
 
 def _row(m: Measured, name: str) -> str:
     r = m.result
+    if not r.requests:
+        return f"| {name} | {m.connections} | 0 | | | | | | | | | | | {m.load:.1f} | no answer within the run |"
     floor_text = ratio = cpu_ratio = ""
     if m.floor and m.floors:
         runs = " / ".join(f"{f.result.rps:.0f}" for f in m.floors)
@@ -637,7 +640,8 @@ def _report(groups: list[Group], options: Options, command: str, loads: tuple[st
     print(
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.node()}: {os.cpu_count()} CPUs, "
         f"Python {platform.python_version()}, {' '.join(wrk)}. Servers pinned to CPU {options.server_cpus}, wrk (one "
-        f"thread) to CPU {options.wrk_cpus}; {options.seconds:g} s per scenario after {options.warmup:g} s of "
+        f"thread) to CPU {options.wrk_cpus}; {options.seconds:g} s per scenario ({options.login_seconds:g} s for "
+        f"sign-in) after {options.warmup:g} s of "
         f"warm-up; lists of {options.page_size} rows. Load average (1, 5, 15 min): {loads[0]} at the start, "
         f"{loads[1]} at the end (the benchmark alone is about 1-2).\n"
     )
@@ -697,6 +701,7 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=32, help="wrk connections")
     parser.add_argument("--login-connections", type=int, help="connections for sign-in (default: --connections)")
     parser.add_argument("--seconds", type=float, default=10, help="measuring time per scenario")
+    parser.add_argument("--login-seconds", type=float, default=20, help="measuring time for sign-in (argon2 is slow)")
     parser.add_argument("--warmup", type=float, default=2, help="warm-up time per scenario (0: none)")
     parser.add_argument("--page-size", type=int, default=50, choices=(25, 50, 100), help="rows per list page")
     parser.add_argument("--server-cpus", default="0", help="taskset CPU list for the servers")
@@ -722,6 +727,7 @@ def main() -> int:
         args.wrk_cpus,
         args.logs,
         tuple(int(n) for n in args.memory_requests.split(",")) if args.memory else (),
+        args.login_seconds,
     )
     if not Path(WRK).is_absolute():
         raise SystemExit("wrk is not installed (Debian: apt-get install -y wrk)")
