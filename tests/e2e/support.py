@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
+from urllib.parse import parse_qsl, urlsplit
 
 from axe_playwright_python.sync_playwright import Axe  # type: ignore[import-untyped]
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Error, Locator, Page, expect
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.e2e.conftest import LiveServer
@@ -102,3 +104,59 @@ def expect_no_axe_violations(page: Page) -> None:
     results = Axe().run(page)
     assert results.response["passes"], "axe checked nothing"
     assert results.violations_count == 0, results.generate_report()
+
+
+# --- the lists ---------------------------------------------------------------------------------------------------
+
+# In `expect_query`: the parameter is there with some value (a page cursor, whose value the server makes up).
+ANY = "<any>"
+
+
+def add_cast(server: LiveServer) -> None:
+    """Five heroes in two teams (and none), all with an age, and a third team without heroes.
+
+    By name: Black Lion, Deadpond, Rusty-Man, Spider-Boy, Tarantula. By age: Spider-Boy 16, Deadpond 30,
+    Tarantula 32, Black Lion 35, Rusty-Man 48."""
+    preventers = add_team(server, name="Preventers", headquarters="Sharp Tower")
+    z_force = add_team(server, name="Z-Force", headquarters="Sister Margaret's Bar")
+    add_team(server, name="Avengers", headquarters="Stark Tower")
+    add_hero(server, name="Deadpond", secret_name="Dive Wilson", age=30, team_id=preventers)
+    add_hero(server, name="Tarantula", secret_name="Natalia Jackson", age=32, team_id=preventers)
+    add_hero(server, name="Rusty-Man", secret_name="Tommy Sharp", age=48, team_id=z_force)
+    add_hero(server, name="Spider-Boy", secret_name="Pedro Parqueador", age=16)
+    add_hero(server, name="Black Lion", secret_name="Trevor Challa", age=35)
+
+
+def list_names(page: Page, rows_id: str = "hero-rows") -> Locator:
+    """The name cells of the list's rows, in the order shown."""
+    return page.locator(f"#{rows_id} td[data-label='Name']")
+
+
+def many_hero_names(first: int, last: int) -> list[str]:
+    """["Hero 01", ...] as `add_many_heroes` names them; `last` < `first` counts down."""
+    step = 1 if last >= first else -1
+    return [f"Hero {n:02d}" for n in range(first, last + step, step)]
+
+
+def url_query(page: Page) -> dict[str, str]:
+    return dict(parse_qsl(urlsplit(page.url).query))
+
+
+def expect_query(page: Page, **expected: str) -> None:
+    """The page's URL comes to hold these parameters ("" = absent or blank, ANY = present), whatever else it holds.
+
+    Waits, since htmx pushes the URL around the swap; form pushes carry blank fields too (`team=&min_age=`)."""
+    with contextlib.suppress(Error):  # on timeout, the assertion below says what the URL holds instead
+        page.wait_for_function(
+            """([expected, any]) => {
+                const query = new URLSearchParams(location.search);
+                return Object.entries(expected).every(([name, value]) =>
+                    value === any ? !!query.get(name) : (query.get(name) ?? "") === value);
+            }""",
+            arg=[expected, ANY],
+            timeout=5_000,
+        )
+    actual = url_query(page)
+    assert all(
+        bool(actual.get(name)) if value == ANY else actual.get(name, "") == value for name, value in expected.items()
+    ), f"{page.url} does not hold {expected}"
