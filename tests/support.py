@@ -1,17 +1,15 @@
-"""What the HTTP tests share: the client, htmx headers and signing in; arranging data straight in the database and
-re-reading it; forms, lists and pages as served; and `Subject`, one entry per resource of the registry, so a
-behaviour every resource has is written once and runs on each (`@each_resource`).
-
-Tests act through HTTP and assert by re-reading the database. Re-reads end their transaction: on SQLite the
-test session begins IMMEDIATE, and an open one would keep the app's writers waiting.
-"""
+"""What the HTTP tests share: the client, htmx headers and signing in; arranging data in the database and re-reading
+it (a re-read ends its transaction: on SQLite the test session begins IMMEDIATE, which would keep the app's writers
+waiting); forms, lists and pages as served; and `Subject`, one entry per resource of the registry, so a behaviour
+every resource has is written once and runs on each (`@each_resource`)."""
 
 from __future__ import annotations
 
 import base64
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any, NamedTuple
 
 import httpx
@@ -33,14 +31,13 @@ from webapp.resource import Resource
 Client = AsyncTestClient[Litestar]
 HTMX: dict[str, Any] = {"HX-Request": "true"}
 BOOSTED: dict[str, Any] = HTMX | {"HX-Boosted": "true"}
-Record = Any  # a row of a resource's model (Hero, Team)
 
 
+@dataclass(eq=False)
 class Clock:
     """The app's clock in tests: real time at the start, moved on only by `advance`."""
 
-    def __init__(self) -> None:
-        self.now = utcnow()
+    now: datetime = field(default_factory=utcnow)
 
     def __call__(self) -> datetime:
         return self.now
@@ -50,10 +47,8 @@ class Clock:
 
 
 async def sign_in(client: httpx.AsyncClient, db: AsyncSession, user: User, clock: Clock) -> str:
-    """Sign `client` in as `user` (a session made directly; the sign-in form has tests of its own).
-
-    Like htmx, the client then sends the session's CSRF token as a header on every request. Returns the token.
-    """
+    """Sign `client` in as `user` with a session made directly (the sign-in form has tests of its own); like htmx,
+    the client then sends the session's CSRF token as a header on every request. Returns the token."""
     token, row = await accounts.start_session(db, user=user, now=clock())
     await db.commit()
     client.cookies.set("session", token)
@@ -62,8 +57,6 @@ async def sign_in(client: httpx.AsyncClient, db: AsyncSession, user: User, clock
 
 
 # --- arranging data -----------------------------------------------------------------------------------------------
-
-
 async def make_team(db: AsyncSession, name: str = "Preventers", headquarters: str = "Sharp Tower") -> Team:
     team = Team(name=name, headquarters=headquarters)
     db.add(team)
@@ -84,14 +77,6 @@ async def make_hero(
     return hero
 
 
-async def make_heroes(db: AsyncSession, count: int, prefix: str = "Hero") -> list[Hero]:
-    """`count` teamless heroes named "<prefix> 01", "<prefix> 02", ... (so name order is creation order)."""
-    heroes = [Hero(name=f"{prefix} {n:02d}", secret_name=f"Secret {n:02d}") for n in range(1, count + 1)]
-    db.add_all(heroes)
-    await db.commit()
-    return heroes
-
-
 async def move_to_trash(db: AsyncSession, record: Hero | Team, by: str = "eddie") -> None:
     """Put a record in the trash as a delete would (without the history entry or a team's heroes leaving)."""
     record.deleted_at, record.deleted_by, record.version = utcnow(), by, record.version + 1
@@ -100,14 +85,12 @@ async def move_to_trash(db: AsyncSession, record: Hero | Team, by: str = "eddie"
 
 
 TEST_PASSWORD = "correct horse battery"
-_HASHES: dict[str, str] = {}
 
 
+@cache
 def password_hash(password: str = TEST_PASSWORD) -> str:
     """argon2 costs tens of milliseconds by design; hash each test password once per run."""
-    if password not in _HASHES:
-        _HASHES[password] = PasswordHasher.from_parameters(profiles.CHEAPEST).hash(password)
-    return _HASHES[password]
+    return PasswordHasher.from_parameters(profiles.CHEAPEST).hash(password)
 
 
 async def make_user(
@@ -117,13 +100,8 @@ async def make_user(
     password: str = TEST_PASSWORD,
     is_active: bool = True,
 ) -> User:
-    user = User(
-        username=username,
-        password_hash=password_hash(password),
-        role=role.value,
-        is_active=is_active,
-        created_at=utcnow(),
-    )
+    hashed, now = password_hash(password), utcnow()
+    user = User(username=username, password_hash=hashed, role=role.value, is_active=is_active, created_at=now)
     db.add(user)
     await db.commit()
     return user
@@ -136,45 +114,15 @@ async def signed_in_as(http: Client, db: AsyncSession, clock: Clock, role: Role)
 
 
 # --- re-reading the database --------------------------------------------------------------------------------------
-
-
 def id_of(model: Any) -> int:
     """A stored row's id as a plain int (the models type it optional until inserted)."""
     assert model.id is not None
     return int(model.id)
 
 
-async def fetch_hero(db: AsyncSession, hero_id: int) -> Hero | None:
-    """Re-read a hero from the database, bypassing the session's identity map."""
-    db.expire_all()
-    return (await db.exec(select(Hero).where(Hero.id == hero_id))).first()
-
-
-async def fetch_team(db: AsyncSession, team_id: int) -> Team | None:
-    db.expire_all()
-    return (await db.exec(select(Team).where(Team.id == team_id))).first()
-
-
 async def fetch_user(db: AsyncSession, user_id: int) -> User | None:
     db.expire_all()
     return (await db.exec(select(User).where(User.id == user_id))).first()
-
-
-async def all_heroes(db: AsyncSession) -> list[Hero]:
-    db.expire_all()
-    return list((await db.exec(select(Hero).order_by(col(Hero.id)))).all())
-
-
-async def all_teams(db: AsyncSession) -> list[Team]:
-    db.expire_all()
-    return list((await db.exec(select(Team).order_by(col(Team.id)))).all())
-
-
-async def count_heroes(db: AsyncSession) -> int:
-    """How many heroes are stored (the read ended)."""
-    ids = (await db.exec(select(Hero.id))).all()
-    await db.commit()
-    return len(ids)
 
 
 async def audit_entries(db: AsyncSession) -> list[AuditEntry]:
@@ -202,8 +150,6 @@ async def database_state(db: AsyncSession) -> dict[str, list[tuple[object, ...]]
 
 
 # --- pages as served ----------------------------------------------------------------------------------------------
-
-
 def form_fields(html: str, form_id: str) -> dict[str, str]:
     """What submitting form `form_id` sends as served: its named controls and those tied to it by the form
     attribute (an inline row's inputs), a select's chosen option (else its first), hidden fields included."""
@@ -225,21 +171,20 @@ def form_fields(html: str, form_id: str) -> dict[str, str]:
     return data
 
 
+def _described(scope: Element, control: Element) -> str | None:
+    invalid = control.attrs.get("aria-invalid") == "true"
+    return scope.by_id(control.attrs["aria-describedby"]).text if invalid else None
+
+
 def field_error(html: str, input_id: str) -> str | None:
     """The message tied to an invalid field by aria-describedby, or None if the field is not marked invalid."""
     document = parse(html)
-    control = document.by_id(input_id)
-    if control.attrs.get("aria-invalid") != "true":
-        return None
-    return document.by_id(control.attrs["aria-describedby"]).text
+    return _described(document, document.by_id(input_id))
 
 
 def field_message(scope: Element, name: str) -> str:
     """The message the control named `name` points to with aria-describedby ("" when it is not marked invalid)."""
-    control = scope.find(name=name)
-    if control.attrs.get("aria-invalid") != "true":
-        return ""
-    return scope.by_id(control.attrs["aria-describedby"]).text
+    return _described(scope, scope.find(name=name)) or ""
 
 
 def toast(response: httpx.Response) -> str:
@@ -248,8 +193,7 @@ def toast(response: httpx.Response) -> str:
 
 
 def is_full_page(html: str) -> bool:
-    document = parse(html)
-    return document.has("html") and document.has("body")
+    return (document := parse(html)).has("html") and document.has("body")
 
 
 def vary(response: httpx.Response) -> list[str]:
@@ -278,15 +222,6 @@ def named_link(html: str, text: str) -> Element | None:
     return found[0] if found else None
 
 
-def header_names(table: Element) -> list[str]:
-    """A table's column headers as announced: a sortable one by its link (its order mark is aria-hidden)."""
-    names = []
-    for header in table.find_all("th", scope="col"):
-        links = header.find_all("a")
-        names.append(links[0].text if links else header.text)
-    return names
-
-
 async def names_found(client: Client, q: str, path: str = "/heroes", tbody: str = "hero-rows") -> list[str]:
     """The names a search lists, in order."""
     response = await client.get(path, params={"q": q})
@@ -303,25 +238,6 @@ def token(value: Any) -> str:
     """A cursor as the app writes them: unpadded base64url of compact JSON."""
     raw = json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def raw_token(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-async def walk(client: Client, url: str, rel: str = "next", tbody: str = "hero-rows") -> tuple[list[list[int]], str]:
-    """Follow the `rel` links ("next" or "prev") from `url` to the end: each page's rows in the order visited,
-    and the last page's address."""
-    pages: list[list[int]] = []
-    while True:
-        response = await client.get(url)
-        assert response.status_code == 200, response.text
-        pages.append(rows(response.text, tbody))
-        following = link(response.text, rel)
-        if following is None:
-            return pages, url
-        assert len(pages) < 50, f"{rel} never ends"
-        url = following
 
 
 class Row(NamedTuple):
@@ -353,24 +269,9 @@ async def make_roster(db: AsyncSession, count: int = 80) -> list[Row]:
     db.add_all(heroes)
     await db.commit()
     names = {team.id: team.name for team in teams}
-    roster = [
-        Row(id=h.id or 0, name=h.name, secret_name=h.secret_name, age=h.age, team=names.get(h.team_id or 0))
-        for h in heroes
-    ]
-    await db.commit()
+    roster = [Row(h.id or 0, h.name, h.secret_name, h.age, names.get(h.team_id or 0)) for h in heroes]
+    await db.commit()  # ends the arranging session's transaction (SQLite: the app's writers would wait for it)
     return roster
-
-
-def expected_order(roster: list[Row], sort: str) -> list[int]:
-    """The ids in the order `sort` must show them: values ascending with ties by id, then the rows without a
-    value by id; a "-" sort is exactly the reverse."""
-    attribute = sort.lstrip("-")
-    present = sorted(
-        (r for r in roster if getattr(r, attribute) is not None), key=lambda r: (getattr(r, attribute), r.id)
-    )
-    missing = sorted((r for r in roster if getattr(r, attribute) is None), key=lambda r: r.id)
-    ids = [r.id for r in present + missing]
-    return ids[::-1] if sort.startswith("-") else ids
 
 
 # --- one entry per resource ---------------------------------------------------------------------------------------
@@ -393,6 +294,7 @@ class Subject:
     rows_id: str
     summary_id: str
     form_id: str
+    fields: tuple[str, ...]
 
     def __str__(self) -> str:
         return self.resource.plural
@@ -412,10 +314,6 @@ class Subject:
         return f"{self.name}-{record_id}" if htmx else self.form_id
 
     @property
-    def fields(self) -> tuple[str, ...]:
-        return self.resource.field_names
-
-    @property
     def other_field(self) -> str:
         """A required text field besides the name (a hero's secret name, a team's headquarters)."""
         return [spec.name for spec in self.resource.fields if spec.required and spec.max_length][1]
@@ -425,17 +323,17 @@ class Subject:
         sample = {field: str(value) for field, value in SAMPLES[self.resource.plural].items()}
         return dict.fromkeys(self.fields, "") | sample | ({"name": name} if name else {})
 
-    def new(self, name: str | None = None, **fields: Any) -> Record:
+    def new(self, name: str | None = None, **fields: Any) -> Any:
         """A record not stored yet: the sample, with `name` and `fields` instead of its own."""
         return self.resource.model(**SAMPLES[self.resource.plural] | ({"name": name} if name else {}) | fields)
 
-    async def make(self, db: AsyncSession, name: str | None = None, **fields: Any) -> Record:
+    async def make(self, db: AsyncSession, name: str | None = None, **fields: Any) -> Any:
         record = self.new(name, **fields)
         db.add(record)
         await db.commit()
         return record
 
-    async def make_full(self, db: AsyncSession, name: str | None = None) -> Record:
+    async def make_full(self, db: AsyncSession, name: str | None = None) -> Any:
         """A record with everything set: numbers at 48, each reference to a new record named "Z-Force", and one
         record of each resource that points at it (a team's hero, "Member")."""
         fields: dict[str, Any] = {}
@@ -450,14 +348,14 @@ class Subject:
             await subject(referencing).make(db, "Member", **pointers)
         return record
 
-    async def make_many(self, db: AsyncSession, count: int, prefix: str = "Item") -> list[Record]:
+    async def make_many(self, db: AsyncSession, count: int, prefix: str = "Item") -> list[Any]:
         """`count` records named "<prefix> 01", "<prefix> 02", ... (so name order is creation order)."""
         records = [self.new(f"{prefix} {n:02d}") for n in range(1, count + 1)]
         db.add_all(records)
         await db.commit()
         return records
 
-    async def all(self, db: AsyncSession) -> list[Record]:
+    async def all(self, db: AsyncSession) -> list[Any]:
         """Every record, in the trash or not, by id (the read ended)."""
         db.expire_all()
         model = self.resource.model
@@ -465,7 +363,7 @@ class Subject:
         await db.commit()
         return records
 
-    async def fetch(self, db: AsyncSession, record_id: int) -> Record | None:
+    async def fetch(self, db: AsyncSession, record_id: int) -> Any | None:
         """The record as stored, in the trash or not, or None (the read ended)."""
         db.expire_all()
         model = self.resource.model
@@ -473,7 +371,7 @@ class Subject:
         await db.commit()
         return record
 
-    async def stored(self, db: AsyncSession, record_id: int) -> Record:
+    async def stored(self, db: AsyncSession, record_id: int) -> Any:
         record = await self.fetch(db, record_id)
         assert record is not None
         return record
@@ -484,17 +382,18 @@ class Subject:
         return {name: "" if getattr(record, name) is None else str(getattr(record, name)) for name in self.fields}
 
 
-def _subject(resource: Resource) -> Subject:
-    name = resource.name
-    return Subject(resource, name, f"/{resource.plural}", f"{name}-rows", f"{name}-summary", f"{name}-form")
-
-
-SUBJECTS = tuple(_subject(resource) for resource in RESOURCES)
+SUBJECTS = tuple(
+    Subject(each, n, f"/{each.plural}", f"{n}-rows", f"{n}-summary", f"{n}-form", each.field_names)
+    for each, n in ((resource, resource.name) for resource in RESOURCES)
+)
+_BY_RESOURCE = {each.resource.name: each for each in SUBJECTS}
+HEROES, TEAMS = _BY_RESOURCE["hero"], _BY_RESOURCE["team"]
 
 
 def subject(resource: Resource) -> Subject:
-    return next(each for each in SUBJECTS if each.resource is resource)
+    return _BY_RESOURCE[resource.name]
 
 
-HEROES, TEAMS = (next(s for s in SUBJECTS if s.resource.plural == plural) for plural in ("heroes", "teams"))
+# Re-reads of heroes and teams (bypassing the session's identity map), by id or all of them by id.
+fetch_hero, fetch_team, all_heroes, all_teams = HEROES.fetch, TEAMS.fetch, HEROES.all, TEAMS.all
 each_resource = pytest.mark.parametrize("subject", SUBJECTS, ids=str)

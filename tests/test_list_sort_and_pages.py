@@ -16,7 +16,6 @@ from tests.support import (
     Row,
     Subject,
     each_resource,
-    expected_order,
     id_of,
     link,
     make_hero,
@@ -25,7 +24,6 @@ from tests.support import (
     named_link,
     rows,
     token,
-    walk,
 )
 from webapp.data import search
 from webapp.models import Hero, Team
@@ -56,6 +54,33 @@ async def roster(db: AsyncSession, subject: Subject, count: int = 80) -> list[An
 
 def sorts(subject: Subject) -> list[str]:
     return [prefix + sort.key for sort in subject.resource.sorts for prefix in ("", "-")]
+
+
+def expected_order(roster: list[Row], sort: str) -> list[int]:
+    """The ids in the order `sort` must show them: values ascending with ties by id, then the rows without a
+    value by id; a "-" sort is exactly the reverse."""
+    attribute = sort.lstrip("-")
+    present = sorted(
+        (r for r in roster if getattr(r, attribute) is not None), key=lambda r: (getattr(r, attribute), r.id)
+    )
+    missing = sorted((r for r in roster if getattr(r, attribute) is None), key=lambda r: r.id)
+    ids = [r.id for r in present + missing]
+    return ids[::-1] if sort.startswith("-") else ids
+
+
+async def walk(client: Client, url: str, rel: str = "next", tbody: str = "hero-rows") -> tuple[list[list[int]], str]:
+    """Follow the `rel` links ("next" or "prev") from `url` to the end: each page's rows in the order visited,
+    and the last page's address."""
+    pages: list[list[int]] = []
+    while True:
+        response = await client.get(url)
+        assert response.status_code == 200, response.text
+        pages.append(rows(response.text, tbody))
+        following = link(response.text, rel)
+        if following is None:
+            return pages, url
+        assert len(pages) < 50, f"{rel} never ends"
+        url = following
 
 
 async def back(client: Client, last: str, tbody: str = "hero-rows") -> list[list[int]]:

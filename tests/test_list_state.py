@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.markup import parse
 from tests.support import (
+    HEROES,
     HTMX,
     Client,
     Clock,
@@ -23,7 +24,6 @@ from tests.support import (
     form_fields,
     is_full_page,
     link,
-    make_heroes,
     make_roster,
     make_user,
     rows,
@@ -171,7 +171,7 @@ async def test_page_size_chooser_sets_the_rows_per_page(client: Client, db: Asyn
 
 
 async def test_default_page_size_stays_out_of_the_links(client: Client, db: AsyncSession) -> None:
-    await make_heroes(db, 30)
+    await HEROES.make_many(db, 30)
     following = link((await client.get("/heroes?size=25")).text, "next")
     assert following is not None
     assert "size" not in following
@@ -180,7 +180,7 @@ async def test_default_page_size_stays_out_of_the_links(client: Client, db: Asyn
 async def test_page_size_setting_is_the_default_and_one_of_the_choices(
     settings: Settings, db: AsyncSession, clock: Clock
 ) -> None:
-    await make_heroes(db, 12)
+    await HEROES.make_many(db, 12)
     app = create_app(replace(settings, page_size=10))
     async with AsyncTestClient(app=app) as http:
         await sign_in(http, db, await make_user(db, username="vic", role=Role.viewer), clock)

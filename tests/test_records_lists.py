@@ -19,7 +19,6 @@ from tests.support import (
     Clock,
     Subject,
     each_resource,
-    header_names,
     id_of,
     is_full_page,
     link,
@@ -35,6 +34,15 @@ from webapp.models import Role
 
 # What the Delete button's question says a delete does besides moving the record to the trash.
 CONSEQUENCE = {"heroes": "", "teams": "No heroes are in this team. "}
+
+
+def header_names(table: Element) -> list[str]:
+    """A table's column headers as announced: a sortable one by its link (its order mark is aria-hidden)."""
+    names = []
+    for header in table.find_all("th", scope="col"):
+        links = header.find_all("a")
+        names.append(links[0].text if links else header.text)
+    return names
 
 
 def row_ids(page: Element, subject: Subject) -> list[str]:
