@@ -3,12 +3,16 @@ it must equal the live records after every kind of change, on both databases."""
 
 from __future__ import annotations
 
-from sqlalchemy import func
+from pathlib import Path
+
+from sqlalchemy import func, text
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.markup import parse
-from tests.support import Client, Clock, Subject, each_resource, form_fields, id_of, make_team, signed_in_as
+from tests.support import HEROES, Client, Clock, Subject, each_resource, form_fields, id_of, make_team, signed_in_as
+from webapp.config import Settings
+from webapp.db import create_engine, upgrade_schema
 from webapp.models import Hero, LiveCount, Role
 
 
@@ -71,3 +75,33 @@ async def test_an_import_counts_the_heroes_it_creates(client: Client, db: AsyncS
     kept = (await db.exec(select(LiveCount.live).where(LiveCount.record_type == "hero"))).first()
     assert kept == 2 == len(parse((await client.get("/heroes")).text).by_id("hero-rows").find_all("tr"))
     assert (await db.exec(select(func.count()).select_from(Hero))).one() == 2
+
+
+async def test_an_upgrade_puts_back_live_count_triggers_a_table_rebuild_dropped(tmp_path: Path) -> None:
+    """SQLite rebuilds a table to alter it (Alembic's batch mode), which drops the table's triggers: the upgrade
+    recreates them and recounts. (PostgreSQL alters tables in place; its triggers stay.)"""
+    engine = create_engine(Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'rebuilt.db'}"))
+    try:
+        await upgrade_schema(engine)
+        async with engine.begin() as connection:
+            for operation in ("insert", "delete", "trash"):
+                await connection.exec_driver_sql(f"DROP TRIGGER hero_live_{operation}")
+            await connection.exec_driver_sql("INSERT INTO hero (name, secret_name) VALUES ('Uncounted', 'X')")
+        await upgrade_schema(engine)
+        async with engine.begin() as connection:
+            await connection.exec_driver_sql("INSERT INTO hero (name, secret_name) VALUES ('Counted', 'Y')")
+            kept = (await connection.exec_driver_sql("SELECT live FROM live_count WHERE record_type = 'hero'")).scalar()
+        assert kept == 2
+    finally:
+        await engine.dispose()
+
+
+async def test_emptying_a_table_at_once_sets_its_live_count_to_zero(db: AsyncSession, settings: Settings) -> None:
+    """PostgreSQL's TRUNCATE fires no row triggers (a trigger of its own resets the count); SQLite has no TRUNCATE,
+    and its quick way of emptying a table is off while the table has triggers."""
+    await HEROES.make_many(db, 3)
+    emptying = "DELETE FROM hero" if settings.is_sqlite else "TRUNCATE hero CASCADE"
+    await db.exec(text(emptying))  # type: ignore[call-overload]
+    await db.commit()
+    await HEROES.make_many(db, 1)
+    assert await _kept_and_actual(db, HEROES) == (1, 1)

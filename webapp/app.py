@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from litestar import Litestar, Request, Router, get
 from litestar.datastructures import CacheControlHeader
 from litestar.di import Provide
@@ -14,15 +13,16 @@ from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
+from webapp import templating
 from webapp.auth import OPEN, VIEWERS, SessionMiddleware, authorize, csrf_token, signed_in_user
 from webapp.config import Settings
 from webapp.controllers.account import AccountController
 from webapp.controllers.bulk import BulkController
 from webapp.controllers.changes import ChangesController
-from webapp.controllers.common import provide_submitted
+from webapp.controllers.common import ResourceController, for_resource, provide_submitted
 from webapp.controllers.history import ActivityController, TrashController
 from webapp.controllers.imports import ImportController
-from webapp.controllers.records import OptionsController, RecordController, ResourceController, for_resource
+from webapp.controllers.records import OptionsController, RecordController
 from webapp.controllers.users import UserController
 from webapp.db import make_lifespan, provide_session
 from webapp.errors import exception_handlers
@@ -46,11 +46,7 @@ ACCOUNT_LABELS = {"role": "Role", "is_active": "Active"}
 
 
 def _template_engine(settings: Settings) -> JinjaTemplateEngine:
-    # StrictUndefined: a misspelt variable fails a test instead of rendering as an empty string. Templates are
-    # read once per process (no file check on every include): a changed template needs a restart, like code.
-    environment = Environment(
-        loader=FileSystemLoader(settings.templates_dir), autoescape=True, undefined=StrictUndefined, auto_reload=False
-    )
+    environment = templating.environment(settings)
     environment.globals |= {
         "count_cap": COUNT_CAP,
         "resources": BY_NAME,

@@ -24,8 +24,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from webapp import accounts, audit
 from webapp.config import Settings
-from webapp.db import REQUEST_SESSION
-from webapp.middleware import STATIC_PREFIX, request_id
+from webapp.db import REQUEST_SESSION, release_request_session
+from webapp.middleware import SAFE_METHODS, STATIC_PREFIX, request_id
 from webapp.models import Role
 
 R = TypeVar("R", bound=Response[Any])
@@ -36,7 +36,6 @@ OPEN = {"access": PUBLIC}
 VIEWERS = {"access": Role.viewer}
 EDITORS = {"access": Role.editor}
 ADMINS = {"access": Role.admin}
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CSRF_FIELD = "_csrf"
 CSRF_HEADER = "x-csrf-token"
 # Writing last_seen_at on every request would turn every page view into a write; a minute's slack is enough
@@ -145,24 +144,30 @@ class SessionMiddleware:
             or now - row.last_seen_at > self.settings.session_idle
             or now - row.created_at > self.settings.session_max_age
         )
+        # A request never holds two connections at once (a burst of such requests would take the whole pool and
+        # wait on each other): the lookup's session lets its connection go before a write takes one. The handler
+        # later takes one again for its reads.
         if expired:
-            async with state.writer() as db:
-                await accounts.end_session(db, session_id=row.id)
-                await db.commit()
+            await db.close()
+            async with state.writer() as writer:
+                await accounts.end_session(writer, session_id=row.id)
+                await writer.commit()
             return None, make_cookie(self.settings, self.cookie, "", clear=True)
         cookie = None
         if row.role != user.role:
             # Privilege changed since sign-in: continue under a fresh id, so an id seen before the change
             # (for example one planted before sign-in) is worth nothing afterwards.
-            async with state.writer() as db:
-                await accounts.end_session(db, session_id=row.id)
-                token, row = await accounts.start_session(db, user=user, now=now)
-                await db.commit()
+            await db.close()
+            async with state.writer() as writer:
+                await accounts.end_session(writer, session_id=row.id)
+                token, row = await accounts.start_session(writer, user=user, now=now)
+                await writer.commit()
             cookie = make_cookie(self.settings, self.cookie, token)
         elif now - row.last_seen_at > TOUCH_EVERY:
-            async with state.writer() as db:
-                await accounts.touch_session(db, session_id=row.id, now=now)
-                await db.commit()
+            await db.close()
+            async with state.writer() as writer:
+                await accounts.touch_session(writer, session_id=row.id, now=now)
+                await writer.commit()
         assert user.id is not None
         current = CurrentUser(
             id=user.id, username=user.username, role=Role(user.role), session_id=row.id, csrf_token=row.csrf_token
@@ -200,6 +205,7 @@ async def record_refusal(connection: ASGIConnection[Any, Any, Any, Any], user: C
     actor = audit.Actor(user.id, user.username, request_id(connection.scope), settings.clock())
     path = connection.scope["path"][:200]
     note = f"{connection.scope.get('method')} {path}: {why}"
+    await release_request_session(connection.scope)  # one connection at a time (see SessionMiddleware._resolve)
     async with connection.app.state.writer() as session:
         await audit.write(
             session,

@@ -34,7 +34,7 @@ def neutralise(text: str) -> str:
     return QUOTE + text if text.startswith((*FORMULA_STARTS, QUOTE)) else text
 
 
-def restore(cell: str) -> str:
+def original_text(cell: str) -> str:
     """The text a cell stands for: without the quote `neutralise` put before it."""
     return cell[1:] if cell.startswith(QUOTE) and cell[1:].startswith((*FORMULA_STARTS, QUOTE)) else cell
 
@@ -280,7 +280,7 @@ def named(resource: Resource, sheet: Sheet) -> dict[str, set[str]]:
     found: dict[str, set[str]] = {}
     for spec in resource.references:
         assert spec.references is not None
-        names = {restore(_cell(row, spec.label.casefold())) for row in sheet.rows}
+        names = {original_text(_cell(row, spec.label.casefold())) for row in sheet.rows}
         found[spec.name] = {name for name in names if not means_none(name, spec.references) and len(name) <= NAME_MAX}
     return found
 
@@ -351,7 +351,7 @@ def _values(check: _Check, row: Row, current: StoredRecord | None) -> dict[str, 
         if key not in columns:
             continue
         if spec.references:
-            typed = restore(_cell(row, key))
+            typed = original_text(_cell(row, key))
             data[spec.name] = ""
             if not means_none(typed, spec.references):
                 if typed in check.names.get(spec.name, {}):
@@ -359,7 +359,7 @@ def _values(check: _Check, row: Row, current: StoredRecord | None) -> dict[str, 
                 else:
                     errors.append(RowError(row.number, spec.label, f"No {spec.references} is named “{_shown(typed)}”."))
         else:
-            data[spec.name] = _cell(row, key) if spec.is_number else restore(_cell(row, key))
+            data[spec.name] = _cell(row, key) if spec.is_number else original_text(_cell(row, key))
     form = record_form(resource, data)
     errors += [RowError(row.number, resource.spec(name).label, message) for name, message in form.errors.items()]
     if errors or form.model is None:

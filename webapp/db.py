@@ -19,6 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from webapp import models  # registers the tables on SQLModel.metadata
 from webapp.config import PROJECT_DIR, Settings
+from webapp.middleware import SAFE_METHODS
 from webapp.passwords import Passwords
 
 # Connections taken with this option open their transaction with BEGIN IMMEDIATE on SQLite.
@@ -26,7 +27,6 @@ WRITE_OPTION = "sqlite_begin_immediate"
 # Connections taken with this option only read: each statement runs on its own (autocommit), so a request's
 # reads cost no BEGIN and no ROLLBACK round trips. Each statement still sees one consistent snapshot.
 READ_OPTION = "read_only"
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
@@ -91,7 +91,7 @@ def _create_sqlite_engine(settings: Settings) -> AsyncEngine:
     rollback = engine.sync_engine.dialect.do_rollback
 
     def do_rollback(dbapi_connection: Any) -> None:
-        if dbapi_connection.driver_connection._conn.in_transaction:
+        if dbapi_connection.driver_connection.in_transaction:
             rollback(dbapi_connection)
 
     engine.sync_engine.dialect.do_rollback = do_rollback  # type: ignore[method-assign]
@@ -139,26 +139,36 @@ def _upgrade(connection: Connection) -> None:
     if sqlite and connection.exec_driver_sql("PRAGMA foreign_key_check").first() is not None:
         raise RuntimeError("the migration left rows that break a foreign key")
     if sqlite:
-        _search_triggers_in_place(connection)
+        _triggers_in_place(connection)
     connection.commit()
 
 
 SEARCH_TRIGGERS = {"hero_search_insert", "hero_search_delete", "hero_search_update"}
 
 
-def _search_triggers_in_place(connection: Connection) -> None:
-    """SQLite: a migration that alters `hero` in batch mode rebuilds it (copy, drop, rename), and dropping the old
-    table drops the triggers that keep the full-text index in step. Put them back and rebuild the index from
-    the table, so no future migration can leave search silently stale."""
-    rows = connection.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'hero'")
-    present = {row[0] for row in rows}
-    if present >= SEARCH_TRIGGERS:
-        return
-    for name in sorted(present & SEARCH_TRIGGERS):
-        connection.exec_driver_sql(f"DROP TRIGGER {name}")
-    for statement in models.HERO_SEARCH_DDL[1:]:  # the triggers (the first statement makes the table)
-        connection.exec_driver_sql(statement)
-    connection.exec_driver_sql("INSERT INTO hero_search(hero_search) VALUES ('rebuild')")
+def _triggers_in_place(connection: Connection) -> None:
+    """SQLite: a migration that alters a table in batch mode rebuilds it (copy, drop, rename), and dropping the old
+    table drops its triggers: those that keep the full-text index and the live counts in step. Put back any that
+    are missing, and rebuild what they keep from the tables, so no future migration can leave search or counts
+    silently stale."""
+    present = {row[0] for row in connection.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
+    if not present >= SEARCH_TRIGGERS:
+        for name in sorted(present & SEARCH_TRIGGERS):
+            connection.exec_driver_sql(f"DROP TRIGGER {name}")
+        for statement in models.HERO_SEARCH_DDL[1:]:  # the triggers (the first statement makes the table)
+            connection.exec_driver_sql(statement)
+        connection.exec_driver_sql("INSERT INTO hero_search(hero_search) VALUES ('rebuild')")
+    for table in models.LIVE_COUNTED:
+        statements = models.live_count_ddl(table, "sqlite")
+        names = {statement.split()[2] for statement in statements}  # CREATE TRIGGER <name> ...
+        if present >= names:
+            continue
+        for name in sorted(present & names):
+            connection.exec_driver_sql(f"DROP TRIGGER {name}")
+        for statement in statements:
+            connection.exec_driver_sql(statement)
+        connection.exec_driver_sql(f"DELETE FROM live_count WHERE record_type = '{table}'")  # noqa: S608 - ours
+        connection.exec_driver_sql(models.LIVE_COUNT_ROW.format(table=table))
 
 
 def _driver_execute(connection: Connection, sql: str) -> None:
@@ -214,6 +224,14 @@ def make_lifespan(settings: Settings) -> Any:
 
 # Where a reading request's database session waits in the scope's state (see auth.SessionMiddleware).
 REQUEST_SESSION = "db_session"
+
+
+async def release_request_session(scope: Any) -> None:
+    """Give a reading request's connection back to the pool before the request takes another (a write of its
+    own, a stream on a connection of its own); its session takes one again if it reads after this."""
+    shared = scope.get("state", {}).get(REQUEST_SESSION)
+    if shared is not None:
+        await shared.close()
 
 
 async def provide_session(request: Request[Any, Any, Any]) -> AsyncGenerator[AsyncSession, None]:

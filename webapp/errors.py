@@ -11,11 +11,11 @@ from litestar.exceptions import ClientException, HTTPException, NotAuthorizedExc
 from litestar.response import Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
-from webapp.auth import SAFE_METHODS, CsrfFailed, safe_next
+from webapp.auth import CsrfFailed, safe_next
 from webapp.data.writes import InTrash, Missing, TrashChanged
 from webapp.htmx import redirect, wants_fragment
 from webapp.listing import BadList
-from webapp.middleware import request_id
+from webapp.middleware import SAFE_METHODS, request_id
 from webapp.submissions import AlreadySent
 
 logger = logging.getLogger("webapp.errors")

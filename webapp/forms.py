@@ -81,8 +81,8 @@ def _optional_int(raw: str) -> str | None:
 def record_form(resource: Resource, data: Mapping[str, str]) -> Form:
     """A record's fields, validated by the resource's input model. A field pointing at another record comes
     as its id (`team_id`: the select, scripts) or, from the searchable picker, as that record's name under the
-    referenced resource's name (`team`), kept in `values` for the caller to look up (webapp.data.reads.
-    resolve_names); the field's message is under its own name either way, and a form sending both is read by
+    referenced resource's name (`team`), kept in `values` for the caller to look up (controllers.pages.
+    checked_form); the field's message is under its own name either way, and a form sending both is read by
     the id."""
     # Surrounding whitespace is never meaningful in these fields; a name of only spaces is a blank name.
     values = {spec.name: str(data.get(spec.name, "")).strip() for spec in resource.fields}

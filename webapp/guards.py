@@ -9,7 +9,8 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import ClientException, NotFoundException
 from litestar.handlers import BaseRouteHandler
 
-from webapp.auth import SAFE_METHODS, submitted_form
+from webapp.auth import submitted_form
+from webapp.middleware import SAFE_METHODS
 
 MAX_FORM_FIELDS = 50
 

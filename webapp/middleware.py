@@ -17,6 +17,8 @@ CONTENT_SECURITY_POLICY = (
     "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
 )
 STATIC_PREFIX = "/static/"
+# Methods that change nothing: they read in a session without a transaction, and carry no CSRF token.
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def request_id(scope: Scope | Any) -> str:

@@ -237,25 +237,25 @@ class LiveCount(SQLModel, table=True):
 
 def live_count_ddl(table: str, dialect: str) -> tuple[str, ...]:
     """The triggers that keep `table`'s live count: +1 for a live row inserted or restored, -1 for one trashed or
-    deleted. An upsert, so a table emptied with TRUNCATE (tests) starts again from nothing. PostgreSQL counts
-    each statement's rows at once (transition tables), so a bulk change touches the count row once."""
-    add = (
-        "INSERT INTO live_count (record_type, live) VALUES ('{table}', {delta}) "
-        "ON CONFLICT (record_type) DO UPDATE SET live = live_count.live + excluded.live"
-    )
+    deleted. SQLite updates its row for each row changed (the row exists from the table's creation: see
+    LIVE_COUNT_ROW). PostgreSQL counts each statement's rows at once (transition tables), so a bulk change
+    touches the count row once, upserting it (a count row deleted with the rest of the data comes back), and a
+    TRUNCATE of the table sets it to 0."""
     if dialect == "sqlite":
+        change = "UPDATE live_count SET live = live + {delta} WHERE record_type = '" + table + "'; END"
         return (
             f"CREATE TRIGGER {table}_live_insert AFTER INSERT ON {table} WHEN new.deleted_at IS NULL BEGIN "
-            + add.format(table=table, delta=1)
-            + "; END",
+            + change.format(delta=1),
             f"CREATE TRIGGER {table}_live_delete AFTER DELETE ON {table} WHEN old.deleted_at IS NULL BEGIN "
-            + add.format(table=table, delta=-1)
-            + "; END",
+            + change.format(delta=-1),
             f"CREATE TRIGGER {table}_live_trash AFTER UPDATE OF deleted_at ON {table} "
             "WHEN (old.deleted_at IS NULL) != (new.deleted_at IS NULL) BEGIN "
-            + add.format(table=table, delta="CASE WHEN new.deleted_at IS NULL THEN 1 ELSE -1 END")
-            + "; END",
+            + change.format(delta="CASE WHEN new.deleted_at IS NULL THEN 1 ELSE -1 END"),
         )
+    add = (
+        f"INSERT INTO live_count (record_type, live) VALUES ('{table}', delta) "
+        "ON CONFLICT (record_type) DO UPDATE SET live = live_count.live + excluded.live"
+    )
     live_in = "(SELECT count(*) FROM {rows} WHERE deleted_at IS NULL)"
     deltas = {
         "INSERT": ("REFERENCING NEW TABLE AS new_rows", live_in.format(rows="new_rows")),
@@ -270,11 +270,23 @@ def live_count_ddl(table: str, dialect: str) -> tuple[str, ...]:
         function = f"{table}_live_{operation.lower()}"
         statements += [
             f"CREATE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$ DECLARE delta integer := {delta}; "
-            "BEGIN IF delta <> 0 THEN " + add.format(table=table, delta="delta") + "; END IF; RETURN NULL; END $$",
+            f"BEGIN IF delta <> 0 THEN {add}; END IF; RETURN NULL; END $$",
             f"CREATE TRIGGER {function} AFTER {operation} ON {table} {transition} "
             f"FOR EACH STATEMENT EXECUTE FUNCTION {function}()",
         ]
+    truncated = f"{table}_live_truncate"
+    statements += [
+        f"CREATE FUNCTION {truncated}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        f"UPDATE live_count SET live = 0 WHERE record_type = '{table}'; RETURN NULL; END $$",
+        f"CREATE TRIGGER {truncated} AFTER TRUNCATE ON {table} FOR EACH STATEMENT EXECUTE FUNCTION {truncated}()",
+    ]
     return tuple(statements)
+
+
+# A live-counted table's count row, counted from what the table holds (0 when it is new).
+LIVE_COUNT_ROW = (
+    "INSERT INTO live_count (record_type, live) SELECT '{table}', count(*) FROM {table} WHERE deleted_at IS NULL"
+)
 
 
 # What create_all needs besides the tables (tests build their databases that way; migrations do the same).
@@ -283,8 +295,12 @@ event.listen(SQLModel.metadata, "before_create", _TRIGRAMS.execute_if(dialect="p
 for _statement in HERO_SEARCH_DDL:
     _ddl = DDL(_statement)  # type: ignore[no-untyped-call]
     event.listen(Hero.__table__, "after_create", _ddl.execute_if(dialect="sqlite"))  # type: ignore[attr-defined]
-for _table in (Hero.__table__, Team.__table__):  # type: ignore[attr-defined]
+# Every table with a trash (deleted_at) keeps a live count: a new resource's table gets one without a word.
+LIVE_COUNTED = tuple(table.name for table in SQLModel.metadata.sorted_tables if "deleted_at" in table.c)
+for _name in LIVE_COUNTED:
+    _table = SQLModel.metadata.tables[_name]
     for _dialect in ("sqlite", "postgresql"):
-        for _statement in live_count_ddl(_table.name, _dialect):
-            _ddl = DDL(_statement.replace("%", "%%"))  # type: ignore[no-untyped-call]
-            event.listen(_table, "after_create", _ddl.execute_if(dialect=_dialect))
+        for _statement in live_count_ddl(_name, _dialect):
+            event.listen(_table, "after_create", DDL(_statement).execute_if(dialect=_dialect))  # type: ignore[no-untyped-call]
+    _row = DDL(LIVE_COUNT_ROW.format(table=_name))  # type: ignore[no-untyped-call]
+    event.listen(SQLModel.metadata, "after_create", _row)

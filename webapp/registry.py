@@ -67,9 +67,14 @@ BY_NAME = {resource.name: resource for resource in RESOURCES}
 
 
 def _wire() -> None:
-    """Each reference field's target, and each resource's referencing resources, from the fields' declarations."""
+    """Each reference field's target, and each resource's referencing resources, from the fields' declarations.
+    A resource points at another with one field at most: what points at a record is told by resource (a team's
+    heroes), in history entries, counts and messages."""
     for resource in RESOURCES:
         resource.targets = {spec.name: BY_NAME[spec.references] for spec in resource.references if spec.references}
+        targets = [spec.references for spec in resource.references]
+        if len(targets) != len(set(targets)):
+            raise ValueError(f"{resource.plural} point at one resource with two fields")
     for resource in RESOURCES:
         resource.referenced_by = tuple(other for other in RESOURCES if other.pointers(resource))
 

@@ -117,13 +117,19 @@ class Resource:
     search_hint: str = ""
     # The field whose value is unique among live records: a clash is told beside it.
     unique: str | None = None
-    # The macros (template) that show what is this resource's own: its row cells, detail facts, list filters.
+    # The macros (template) that show what is this resource's own: its page's facts and its list's filters. Its
+    # row cells are <plural>/_cells.html (see `rows`).
     parts: str = ""
     # Filled in once by the registry, which knows every resource: the resource each reference field points at
     # (a hero's team_id: teams), and the resources with records that point at this one (a team's heroes).
     targets: dict[str, Resource] = field(default_factory=dict, repr=False)
     referenced_by: tuple[Resource, ...] = field(default=(), repr=False)
     importable: bool = False
+
+    @property
+    def rows(self) -> str:
+        """The template of this resource's list rows: the shared row with its cells (see webapp.templating)."""
+        return f"records/_rows.html|{self.plural}"
 
     @property
     def title(self) -> str:

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from webapp.models import live_count_ddl
+from webapp.models import LIVE_COUNT_ROW, live_count_ddl
 
 revision: str = "0005"
 down_revision: str | None = "0004"
@@ -27,11 +27,12 @@ def upgrade() -> None:
         sa.Column("live", sa.Integer(), nullable=False),
     )
     dialect = op.get_bind().dialect.name
+    if dialect == "postgresql":
+        # Nothing changes a table between its count and its triggers' creation (a write in between would never
+        # be counted); writers wait until the migration commits.
+        op.execute(f"LOCK TABLE {', '.join(TABLES)} IN SHARE ROW EXCLUSIVE MODE")
     for table in TABLES:
-        op.execute(
-            f"INSERT INTO live_count (record_type, live) "  # noqa: S608 - our own table names
-            f"SELECT '{table}', count(*) FROM {table} WHERE deleted_at IS NULL"
-        )
+        op.execute(LIVE_COUNT_ROW.format(table=table))
         for statement in live_count_ddl(table, dialect):
             op.execute(statement)
 
@@ -39,7 +40,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     dialect = op.get_bind().dialect.name
     for table in TABLES:
-        for operation in ("insert", "delete", "trash", "update"):
+        for operation in ("insert", "delete", "trash", "update", "truncate"):
             op.execute(
                 f"DROP TRIGGER IF EXISTS {table}_live_{operation}" + (f" ON {table}" if dialect != "sqlite" else "")
             )

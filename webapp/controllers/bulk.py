@@ -28,8 +28,7 @@ from webapp import csvio, listing
 from webapp.audit import Actor
 from webapp.auth import EDITORS
 from webapp.controllers import pages
-from webapp.controllers.common import Posted, Session, actor
-from webapp.controllers.records import ResourceController
+from webapp.controllers.common import Posted, ResourceController, Session, actor
 from webapp.data import bulk, reads
 from webapp.data.ids import valid_id
 from webapp.data.lists import UnknownName, unknown_name
@@ -193,7 +192,7 @@ def _context(request: Request[Any, Any, Any], selection: Selection, action: str)
         "fingerprint": "",
         "target_id": None,
         "target_name": None,
-        "detached": 0,
+        "detached": {},
     }
 
 
@@ -210,7 +209,8 @@ async def _preview(
     """The dry run: what would change, what would be left alone and why, and the form that applies it."""
     resource = selection.resource
     plan, digest = await _plan(request, session, selection, action, lock=False)
-    detached = await bulk.pointing(session, resource, [row.id for row in plan.ready]) if action.field is None else 0
+    ready = [row.id for row in plan.ready]
+    detached = await bulk.pointing(session, resource, ready) if action.field is None else {}
     context = _context(request, selection, action.name) | {
         "heading": _heading(resource, action, target_name, plan),
         "plan": plan,
@@ -281,16 +281,16 @@ def _report(
     plan: bulk.BulkPlan,
     changed: int,
     target_name: str | None,
-    detached: int,
+    detached: dict[str, int],
 ) -> str:
     """The status message after a bulk action: what changed, then what was left alone and why."""
     unchanged = len(plan.unchanged)
     if action.field is None:
         parts = [f"Moved {resource.count(changed)} to the trash."]
         parts += [
-            f"{referencing.count(detached)} left without a {resource.name}."
+            f"{referencing.count(detached[referencing.plural])} left without a {resource.name}."
             for referencing in resource.referenced_by
-            if detached
+            if detached.get(referencing.plural)
         ]
     elif target_name is None:
         already = f"; {unchanged} had none already." if unchanged else "."
@@ -327,9 +327,9 @@ def _stream(request: Request[Any, Any, Any], statement: Select[Any], resource: R
     async def chunks() -> AsyncIterator[str]:
         writer = csvio.Writer()
         yield csvio.BOM + writer.rows([csvio.export_header(resource)])
-        # A connection of its own: the request's session is closed once the handler returns, before the rows go
-        # out. One statement in one transaction, so the file is one consistent snapshot. The slot is taken here,
-        # where the body is sent, so a response that is never sent holds none.
+        # A connection of its own, for as long as the client reads (the request's session gave its connection
+        # back before: see `export`). One statement, so the file is one consistent snapshot. The slot is taken
+        # here, where the body is sent, so a response that is never sent holds none.
         async with slots, engine.connect() as connection:
             result = await connection.stream(statement.execution_options(yield_per=EXPORT_CHUNK))
             async for partition in result.partitions():
@@ -370,12 +370,12 @@ async def _confirmed(
 
 async def _apply(
     session: AsyncSession, resource: Resource, plan: bulk.BulkPlan, action: bulk.BulkAction, by: Actor
-) -> tuple[int, int]:
+) -> tuple[int, dict[str, int]]:
     """The action on the plan's ready records: how many changed, and how many live records pointing at trashed
-    ones were detached. Under the row locks every ready record changes; one that did not is reported as
-    changed meanwhile (in `plan`)."""
+    ones were detached (by the pointing resource's plural). Under the row locks every ready record changes; one
+    that did not is reported as changed meanwhile (in `plan`)."""
     note = f"Bulk action on {resource.count(len(plan.ready))}."
-    detached = 0
+    detached: dict[str, int] = {}
     if action.field is None:
         outcome = await bulk.trash(session, resource, plan.ready, actor=by, note=note)
         changed, detached = outcome.trashed, outcome.detached
@@ -451,4 +451,6 @@ class BulkController(ResourceController):
         except UnknownName as unknown:
             back = (state.url(pages.links(request).to(resource, "list")), f"Back to the {resource.plural}")
             raise Refused(422, "Nothing to export", unknown.message, back) from None
-        return _stream(request, resource.lists.ordered(session, state, resolved), resource)
+        statement = resource.lists.ordered(session, state, resolved)
+        await session.close()  # the stream reads on a connection of its own: one at a time per request
+        return _stream(request, statement, resource)

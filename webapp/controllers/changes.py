@@ -14,8 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from webapp.auth import ADMINS, EDITORS, VIEWERS
 from webapp.controllers import pages
-from webapp.controllers.common import Posted, Session, actor, query_number
-from webapp.controllers.records import ResourceController
+from webapp.controllers.common import Posted, ResourceController, Session, actor, query_number
 from webapp.data import reads, writes
 from webapp.data.ids import valid_id
 from webapp.errors import Refused
@@ -23,8 +22,6 @@ from webapp.htmx import redirect, render
 from webapp.numbers import version_of
 from webapp.registry import REFERENCES
 from webapp.resource import Resource
-
-REVERTIBLE = frozenset({"update", "revert"})
 
 
 def _trash_link(request: Request[Any, Any, Any]) -> tuple[str, str]:
@@ -34,7 +31,7 @@ def _trash_link(request: Request[Any, Any, Any]) -> tuple[str, str]:
 def restored_message(resource: Resource, outcome: writes.Outcome) -> str:
     message = f"Restored {resource.name} {outcome.record.name}."
     for referencing in resource.referenced_by:
-        if back := outcome.back:
+        if back := outcome.back.get(referencing.plural):
             message += f" {back} of its {referencing.plural} {'is' if back == 1 else 'are'} back in it."
     if outcome.left_alone:
         names = ", ".join(outcome.left_alone[:5]) + (" and others" if len(outcome.left_alone) > 5 else "")
@@ -44,9 +41,9 @@ def restored_message(resource: Resource, outcome: writes.Outcome) -> str:
 
 async def _revertible(session: AsyncSession, resource: Resource, record_id: int, entry_id: int) -> None:
     """A revert names a field change of this record's own history; anything else is not found."""
-    entry = await reads.entry(session, entry_id=entry_id)
+    entry = await reads.history_entry(session, entry_id=entry_id)
     ours = entry is not None and (entry.record_type, entry.record_id) == (resource.name, record_id)
-    if entry is None or not ours or entry.action not in REVERTIBLE:
+    if entry is None or not ours or entry.action not in writes.REVERTIBLE:
         raise NotFoundException()
 
 
@@ -83,7 +80,7 @@ class ChangesController(ResourceController):
             "label": record.name if record is not None else entries.items[0].label,
             "entries": entries,
             "names": await reads.referenced_names(session, REFERENCES, entries=entries.items),
-            "revertible": REVERTIBLE,
+            "revertible": writes.REVERTIBLE,
             "alert": alert,
         }
         return render(

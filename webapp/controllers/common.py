@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
-from litestar import Request
+from litestar import Controller, Request
 from litestar.di import NamedDependency
 from litestar.exceptions import ClientException, NotFoundException
+from litestar.handlers import BaseRouteHandler
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from webapp import submissions
@@ -16,6 +17,7 @@ from webapp.auth import current_user
 from webapp.middleware import request_id
 from webapp.models import Submission
 from webapp.numbers import whole_number
+from webapp.resource import Resource
 
 T = TypeVar("T")
 
@@ -89,3 +91,21 @@ def found(value: T | None) -> T:
     if value is None:
         raise NotFoundException()
     return value
+
+
+class ResourceController(Controller):
+    """A controller for one resource: its routes' names (given in the decorators as the action alone) are
+    made the resource's (`heroes:list`)."""
+
+    resource: ClassVar[Resource]
+
+    def get_route_handlers(self) -> list[BaseRouteHandler]:
+        handlers = super().get_route_handlers()
+        for handler in handlers:
+            handler.name = self.resource.route(handler.name)  # type: ignore[arg-type]
+        return handlers
+
+
+def for_resource(base: type[ResourceController], resource: Resource) -> type[ResourceController]:
+    """`base`'s routes for `resource`, at /<plural>."""
+    return type(f"{resource.title}{base.__name__}", (base,), {"path": f"/{resource.plural}", "resource": resource})

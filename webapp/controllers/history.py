@@ -10,7 +10,6 @@ from litestar.exceptions import ClientException, PermissionDeniedException
 from litestar.response import Template
 
 from webapp.auth import ADMINS, VIEWERS, current_user, record_refusal
-from webapp.controllers.changes import REVERTIBLE
 from webapp.controllers.common import Posted, Session, actor, page_number, query_number
 from webapp.data import reads, writes
 from webapp.htmx import redirect, render
@@ -58,7 +57,7 @@ class ActivityController(Controller):
             "user_id": user_id,
             "users": await reads.user_choices(session),
             "names": await reads.referenced_names(session, REFERENCES, entries=entries.items),
-            "revertible": REVERTIBLE,
+            "revertible": writes.REVERTIBLE,
         }
         return render(request, page="history/activity.html", fragment="history/_activity.html", context=context)
 

@@ -12,8 +12,7 @@ from litestar.response import Template
 from webapp import csvio
 from webapp.auth import EDITORS
 from webapp.controllers import pages
-from webapp.controllers.common import Posted, Session, actor
-from webapp.controllers.records import ResourceController
+from webapp.controllers.common import Posted, ResourceController, Session, actor
 from webapp.data import imports
 from webapp.htmx import redirect, render
 from webapp.resource import Resource

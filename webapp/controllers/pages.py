@@ -14,7 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from webapp import listing
 from webapp.auth import current_user
 from webapp.data import reads, writes
-from webapp.data.lists import UnknownName, unknown_name
+from webapp.data.lists import UnknownName, live_count, unknown_name
 from webapp.forms import Conflict, Form, means_none, record_form
 from webapp.htmx import render
 from webapp.links import Links
@@ -31,7 +31,7 @@ async def shown(session: AsyncSession, resource: Resource, record_id: int) -> Ro
     row = await resource.lists.row(session, record_id)
     if row is None:
         await writes.live_record(session, resource, record_id)  # raises Missing or InTrash
-        raise writes.Missing()  # purged between the two reads
+        raise writes.Missing()  # live again by the second read (restored meanwhile): say so next time
     return row
 
 
@@ -81,7 +81,7 @@ async def pickers(
     found: dict[str, Picker] = {}
     for spec in resource.references:
         target = resource.targets[spec.name]
-        if await reads.live_count(session, target) <= limit:
+        if await live_count(session, target.model.__tablename__) <= limit:
             found[spec.name] = Picker(await reads.choices(session, target))
             continue
         pointed = whole_number(form.values.get(spec.name, ""))

@@ -8,10 +8,9 @@ Each resource gets its own controller (see `for_resource`) at `/<plural>`, with 
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
-from litestar import Controller, Request, Response, get, post
-from litestar.handlers import BaseRouteHandler
+from litestar import Request, Response, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from sqlalchemy.exc import IntegrityError
@@ -20,7 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from webapp import listing
 from webapp.auth import EDITORS, VIEWERS
 from webapp.controllers import pages
-from webapp.controllers.common import Posted, Session, actor
+from webapp.controllers.common import Posted, ResourceController, Session, actor
 from webapp.data import reads, writes
 from webapp.data.keyset import Window
 from webapp.data.lists import UnknownName
@@ -33,27 +32,9 @@ from webapp.resource import Resource
 def _trashed_message(resource: Resource, outcome: writes.Outcome) -> str:
     message = f"Moved {resource.name} {outcome.record.name} to the trash."
     for referencing in resource.referenced_by:
-        if outcome.detached:
-            message += f" {referencing.count(outcome.detached)} left without a {resource.name}; Undo puts them back."
+        if detached := outcome.detached.get(referencing.plural):
+            message += f" {referencing.count(detached)} left without a {resource.name}; Undo puts them back."
     return message
-
-
-class ResourceController(Controller):
-    """A controller for one resource: its routes' names (given in the decorators as the action alone) are
-    made the resource's (`heroes:list`)."""
-
-    resource: ClassVar[Resource]
-
-    def get_route_handlers(self) -> list[BaseRouteHandler]:
-        handlers = super().get_route_handlers()
-        for handler in handlers:
-            handler.name = self.resource.route(handler.name)  # type: ignore[arg-type]
-        return handlers
-
-
-def for_resource(base: type[ResourceController], resource: Resource) -> type[ResourceController]:
-    """`base`'s routes for `resource`, at /<plural>."""
-    return type(f"{resource.title}{base.__name__}", (base,), {"path": f"/{resource.plural}", "resource": resource})
 
 
 class RecordController(ResourceController):

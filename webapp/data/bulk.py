@@ -123,17 +123,18 @@ def sort_out(rows: dict[int, Selected], selected: dict[int, int], action: BulkAc
     return plan
 
 
-async def pointing(session: AsyncSession, resource: Resource, ids: list[int]) -> int:
-    """How many live records point at these (a team's heroes, who would be left without a team)."""
-    count = 0
+async def pointing(session: AsyncSession, resource: Resource, ids: list[int]) -> dict[str, int]:
+    """How many live records of each pointing resource (by plural) point at these: a team's heroes, who would be
+    left without a team."""
+    counts: dict[str, int] = {}
     for referencing in resource.referenced_by:
         model = referencing.model
         for spec in referencing.pointers(resource):
+            pointer = col(getattr(model, spec.name))
             for chunk in chunks(ids):
-                pointer = col(getattr(model, spec.name))
                 statement = select(func.count()).select_from(model).where(pointer.in_(chunk), live(referencing))
-                count += (await session.exec(statement)).one()
-    return count
+                counts[referencing.plural] = counts.get(referencing.plural, 0) + (await session.exec(statement)).one()
+    return counts
 
 
 async def _bulk_update(
@@ -187,7 +188,7 @@ class BulkOutcome:
     were detached."""
 
     trashed: list[Selected]
-    detached: int = 0
+    detached: dict[str, int] = field(default_factory=dict)  # by the pointing resource's plural
 
 
 async def trash(

@@ -58,9 +58,6 @@ class ListQuery(Protocol):
     async def row(self, session: AsyncSession, record_id: int) -> Row[Any] | None: ...
 
 
-HEROES_TABLE, TEAMS_TABLE = "hero", "team"
-
-
 async def live_count(session: AsyncSession, table: str) -> int:
     """How many live rows `table` holds: one row the triggers keep (models.LiveCount), where an unfiltered
     list's count would otherwise read ten thousand index entries on every request."""
@@ -135,7 +132,7 @@ class HeroList:
     async def count(self, session: AsyncSession, state: ListState, resolved: Resolved) -> int:
         """The heroes a list shows, counted exactly up to COUNT_CAP (the list says "more than" past it)."""
         if not state.filtered:
-            return min(await live_count(session, HEROES_TABLE), COUNT_CAP + 1)
+            return min(await live_count(session, str(Hero.__tablename__)), COUNT_CAP + 1)
         return await keyset.capped_count(session, select(Hero.id).where(*self.conditions(session, state, resolved)))
 
     @staticmethod
@@ -203,7 +200,7 @@ class TeamList:
 
     async def count(self, session: AsyncSession, state: ListState, resolved: Resolved) -> int:
         if not state.filtered:
-            return min(await live_count(session, TEAMS_TABLE), COUNT_CAP + 1)
+            return min(await live_count(session, str(Team.__tablename__)), COUNT_CAP + 1)
         return await keyset.capped_count(session, select(Team.id).where(*self.conditions(session, state, resolved)))
 
     @staticmethod

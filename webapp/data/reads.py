@@ -13,7 +13,6 @@ from sqlalchemy.engine import Row
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from webapp.data import lists
 from webapp.data.ids import valid_id
 from webapp.data.search import contains, starts_with
 from webapp.models import AuditEntry, User
@@ -46,11 +45,6 @@ async def is_live(session: AsyncSession, resource: Resource, *, record_id: int, 
     if lock:
         statement = statement.with_for_update(read=True)
     return (await session.exec(statement)).first() is not None
-
-
-async def live_count(session: AsyncSession, resource: Resource) -> int:
-    """How many live records there are."""
-    return await lists.live_count(session, resource.model.__tablename__)
 
 
 async def choices(session: AsyncSession, resource: Resource) -> list[Row[Any]]:
@@ -139,7 +133,7 @@ async def activity(
     return await _entries(session, statement, before=before, limit=limit)
 
 
-async def entry(session: AsyncSession, *, entry_id: int) -> AuditEntry | None:
+async def history_entry(session: AsyncSession, *, entry_id: int) -> AuditEntry | None:
     if not valid_id(entry_id):
         return None
     return await session.get(AuditEntry, entry_id)

@@ -31,6 +31,8 @@ from webapp.resource import Resource
 
 # The actions whose history entries hold {field: [before, after]}: what a revert undoes.
 FIELD_CHANGES = frozenset({"create", "update", "revert"})
+# The changes a revert may go back to before (a create has no "before" to go back to).
+REVERTIBLE = frozenset({"update", "revert"})
 
 
 @dataclass(frozen=True)
@@ -190,7 +192,7 @@ class Detached:
 
     left: dict[int, dict[str, dict[str, int]]]
     entries: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
-    live: int = 0
+    live: dict[str, int] = field(default_factory=dict)  # by the pointing resource's plural
 
 
 async def detach(
@@ -225,7 +227,7 @@ async def detach(
                     changes = {spec.name: [record_id, None]}
                     entry = _entry(actor, referencing, "update", row.id, row.name, changes=changes, note=note)
                     result.entries[record_id].append(entry)
-                    result.live += row.deleted_at is None
+                    result.live[referencing.plural] = result.live.get(referencing.plural, 0) + (row.deleted_at is None)
     return result
 
 
@@ -235,8 +237,8 @@ class Outcome:
     point at it were detached (delete) or put back (restore), and the live ones a restore left alone."""
 
     record: Any
-    detached: int = 0
-    back: int = 0
+    detached: dict[str, int] = field(default_factory=dict)  # by the pointing resource's plural
+    back: dict[str, int] = field(default_factory=dict)  # likewise
     left_alone: list[str] = field(default_factory=list)
 
 
@@ -299,12 +301,13 @@ async def _reattach(
         rows: list[Any] = []
         for ids in chunks(sorted(left_at)):
             columns = (model.id, model.name, model.version, model.deleted_at)
-            rows += (await session.exec(select(*columns).where(col(model.id).in_(ids)).with_for_update())).all()
+            locking = select(*columns).where(col(model.id).in_(ids)).order_by(col(model.id)).with_for_update()
+            rows += (await session.exec(locking)).all()
         untouched = [row for row in rows if row.version == left_at[row.id]]
         outcome.left_alone += sorted(
             row.name for row in rows if row.version != left_at[row.id] and row.deleted_at is None
         )
-        outcome.back += sum(1 for row in untouched if row.deleted_at is None)
+        outcome.back[referencing.plural] = sum(1 for row in untouched if row.deleted_at is None)
         for spec in referencing.pointers(resource):
             for ids in chunks([row.id for row in untouched]):
                 values = {spec.name: record.id, "version": col(model.version) + 1}
