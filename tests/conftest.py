@@ -93,10 +93,22 @@ def clock() -> Clock:
     return Clock()
 
 
+# A Fernet key for second-factor secrets, as SECOND_FACTOR_KEY would give one (tests only).
+SECOND_FACTOR_KEY = "ZBWLonlVGAd_GCGY9Im3YMMr5qRDn0QV03k7yPpf3P8="
+# The host name the test clients send.
+TEST_HOST = "testserver.local"
+
+
 @pytest.fixture
 def settings(database_url: str, clock: Clock) -> Settings:
     # Cheap argon2: a sign-in test costs a fraction of a millisecond instead of a full hash (twice).
-    return Settings(database_url=database_url, clock=clock, argon2_parameters=profiles.CHEAPEST)
+    return Settings(
+        database_url=database_url,
+        clock=clock,
+        argon2_parameters=profiles.CHEAPEST,
+        allowed_hosts=(TEST_HOST,),
+        second_factor_keys=(SECOND_FACTOR_KEY,),
+    )
 
 
 @pytest.fixture

@@ -9,7 +9,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.markup import parse
 from webapp.config import utcnow
-from webapp.models import AuditEntry, Hero, Role, Team, User
+from webapp.models import AuditEntry, Hero, Role, Team, Throttle, User
+from webapp.usernames import skeleton_key
 
 
 async def make_team(db: AsyncSession, name: str = "Preventers", headquarters: str = "Sharp Tower") -> Team:
@@ -121,6 +122,7 @@ async def make_user(
 ) -> User:
     user = User(
         username=username,
+        username_skeleton=skeleton_key(username),
         password_hash=password_hash(password),
         role=role.value,
         is_active=is_active,
@@ -139,13 +141,14 @@ async def fetch_user(db: AsyncSession, user_id: int) -> User | None:
 async def database_state(db: AsyncSession) -> dict[str, list[tuple[object, ...]]]:
     """Every row of every table but the audit log, re-read (order-independent): equal before and after means
     nothing changed. The audit log is left out because a refused request is itself recorded there (tests of
-    refusals check that entry on its own). Ends its read transaction, so the app's writers are not kept
+    refusals check that entry on its own), and so are the counters that limit how many refusals are recorded
+    and how many sign-ins are tried. Ends its read transaction, so the app's writers are not kept
     waiting on SQLite."""
     db.expire_all()
     state: dict[str, list[tuple[object, ...]]] = {}
     connection = await db.connection()
     for table in SQLModel.metadata.sorted_tables:
-        if table.name == AuditEntry.__tablename__:
+        if table.name in {AuditEntry.__tablename__, Throttle.__tablename__}:
             continue
         rows = (await connection.execute(sa_select(table))).all()
         state[table.name] = sorted((tuple(row) for row in rows), key=repr)

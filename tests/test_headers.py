@@ -22,7 +22,7 @@ from tests.route_table import arrange_sample, fill
 from webapp import accounts
 from webapp.app import create_app
 from webapp.config import Settings
-from webapp.models import LoginFailure, Role
+from webapp.models import Role, Throttle
 
 Client = AsyncTestClient[Litestar]
 
@@ -121,7 +121,7 @@ async def failed_sign_in(http: Client, db: AsyncSession, clock: Clock) -> Respon
 
 async def throttled_sign_in(http: Client, db: AsyncSession, clock: Clock) -> Response:
     await make_user(db, username="root", role=Role.admin)
-    db.add_all(LoginFailure(username="root", client="elsewhere", at=clock()) for _ in range(5))
+    db.add(Throttle(key="account:root", window_start=clock(), count=5))
     await db.commit()
     form = {"_csrf": await login_form_token(http), "username": "root", "password": TEST_PASSWORD}
     return await http.post("/login", data=form, follow_redirects=False)

@@ -67,7 +67,7 @@ async def test_upgrading_twice_changes_nothing(empty_engine: AsyncEngine) -> Non
     await upgrade_schema(empty_engine)
     await upgrade_schema(empty_engine)
     async with empty_engine.connect() as connection:
-        assert (await connection.execute(text("SELECT version_num FROM alembic_version"))).scalars().all() == ["0004"]
+        assert (await connection.execute(text("SELECT version_num FROM alembic_version"))).scalars().all() == ["0005"]
 
 
 @pytest.mark.parametrize("recorded", [True, False], ids=["migrated", "made-before-migrations"])

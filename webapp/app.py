@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from litestar import Litestar, Request, Router, get
 from litestar.datastructures import CacheControlHeader
@@ -14,11 +12,17 @@ from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
-from webapp.auth import OPEN, VIEWERS, SessionMiddleware, authorize, csrf_token, signed_in_user
+from webapp import logs
+from webapp.auth import OPEN, VIEWERS, SessionMiddleware, authorize, csrf_token, prepare_security, signed_in_user
 from webapp.config import Settings
-from webapp.controllers.account import AccountController
+from webapp.controllers.account import (
+    AccountController,
+    OwnAccountController,
+    SecondFactorSetupController,
+    SignInCodeController,
+)
 from webapp.controllers.bulk import HeroBulkController, TeamBulkController
-from webapp.controllers.common import MAX_FORM_FIELDS, body_limits, canonical_ids
+from webapp.controllers.common import canonical_ids
 from webapp.controllers.heroes import HeroController
 from webapp.controllers.history import ActivityController, TrashController
 from webapp.controllers.teams import TeamController
@@ -26,6 +30,7 @@ from webapp.controllers.transfer import TransferController
 from webapp.controllers.users import UserController
 from webapp.db import make_lifespan, provide_session
 from webapp.errors import exception_handlers
+from webapp.limits import MAX_FORM_FIELDS, LimitsMiddleware
 from webapp.listing import COUNT_CAP
 from webapp.middleware import add_response_headers
 from webapp.static import asset_url
@@ -52,13 +57,16 @@ def _template_engine(settings: Settings) -> JinjaTemplateEngine:
 
 
 def create_app(settings: Settings) -> Litestar:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logs.configure()
     app = Litestar(
         route_handlers=[
             # In a router of its own so the OPTIONS handler Litestar adds to "/" inherits the access rule too
             # (at app level it would declare none, and the guard refuses such routes to everyone).
             Router(path="/", route_handlers=[home], opt=VIEWERS),
             AccountController,
+            OwnAccountController,
+            SignInCodeController,
+            SecondFactorSetupController,
             HeroController,
             HeroBulkController,
             TeamController,
@@ -77,10 +85,15 @@ def create_app(settings: Settings) -> Litestar:
             ),
         ],
         dependencies={"session": Provide(provide_session)},
-        guards=[authorize, canonical_ids, body_limits],
+        guards=[authorize, canonical_ids],
         template_config=TemplateConfig(instance=_template_engine(settings)),
         lifespan=[make_lifespan(settings)],
-        middleware=[DefineMiddleware(SessionMiddleware, settings=settings)],
+        on_startup=[prepare_security],
+        # Limits first: an oversized or overfull request is refused before anything reads it.
+        middleware=[
+            DefineMiddleware(LimitsMiddleware, settings=settings),
+            DefineMiddleware(SessionMiddleware, settings=settings),
+        ],
         before_send=[add_response_headers],
         exception_handlers=exception_handlers,
         request_max_body_size=settings.max_body_bytes,

@@ -12,7 +12,7 @@ from litestar.response import Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from webapp.auth import SAFE_METHODS, CsrfFailed, safe_next
-from webapp.htmx import redirect, wants_fragment
+from webapp.htmx import clear_flash, redirect, wants_fragment
 from webapp.middleware import request_id
 from webapp.refusal import Refused
 
@@ -54,7 +54,9 @@ def error_response(
         # replaces a table row or a form with something that does not belong there.
         headers = {"HX-Retarget": "#toasts", "HX-Reswap": "beforeend"}
         return Template("errors/_alert.html", context=context, status_code=status_code, headers=headers)
-    return Template("errors/error.html", context=context, status_code=status_code)
+    page = Template("errors/error.html", context=context, status_code=status_code)
+    clear_flash(request, page)  # a message (or a bad cookie) is not left to fail the next page too
+    return page
 
 
 def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:

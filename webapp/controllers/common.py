@@ -13,18 +13,17 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from webapp import submissions
 from webapp.audit import Actor
-from webapp.auth import SAFE_METHODS, current_user, submitted_form
+from webapp.auth import current_user
 from webapp.forms import whole_number
 from webapp.htmx import redirect, wants_fragment
 from webapp.middleware import request_id
 
 T = TypeVar("T")
-MAX_FORM_FIELDS = 50
 
 
 async def read_form(request: Request[Any, Any, Any]) -> dict[str, str]:
     """The submitted form as plain strings (first value per name); anything that is not text is ignored."""
-    form = await request.form()  # its size was checked by the body_limits guard before the handler ran
+    form = await request.form()  # its size and field count were checked as it arrived (webapp.limits)
     return {name: values[0] for name, values in form.dict().items() if values and isinstance(values[0], str)}
 
 
@@ -101,15 +100,3 @@ async def canonical_ids(connection: ASGIConnection[Any, Any, Any, Any], handler:
         canonical = connection.app.route_reverse(handler.name, **params)
         if connection.scope["path"].rstrip("/") != canonical.rstrip("/"):
             raise NotFoundException()
-
-
-async def body_limits(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
-    """The body limits hold for every unsafe request, also where the handler reads no form (delete, sign-out):
-    an oversized body is refused by its Content-Length before it is read, an overfull form before any change."""
-    if not isinstance(connection, Request) or connection.method in SAFE_METHODS:
-        return
-    declared = connection.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > connection.app.state.settings.max_body_bytes:
-        raise ClientException("request body too large", status_code=413)
-    if len(await submitted_form(connection)) > MAX_FORM_FIELDS:
-        raise ClientException("too many form fields")
