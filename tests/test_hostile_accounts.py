@@ -28,8 +28,10 @@ from tests.hostile import CHOICES, PASSWORDS, USERNAMES, Hostile, escaped, is_co
 from tests.hostile_checks import assert_escaped, assert_inert, assert_refused, assert_shown, attribute, snapshot
 from tests.markup import parse
 from webapp import accounts
+from webapp.auth import SENT_MAX
 from webapp.config import Settings
 from webapp.models import PASSWORD_MAX, PASSWORD_MIN, USERNAME_MAX, Role, Team, User, UserSession
+from webapp.usernames import normalize
 
 Client = AsyncTestClient[Litestar]
 # The documented rule: letters, digits and . @ + - _ only, at most 150 characters, stored case-folded.
@@ -44,7 +46,14 @@ def user_id(user: User) -> int:
 
 
 def valid_username(value: str) -> bool:
-    return USERNAME.fullmatch(value.strip().casefold()) is not None
+    return USERNAME.fullmatch(normalize(value)) is not None
+
+
+def as_recorded(typed: str) -> str:
+    """A typed username as a failed sign-in records it: normalised (NFKC, casefold) and, being anyone's input,
+    kept short."""
+    name = normalize(typed)
+    return name if len(name) <= SENT_MAX else name[: SENT_MAX - 1] + "…"
 
 
 def valid_password(value: str) -> bool:
@@ -149,8 +158,8 @@ async def check_failed_sign_in(http: Client, db: AsyncSession, value: str) -> st
     if not typed or any(is_control(ch) for ch in typed):
         assert failed == []
         return None
-    assert failed == [typed.casefold()]
-    return typed.casefold()
+    assert failed == [as_recorded(typed)]
+    return as_recorded(typed)
 
 
 async def check_new_user_username(http: Client, db: AsyncSession, value: str) -> int | None:
@@ -164,7 +173,7 @@ async def check_new_user_username(http: Client, db: AsyncSession, value: str) ->
         return None
     assert response.status_code == 303
     (created,) = [user for user in await users(db) if user not in before]
-    assert (created["username"], created["role"]) == (value.strip().casefold(), "viewer")
+    assert (created["username"], created["role"]) == (normalize(value), "viewer")
     for path in ("/users", f"/users/{created['id']}"):
         page = await http.get(path, follow_redirects=False)
         assert page.status_code == 200
@@ -194,7 +203,7 @@ async def test_usernames_store_exactly_and_show_escaped_or_refuse(
     response = await post(http, "/login", form)
     assert (response.status_code, response.headers["location"]) == (303, "/teams")
     assert [row["user_id"] for row in await snapshot(db, UserSession)].count(created) == 1
-    assert_shown((await http.get("/teams")).text, payload.value.strip().casefold())
+    assert_shown((await http.get("/teams")).text, normalize(payload.value))
 
 
 # --- passwords ---------------------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from webapp.controllers.account import (
     SignInCodeController,
 )
 from webapp.controllers.bulk import HeroBulkController, TeamBulkController
-from webapp.controllers.common import canonical_ids
+from webapp.controllers.common import canonical_ids, readable_form
 from webapp.controllers.heroes import HeroController
 from webapp.controllers.history import ActivityController, TrashController
 from webapp.controllers.teams import TeamController
@@ -85,7 +85,7 @@ def create_app(settings: Settings) -> Litestar:
             ),
         ],
         dependencies={"session": Provide(provide_session)},
-        guards=[authorize, canonical_ids],
+        guards=[authorize, canonical_ids, readable_form],
         template_config=TemplateConfig(instance=_template_engine(settings)),
         lifespan=[make_lifespan(settings)],
         on_startup=[prepare_security],

@@ -13,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from webapp import submissions
 from webapp.audit import Actor
-from webapp.auth import current_user
+from webapp.auth import SAFE_METHODS, current_user, submitted_form
 from webapp.forms import whole_number
 from webapp.htmx import redirect, wants_fragment
 from webapp.middleware import request_id
@@ -23,7 +23,7 @@ T = TypeVar("T")
 
 async def read_form(request: Request[Any, Any, Any]) -> dict[str, str]:
     """The submitted form as plain strings (first value per name); anything that is not text is ignored."""
-    form = await request.form()  # its size and field count were checked as it arrived (webapp.limits)
+    form = await submitted_form(request)  # its size and field count were checked as it arrived (webapp.limits)
     return {name: values[0] for name, values in form.dict().items() if values and isinstance(values[0], str)}
 
 
@@ -100,3 +100,11 @@ async def canonical_ids(connection: ASGIConnection[Any, Any, Any, Any], handler:
         canonical = connection.app.route_reverse(handler.name, **params)
         if connection.scope["path"].rstrip("/") != canonical.rstrip("/"):
             raise NotFoundException()
+
+
+async def readable_form(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    """An unsafe request's form is parsed before any handler: Litestar parses a multipart body on first use and
+    raises on a text part that is not UTF-8, which is a malformed request (400) whoever reads the form later.
+    (Its size and field count were already checked as the body arrived: webapp.limits.)"""
+    if isinstance(connection, Request) and connection.method not in SAFE_METHODS:
+        await submitted_form(connection)
