@@ -8,10 +8,14 @@ Refusals are exceptions, so the app's handlers turn them into its usual readable
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncGenerator
+from typing import Any
+
 from litestar.datastructures import Headers
 from litestar.enums import ScopeType
 from litestar.exceptions import ClientException
-from litestar.types import ASGIApp, Receive, ReceiveMessage, Scope, Send
+from litestar.types import ASGIApp, Message, Receive, ReceiveMessage, Scope, Send
 
 from webapp.config import Settings
 
@@ -114,3 +118,39 @@ def _field_counter(content_type: str) -> _Separators | None:
                 # Each part opens with --boundary, and the body ends with --boundary-- (one more than the parts).
                 return _Separators(b"--" + value.strip('"').encode("latin-1"), parts_after=-1)
     return None
+
+
+STREAM_STATE = "streamed_body"
+
+
+def stream_closed_on_stall(scope: Scope, body: AsyncGenerator[Any, None]) -> AsyncGenerator[Any, None]:
+    """Register a streamed body for `SendTimeout` to close (freeing what it holds) if its client stalls."""
+    scope.setdefault("state", {})[STREAM_STATE] = body
+    return body
+
+
+class ClientStalled(Exception):
+    """The client stopped reading a streamed response: the response is abandoned and the connection closed."""
+
+
+class SendTimeout:
+    """For streamed responses: each part must be taken by the client within `settings.export_send_timeout`
+    seconds. A client that stops reading (without closing the connection, which Litestar notices) would
+    otherwise hold the stream, and whatever it holds (a database connection, an export slot), for ever."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        timeout = scope["app"].state.settings.export_send_timeout
+
+        async def send_in_time(message: Message) -> None:
+            try:
+                await asyncio.wait_for(send(message), timeout)
+            except TimeoutError:
+                body = scope.get("state", {}).get(STREAM_STATE)
+                if body is not None:
+                    await body.aclose()  # its slot and connection are released now, not when collected
+                raise ClientStalled(f"the client took no data for {timeout} s") from None
+
+        await self.app(scope, receive, send_in_time)

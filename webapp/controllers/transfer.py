@@ -6,7 +6,7 @@ Exports and imports are bulk actions, for editors only.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
@@ -22,6 +22,7 @@ from webapp.auth import EDITORS
 from webapp.controllers.common import actor, done, once, read_form
 from webapp.controllers.heroes import unknown_team
 from webapp.htmx import redirect, render
+from webapp.limits import SendTimeout, stream_closed_on_stall
 from webapp.refusal import Refused
 
 # Rows fetched and written per chunk: memory stays flat however long the list.
@@ -52,7 +53,7 @@ def _stream(
             headers={"Retry-After": str(EXPORT_RETRY_AFTER)},
         )
 
-    async def chunks() -> AsyncIterator[str]:
+    async def chunks() -> AsyncGenerator[str, None]:
         writer = csvio.Writer()
         yield csvio.BOM + writer.rows([header])
         # A connection of its own: the request's session is closed once the handler returns, before the rows go
@@ -64,7 +65,7 @@ def _stream(
                 yield writer.rows(cells(row) for row in partition)
 
     return Stream(
-        chunks(),
+        stream_closed_on_stall(request.scope, chunks()),
         media_type="text/csv",  # Litestar adds "; charset=utf-8" to text types
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
@@ -143,7 +144,7 @@ class TransferController(Controller):
     path = "/"
     opt = EDITORS
 
-    @get("/heroes/export.csv", name="heroes:export", status_code=200)
+    @get("/heroes/export.csv", name="heroes:export", status_code=200, middleware=[SendTimeout])
     async def export_heroes(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession]) -> Stream:
         state = listing.hero_list(request.query_params, default_size=request.app.state.settings.page_size)
         try:
@@ -154,7 +155,7 @@ class TransferController(Controller):
         statement = queries.ordered_heroes(session, state=state, team=team)
         return _stream(request, statement, csvio.HERO_HEADER, csvio.hero_cells, "heroes.csv")
 
-    @get("/teams/export.csv", name="teams:export", status_code=200)
+    @get("/teams/export.csv", name="teams:export", status_code=200, middleware=[SendTimeout])
     async def export_teams(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession]) -> Stream:
         state = listing.team_list(request.query_params, default_size=request.app.state.settings.page_size)
         statement = queries.ordered_teams(session, state=state)
