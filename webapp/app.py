@@ -100,6 +100,8 @@ def create_app(settings: Settings) -> Litestar:
         # Our forms have a handful of fields; a body with hundreds of parts is not a form of ours.
         multipart_form_part_limit=MAX_FORM_FIELDS,
         openapi_config=None,
+        # Logging is set up by webapp.logs (one escaping handler); Litestar's own would log unescaped beside it.
+        logging_config=None,
         debug=False,
     )
     app.state.settings = settings

@@ -25,6 +25,7 @@ TITLES = {
     405: ("Method not allowed", "This address does not accept that kind of request."),
     409: ("Conflict", "The change conflicts with the current data."),
     413: ("Request too large", "What was sent is larger than this site accepts."),
+    431: ("Request headers too large", "The request carried more or larger headers than this site accepts."),
     422: ("Invalid input", "Some of what was sent is not valid."),
     429: ("Too many requests", "Please wait a moment and try again."),
     500: ("Something went wrong", "The error has been logged. Please try again."),

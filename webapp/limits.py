@@ -14,7 +14,7 @@ from typing import Any
 
 from litestar.datastructures import Headers
 from litestar.enums import ScopeType
-from litestar.exceptions import ClientException
+from litestar.exceptions import ClientException, NotFoundException
 from litestar.types import ASGIApp, Message, Receive, ReceiveMessage, Scope, Send
 
 from webapp.config import Settings
@@ -40,6 +40,9 @@ class LimitsMiddleware:
         if scope["type"] != ScopeType.HTTP:
             await self.app(scope, receive, send)
             return
+        if any(ord(ch) < 32 or ord(ch) == 127 for ch in scope["path"]):
+            # No address of ours has control characters; a file name with a NUL would fail deep in the OS.
+            raise NotFoundException()
         raw = list(scope["headers"])
         if len(raw) > MAX_HEADERS or sum(len(name) + len(value) for name, value in raw) > MAX_HEADER_BYTES:
             raise TooManyHeaders("too many or too large request headers")

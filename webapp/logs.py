@@ -26,15 +26,19 @@ def escape(text: str) -> str:
 class EscapingFormatter(logging.Formatter):
     """Formats a record on one line: the message escaped, a traceback's lines marked as its continuation."""
 
-    def formatMessage(self, record: logging.LogRecord) -> str:
-        record.message = escape(record.message)
-        return super().formatMessage(record)
-
-    def formatException(self, ei: logging._SysExcInfoType) -> str:
-        return _continuation(super().formatException(ei))
-
-    def formatStack(self, stack_info: str) -> str:
-        return _continuation(super().formatStack(stack_info))
+    def format(self, record: logging.LogRecord) -> str:
+        # Not the base class's format: it reuses a traceback text that another handler may have cached unescaped.
+        record.message = escape(record.getMessage())
+        if self.usesTime():
+            record.asctime = self.formatTime(record, self.datefmt)
+        text = self.formatMessage(record)
+        if record.exc_info:
+            text += "\n" + _continuation(super().formatException(record.exc_info))
+        elif record.exc_text:
+            text += "\n" + _continuation(record.exc_text)
+        if record.stack_info:
+            text += "\n" + _continuation(self.formatStack(record.stack_info))
+        return text
 
 
 def _continuation(text: str) -> str:
