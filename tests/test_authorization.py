@@ -16,6 +16,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from tests.auth_support import form_token
 from tests.conftest import HTMX, Clock
 from tests.factories import (
     TEST_PASSWORD,
@@ -42,7 +43,7 @@ from tests.route_table import (
     fill,
 )
 from webapp import accounts
-from webapp.auth import SAFE_METHODS, new_anonymous_token
+from webapp.auth import SAFE_METHODS
 from webapp.models import Hero, Role, User
 
 Client = AsyncTestClient[Litestar]
@@ -186,14 +187,13 @@ async def signed_in(db: AsyncSession, clock: Clock, user: User) -> Caller:
     return Caller(user.username, Role(user.role), {"session": token}, row.csrf_token)
 
 
-async def arrange(db: AsyncSession, clock: Clock, template: str, csrf_key: bytes) -> World:
+async def arrange(db: AsyncSession, clock: Clock, template: str, anonymous_token: str) -> World:
     """The rows the path names (see arrange_sample), a user to point /users/N at, and a signed-in session for
     each role; signed out, a browser holding a token this server issued."""
     target = await make_user(db, username="tess", role=Role.viewer)
     sample = await arrange_sample(
         db, template, user_id=id_of_user(target), setup_token="not-a-real-setup-token", username=target.username
     )
-    anonymous_token = new_anonymous_token(csrf_key)
     callers = [Caller("anonymous", None, {"csrf": anonymous_token}, anonymous_token)]
     for role in Role:  # lowest first: refusals are checked before anyone allowed changes anything
         callers.append(await signed_in(db, clock, await make_user(db, username=role.value, role=role)))
@@ -261,7 +261,7 @@ async def test_route_answers_each_role_as_its_access_requires(
     403 fragment), nothing changed. Allowed: neither 401 nor 403 (nor a server error)."""
     method, template = endpoint
     least = EXPECTED[endpoint]
-    world = await arrange(db, clock, template, http.app.state.csrf_key)
+    world = await arrange(db, clock, template, await form_token(http))
     url = fill(template, world.sample)
     # Refused requests carry a form the route would act on, so an unchanged database means something.
     form = {} if method in SAFE_METHODS else effective_form(endpoint, world.sample)

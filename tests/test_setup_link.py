@@ -17,7 +17,6 @@ from tests.conftest import Clock
 from tests.factories import field_error, make_user
 from tests.markup import parse
 from webapp.accounts import issue_setup_token
-from webapp.auth import new_anonymous_token
 from webapp.models import Role, SetupToken
 
 Client = AsyncTestClient[Litestar]
@@ -146,7 +145,7 @@ async def test_two_simultaneous_submits_of_one_link_create_one_admin(
     # On the test's own event loop (the test client would run the two requests one after the other).
     transport = httpx.ASGITransport(app=app)
     async with app.lifespan(), httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as client:
-        anonymous = new_anonymous_token(app.state.csrf_key)
+        anonymous = await form_token(client)
         client.cookies.set("csrf", anonymous)
         responses = await asyncio.gather(
             *(

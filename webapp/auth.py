@@ -83,12 +83,20 @@ class CsrfFailed(PermissionDeniedException):
 
 
 async def prepare_security(app: Litestar) -> None:
-    """At start-up: the key that signs signed-out forms' CSRF tokens (shared by every worker through the
-    database), the stand-in password hash, and the keys for second-factor secrets."""
-    async with app.state.writer() as session:
-        app.state.csrf_key = (await accounts.app_secret(session, name="csrf")).encode()
+    """At start-up: the stand-in password hash and the keys for second-factor secrets."""
+    app.state.csrf_key = None
     await app.state.passwords.prepare()
     app.state.second_factor = totp.Secrets(app.state.settings.second_factor_keys)
+
+
+async def csrf_key(app: Litestar) -> bytes:
+    """The key that signs signed-out forms' CSRF tokens: made once and shared by every worker through the
+    database; read on first use (two first uses at once read the same row)."""
+    if app.state.csrf_key is None:
+        async with app.state.writer() as session:
+            app.state.csrf_key = (await accounts.app_secret(session, name="csrf")).encode()
+    key: bytes = app.state.csrf_key
+    return key
 
 
 def session_cookie_name(settings: Settings) -> str:
@@ -300,7 +308,7 @@ async def check_csrf(connection: ASGIConnection[Any, Any, Any, Any], user: Curre
         # Before sign-in the token is a cookie of ours: it must be one this server signed, or anyone who can
         # plant a cookie (a sibling subdomain, a plain-HTTP page) could pick the token they then submit.
         expected = connection.cookies.get(csrf_cookie_name(settings))
-        if expected is None or not anonymous_token_valid(connection.app.state.csrf_key, expected):
+        if expected is None or not anonymous_token_valid(await csrf_key(connection.app), expected):
             raise CsrfFailed()
     supplied = headers.get(CSRF_HEADER)
     if supplied is None and hasattr(connection, "form"):
@@ -345,10 +353,10 @@ def safe_next(target: str | None, default: str) -> str:
     return target
 
 
-def anonymous_csrf_cookie(request: Request[Any, Any, Any], response: R) -> R:
+async def anonymous_csrf_cookie(request: Request[Any, Any, Any], response: R) -> R:
     """Forms shown before sign-in (sign-in, set-up) carry a token that must match a cookie of ours."""
     settings: Settings = request.app.state.settings
-    name, key = csrf_cookie_name(settings), request.app.state.csrf_key
+    name, key = csrf_cookie_name(settings), await csrf_key(request.app)
     token = request.cookies.get(name)
     if not token or not anonymous_token_valid(key, token):
         token = new_anonymous_token(key)

@@ -9,6 +9,7 @@ Refusals are exceptions, so the app's handlers turn them into its usual readable
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncGenerator
 from typing import Any
 
@@ -18,6 +19,9 @@ from litestar.exceptions import ClientException, NotFoundException
 from litestar.types import ASGIApp, Message, Receive, ReceiveMessage, Scope, Send
 
 from webapp.config import Settings
+from webapp.middleware import request_id
+
+logger = logging.getLogger(__name__)
 
 # Our forms have a handful of fields; a body with more parts than this is not a form of ours.
 MAX_FORM_FIELDS = 50
@@ -156,4 +160,20 @@ class SendTimeout:
                     await body.aclose()  # its slot and connection are released now, not when collected
                 raise ClientStalled(f"the client took no data for {timeout} s") from None
 
-        await self.app(scope, receive, send_in_time)
+        try:
+            await self.app(scope, receive, send_in_time)
+        except Exception as exc:
+            if not _caused_by_stall(exc):
+                raise
+            # The response is left unfinished, so the server closes the connection.
+            logger.warning(
+                "request %s: streaming abandoned, the client took no data for %s s", request_id(scope), timeout
+            )
+
+
+def _caused_by_stall(exc: BaseException | None) -> bool:
+    """Litestar reports an exception after the response started as its own (caused by ours), from inside a task
+    group (an exception group)."""
+    if isinstance(exc, BaseExceptionGroup):
+        return any(_caused_by_stall(inner) for inner in exc.exceptions)
+    return exc is not None and (isinstance(exc, ClientStalled) or _caused_by_stall(exc.__cause__))

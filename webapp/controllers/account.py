@@ -79,7 +79,7 @@ def _wait_message(wait: int, what: str) -> str:
     return f"Too many {what}. Try again in {minutes} minute{'s' if minutes != 1 else ''}."
 
 
-def _login_page(
+async def _login_page(
     request: Request[Any, Any, Any],
     form: AccountForm,
     next_path: str,
@@ -90,7 +90,7 @@ def _login_page(
 ) -> Template:
     context = {"form": form, "next": next_path, "alert": alert}
     response = render(request, page="account/login.html", context=context, status_code=status_code, headers=headers)
-    return anonymous_csrf_cookie(request, response)
+    return await anonymous_csrf_cookie(request, response)
 
 
 async def _count_attempt(request: Request[Any, Any, Any], counters: list[tuple[throttle.Limit, str]]) -> int | None:
@@ -118,7 +118,7 @@ class AccountController(Controller):
         target = safe_next(next, request.app.route_reverse("heroes:list"))
         if current_user(request):
             return redirect(target)
-        return _login_page(request, AccountForm(values={}), target)
+        return await _login_page(request, AccountForm(values={}), target)
 
     @post("/login", name="login:submit", status_code=303)
     async def login(self, request: Request[Any, Any, Any]) -> Template | Redirect:
@@ -126,13 +126,15 @@ class AccountController(Controller):
         form = login_form(data)
         target = safe_next(data.get("next"), request.app.route_reverse("heroes:list"))
         if not form.is_valid:
-            return _login_page(request, form, target, status_code=422)
+            return await _login_page(request, form, target, status_code=422)
         now = _settings(request).clock()
         username = accounts.normalize_username(form.values["username"])
         client = client_address(request)
         if wait := await _count_attempt(request, [(throttle.ACCOUNT, username), (throttle.ADDRESS, client)]):
             alert = _wait_message(wait, "failed sign-ins")
-            return _login_page(request, form, target, status_code=429, alert=alert, headers={"Retry-After": str(wait)})
+            return await _login_page(
+                request, form, target, status_code=429, alert=alert, headers={"Retry-After": str(wait)}
+            )
         async with request.app.state.reader() as session:
             user = await accounts.get_user_by_username(session, username=username)
         # Every refusal does the same work, one argon2 verification: against a stand-in hash when nobody may sign
@@ -148,14 +150,14 @@ class AccountController(Controller):
             async with request.app.state.writer() as session:
                 await audit.write(session, [failed])
                 await session.commit()
-            return _login_page(request, form, target, status_code=422, alert=BAD_CREDENTIALS)
+            return await _login_page(request, form, target, status_code=422, alert=BAD_CREDENTIALS)
         new_hash = None
         if _passwords(request).needs_rehash(user.password_hash):
             new_hash = await _passwords(request).hash(data["password"])
         async with request.app.state.writer() as session:
             user = await accounts.get_user(session, user_id=user.id or 0, for_update=True)
             if user is None or not user.is_active:  # deactivated or deleted while the password was checked
-                return _login_page(request, form, target, status_code=422, alert=BAD_CREDENTIALS)
+                return await _login_page(request, form, target, status_code=422, alert=BAD_CREDENTIALS)
             # Only failures count: this account's are forgotten, this attempt is given back to the address.
             await throttle.clear(session, throttle.ACCOUNT, username)
             await throttle.give_back(session, throttle.ADDRESS, client)
@@ -188,7 +190,7 @@ class AccountController(Controller):
     ) -> Template:
         await _check_setup(request, session, token)
         response = render(request, page="account/setup.html", context={"form": AccountForm(values={}), "token": token})
-        return anonymous_csrf_cookie(request, response)
+        return await anonymous_csrf_cookie(request, response)
 
     @post("/setup/{token:str}", name="setup:submit", status_code=303)
     async def setup(
@@ -199,7 +201,7 @@ class AccountController(Controller):
         form = new_user_form(data, with_role=False)
         if not form.is_valid:
             page = render(request, page="account/setup.html", context={"form": form, "token": token}, status_code=422)
-            return anonymous_csrf_cookie(request, page)
+            return await anonymous_csrf_cookie(request, page)
         now = _settings(request).clock()
         password_hash = await _passwords(request).hash(data["password"])
         user = accounts.new_user(
