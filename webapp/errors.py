@@ -11,7 +11,7 @@ from litestar.exceptions import HTTPException, NotAuthorizedException
 from litestar.response import Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
-from webapp.auth import SAFE_METHODS, CsrfFailed, safe_next
+from webapp.auth import SAFE_METHODS, SECOND_FACTOR, CsrfFailed, SignInUnfinished, pending_user, safe_next
 from webapp.htmx import clear_flash, redirect, wants_fragment
 from webapp.middleware import request_id
 from webapp.refusal import Refused
@@ -61,6 +61,11 @@ def error_response(
 
 
 def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    if isinstance(exc, SignInUnfinished):
+        pending = pending_user(request)
+        return sign_in_first(
+            request, "login:code" if pending and pending.stage == SECOND_FACTOR else "two_factor:setup"
+        )
     if isinstance(exc, NotAuthorizedException):
         return sign_in_first(request)
     if isinstance(exc, CsrfFailed):
@@ -72,8 +77,9 @@ def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) 
     return error_response(request, exc.status_code)
 
 
-def sign_in_first(request: Request[Any, Any, Any]) -> Response[Any]:
-    """Signed out (or the session ended): go to sign-in, and come back to the page afterwards."""
+def sign_in_first(request: Request[Any, Any, Any], step: str | None = None) -> Response[Any]:
+    """Signed out (or the session ended): go to sign-in, and come back to the page afterwards. With a step of
+    signing in left (`step`: the route of the code step or of setting a second factor up), go there instead."""
     if request.method in SAFE_METHODS:
         here, flash = request.url.path + (f"?{request.url.query}" if request.url.query else ""), None
     else:
@@ -84,7 +90,7 @@ def sign_in_first(request: Request[Any, Any, Any]) -> Response[Any]:
     if wants_fragment(request):
         current = urlsplit(request.headers.get("hx-current-url", ""))
         here = current.path if current.netloc == request.headers.get("host") else "/"
-    login = f"{request.app.route_reverse('login')}?{urlencode({'next': safe_next(here, '/')})}"
+    login = f"{request.app.route_reverse(step or 'login')}?{urlencode({'next': safe_next(here, '/')})}"
     if wants_fragment(request):
         # htmx follows HX-Redirect with a full page load, whatever the status.
         return Response(content="", status_code=401, headers={"HX-Redirect": login})

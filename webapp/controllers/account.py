@@ -234,7 +234,7 @@ class SignInCodeController(Controller):
         target = safe_next(next, request.app.route_reverse("heroes:list"))
         if current_user(request):  # signed in already (in another tab, say)
             return redirect(target)
-        return render(request, page="account/code.html", context={"form": AccountForm(values={}), "next": target})
+        return _code_page(request, AccountForm(values={}), target)
 
     @post("/", name="login:code:submit", status_code=303)
     async def check_code(self, request: Request[Any, Any, Any]) -> Template | Redirect:
