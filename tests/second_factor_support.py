@@ -39,12 +39,14 @@ async def set_up_second_factor(client: httpx.AsyncClient, at: datetime) -> SetUp
     page = await client.get("/account/two-factor/setup", follow_redirects=False)
     assert page.status_code == 200, page.text[:300]
     secret, sealed = setup_form(page.text)
+    form = parse(page.text).find("form", action="/account/two-factor/setup")
+    csrf = form.find("input", name="_csrf").attrs["value"]
     done = await client.post(
         "/account/two-factor/setup",
-        data={"sealed": sealed, "code": pyotp.TOTP(secret).at(at)},
+        data={"_csrf": csrf, "sealed": sealed, "code": pyotp.TOTP(secret).at(at)},
         follow_redirects=False,
     )
-    assert done.status_code == 200, done.text[:300]
+    assert done.status_code == 200, (done.status_code, [h.text for h in parse(done.text).find_all("h1")])
     return SetUp(secret, shown_codes(done.text))
 
 
