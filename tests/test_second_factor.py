@@ -17,7 +17,7 @@ from tests.hostile_checks import assert_refused
 from tests.markup import parse
 from tests.second_factor_support import SetUp, recovery_codes, set_up_second_factor, setup_form, stored_user
 from webapp import throttle
-from webapp.totp import Secrets, recovery_digest
+from webapp.totp import Secrets, matching_step, recovery_digest
 
 Client = AsyncTestClient[Litestar]
 
@@ -91,6 +91,17 @@ async def test_a_sealed_secret_made_for_someone_else_is_refused(client: Client, 
     response = await client.post("/account/two-factor/setup", data={"sealed": sealed, "code": pyotp.TOTP(secret).now()})
     assert_refused(response, 400)
     assert (await stored_user(db, "eddie")).totp_secret is None
+
+
+def test_a_code_is_good_for_its_step_and_one_either_side(clock: Clock) -> None:
+    secret, now = pyotp.random_base32(), clock()
+    step = pyotp.TOTP(secret).timecode(now)
+    for offset in (-1, 0, 1):
+        assert matching_step(secret, pyotp.TOTP(secret).at(now, counter_offset=offset), now=now) == step + offset
+    for offset in (-3, -2, 2, 3):
+        code = pyotp.TOTP(secret).at(now, counter_offset=offset)
+        if code not in {pyotp.TOTP(secret).at(now, counter_offset=near) for near in (-1, 0, 1)}:
+            assert matching_step(secret, code, now=now) is None
 
 
 # --- signing in -----------------------------------------------------------------------------------------------
