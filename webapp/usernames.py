@@ -2,7 +2,7 @@
 
 The skeleton is Unicode's (UTS #39, section 4): decompose (NFD), replace each character by the prototype that
 Unicode's confusables.txt gives it, decompose again. Two names with the same skeleton look alike: "admin" and
-"аdmin" with a Cyrillic а, "paypal" and "paypa1". The data file is Unicode's own, unchanged (webapp/data/).
+"аdmin" with a Cyrillic а, "paypal" and "paypa1". The data file is Unicode's own (version 13.0), unchanged.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from functools import cache
 
 from webapp.config import PROJECT_DIR
 
-CONFUSABLES = PROJECT_DIR / "webapp" / "data" / "confusables.txt"
+CONFUSABLES = PROJECT_DIR / "webapp" / "confusables.txt"
 
 
 def normalize(username: str) -> str:
