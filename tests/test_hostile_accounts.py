@@ -119,7 +119,7 @@ async def check_setup_username(http: Client, db: AsyncSession, clock: Clock, val
         assert await users(db) == []
         return
     assert response.status_code == 303
-    expected = value.strip().casefold()
+    expected = normalize(value)
     assert [(user["username"], user["role"]) for user in await users(db)] == [(expected, Role.admin.value)]
     # The new admin is signed in; the name shows (escaped) in the header and on the Users screen.
     listing = await http.get("/users", follow_redirects=False)

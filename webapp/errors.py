@@ -56,7 +56,7 @@ def error_response(
         headers = {"HX-Retarget": "#toasts", "HX-Reswap": "beforeend"}
         return Template("errors/_alert.html", context=context, status_code=status_code, headers=headers)
     page = Template("errors/error.html", context=context, status_code=status_code)
-    clear_flash(request, page)  # a message (or a bad cookie) is not left to fail the next page too
+    clear_flash(request, page, only_if_bad=True)  # a bad cookie is not left to fail the next page too
     return page
 
 

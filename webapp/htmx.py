@@ -29,9 +29,12 @@ def secure_flash_header(header: str) -> str:
     return f"{SECURE_FLASH_COOKIE}={header.removeprefix(f'{FLASH_COOKIE}=')}; Secure"
 
 
-def clear_flash(request: Request[Any, Any, Any], response: Response[Any]) -> None:
-    """Delete the flash cookie the request came with (shown once, or not shown because it was not ours)."""
+def clear_flash(request: Request[Any, Any, Any], response: Response[Any], *, only_if_bad: bool = False) -> None:
+    """Delete the flash cookie the request came with (shown once, or not shown because it was not ours).
+    `only_if_bad`: only when it is not a message `redirect` wrote (an error page leaves a good one for the next)."""
     name = flash_cookie_name(request)
+    if only_if_bad and _read_flash(request.cookies.get(name)) != (None, None):
+        return
     if name in request.cookies:
         secure = bool(request.app.state.settings.secure_cookies)
         response.cookies.append(
