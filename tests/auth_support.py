@@ -14,7 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.markup import parse
 from webapp.accounts import digest
-from webapp.models import LoginFailure, User, UserSession
+from webapp.models import Throttle, User, UserSession
 
 
 async def form_token(client: httpx.AsyncClient, path: str = "/login") -> str:
@@ -102,9 +102,10 @@ async def stored_session(db: AsyncSession, token: str) -> UserSession | None:
     return row
 
 
-async def login_failures(db: AsyncSession) -> list[LoginFailure]:
+async def throttle_counts(db: AsyncSession) -> dict[str, int]:
+    """Every failure counter ("account:alice", "address:testclient", ...) with its count, re-read."""
     db.expire_all()
-    rows = list((await db.exec(select(LoginFailure).order_by(col(LoginFailure.id)))).all())
+    rows = {row.key: row.count for row in (await db.exec(select(Throttle))).all()}
     await db.commit()
     return rows
 

@@ -132,11 +132,23 @@ _defaults: dict[str, Settings] = {}
 _apps: dict[str, Litestar] = {}
 
 
+# A Fernet key for second-factor secrets, as SECOND_FACTOR_KEY would give one (tests only).
+SECOND_FACTOR_KEY = "ZBWLonlVGAd_GCGY9Im3YMMr5qRDn0QV03k7yPpf3P8="
+# The host name the test clients send.
+TEST_HOST = "testserver.local"
+
+
 @pytest.fixture
 def settings(database_url: str, clock: Clock) -> Settings:
     # Cheap argon2: a sign-in test costs a fraction of a millisecond instead of a full hash (twice).
     if database_url not in _defaults:
-        _defaults[database_url] = Settings(database_url=database_url, clock=clock, argon2_parameters=profiles.CHEAPEST)
+        _defaults[database_url] = Settings(
+            database_url=database_url,
+            clock=clock,
+            argon2_parameters=profiles.CHEAPEST,
+            allowed_hosts=(TEST_HOST,),
+            second_factor_keys=(SECOND_FACTOR_KEY,),
+        )
     return _defaults[database_url]
 
 

@@ -9,20 +9,48 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import pyotp
 from litestar import Litestar
 from litestar.routes import HTTPRoute
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from tests.conftest import SECOND_FACTOR_KEY
 from tests.support import TEST_PASSWORD, id_of, make_hero, make_team, move_to_trash
 from webapp.app import create_app
-from webapp.auth import SAFE_METHODS
 from webapp.config import Settings, utcnow
-from webapp.models import AuditEntry, Hero, Team
+from webapp.middleware import SAFE_METHODS
+from webapp.models import AuditEntry, Hero, Team, User
+from webapp.totp import Secrets
 
 Endpoint = tuple[str, str]
 """(method, path template as the app declares it), e.g. ("POST", "/heroes/{record_id:int}")."""
 
 NEW_PASSWORD = "a brand new passphrase"
+# The authenticator secret of every account the second-factor routes act on (see with_second_factor).
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+SECOND_FACTOR_ROUTES = ("/login/code", "/account/two-factor", "/second-factor")
+
+
+def about_second_factors(template: str) -> bool:
+    return any(part in template for part in SECOND_FACTOR_ROUTES)
+
+
+async def with_second_factor(db: AsyncSession, user: User) -> None:
+    """Give `user` the second factor TOTP_SECRET (encrypted with the tests' key, as the app stores it)."""
+    user.totp_secret = Secrets((SECOND_FACTOR_KEY,)).encrypt(TOTP_SECRET)
+    db.add(user)
+    await db.commit()
+
+
+def sealed_for(user_id: int) -> str:
+    """The set-up form's sealed secret for this user (TOTP_SECRET), as the set-up page would give it."""
+    return Secrets((SECOND_FACTOR_KEY,)).encrypt(f"{user_id}:{TOTP_SECRET}")
+
+
+def current_code() -> str:
+    return pyotp.TOTP(TOTP_SECRET).now()
+
+
 PARAMETER = re.compile(r"\{(\w+):\w+\}")
 
 
@@ -72,6 +100,8 @@ class Sample:
     version: int = 1
     """The version of the hero or team the route acts on (the team for /teams routes, else the hero): what a form
     filled from it carries."""
+    sealed: str = ""
+    """For the second-factor set-up: the secret TOTP_SECRET sealed for the caller, as the set-up page gives it."""
 
 
 def acts_on_the_trash(template: str) -> bool:
@@ -177,6 +207,13 @@ def effective_form(endpoint: Endpoint, sample: Sample) -> dict[str, str]:
         ("POST", "/users"): {"username": "mallory", "role": "admin"} | new_password,
         ("POST", "/users/{user_id:int}"): {"role": "admin", "is_active": "on"},
         ("POST", "/users/{user_id:int}/password"): new_password,
+        # Second factors (the accounts involved have TOTP_SECRET: see with_second_factor).
+        ("POST", "/login/code"): {"code": current_code()},
+        ("POST", "/account/two-factor/setup"): {"sealed": sample.sealed, "code": current_code()},
+        ("POST", "/account/two-factor/recovery-codes"): {"password": TEST_PASSWORD},
+        ("POST", "/account/two-factor/disable"): {"password": TEST_PASSWORD},
+        ("POST", "/users/second-factor-policy"): {"require_admin": "on"},
+        ("POST", "/users/{user_id:int}/second-factor/reset"): {},
     }
     assert endpoint in forms, f"{endpoint_id(endpoint)} is new: add a form it acts on to effective_form()"
     return forms[endpoint]

@@ -24,9 +24,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from tests.markup import Element, parse
 from webapp import accounts
 from webapp.config import utcnow
-from webapp.models import AuditEntry, Hero, Role, Team, User
+from webapp.models import AppSecret, AuditEntry, Hero, Role, Team, Throttle, User
 from webapp.registry import RESOURCES
 from webapp.resource import Resource
+from webapp.usernames import skeleton_key
 
 Client = AsyncTestClient[Litestar]
 HTMX: dict[str, Any] = {"HX-Request": "true"}
@@ -87,9 +88,14 @@ async def move_to_trash(db: AsyncSession, record: Hero | Team, by: str = "eddie"
 TEST_PASSWORD = "correct horse battery"
 
 
-@cache
 def password_hash(password: str = TEST_PASSWORD) -> str:
-    """argon2 costs tens of milliseconds by design; hash each test password once per run."""
+    """argon2 costs tens of milliseconds by design; hash each test password once per run (keyed by the password
+    itself: `cache` on this function would key `password_hash()` and `password_hash(TEST_PASSWORD)` apart)."""
+    return _hashed(password)
+
+
+@cache
+def _hashed(password: str) -> str:
     return PasswordHasher.from_parameters(profiles.CHEAPEST).hash(password)
 
 
@@ -101,7 +107,14 @@ async def make_user(
     is_active: bool = True,
 ) -> User:
     hashed, now = password_hash(password), utcnow()
-    user = User(username=username, password_hash=hashed, role=role.value, is_active=is_active, created_at=now)
+    user = User(
+        username=username,
+        username_skeleton=skeleton_key(username),
+        password_hash=hashed,
+        role=role.value,
+        is_active=is_active,
+        created_at=now,
+    )
     db.add(user)
     await db.commit()
     return user
@@ -136,12 +149,13 @@ async def audit_entries(db: AsyncSession) -> list[AuditEntry]:
 async def database_state(db: AsyncSession) -> dict[str, list[tuple[object, ...]]]:
     """Every row of every table but the audit log, re-read (order-independent): equal before and after means
     nothing changed. The audit log is left out because a refused request is itself recorded there (tests of
-    refusals check that entry on its own). The read ended."""
+    refusals check that entry on its own), and so are the counters that limit how many refusals are recorded
+    and how many sign-ins are tried, and the key the app makes for itself on first use. The read ended."""
     db.expire_all()
     state: dict[str, list[tuple[object, ...]]] = {}
     connection = await db.connection()
     for table in SQLModel.metadata.sorted_tables:
-        if table.name == AuditEntry.__tablename__:
+        if table.name in {AuditEntry.__tablename__, Throttle.__tablename__, AppSecret.__tablename__}:
             continue
         rows = (await connection.execute(sa_select(table))).all()
         state[table.name] = sorted((tuple(row) for row in rows), key=repr)

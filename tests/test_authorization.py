@@ -13,9 +13,9 @@ from urllib.parse import urlencode
 import pytest
 from httpx import Response
 from litestar import Litestar
-from litestar.testing import AsyncTestClient
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from tests.auth_support import form_token
 from tests.conftest import HTMX, Clock
 from tests.markup import parse
 from tests.route_table import (
@@ -30,6 +30,7 @@ from tests.route_table import (
 )
 from tests.support import (
     TEST_PASSWORD,
+    Client,
     all_heroes,
     audit_entries,
     database_state,
@@ -42,12 +43,14 @@ from tests.support import (
     make_user,
 )
 from webapp import accounts
-from webapp.auth import SAFE_METHODS
+from webapp.middleware import SAFE_METHODS
 from webapp.models import Hero, Role, User
 
-Client = AsyncTestClient[Litestar]
-
 PUBLIC, VIEWER, EDITOR, ADMIN = "public", "viewer", "editor", "admin"
+# The steps of signing in after the password (entering a code, setting a second factor up): anyone signed in may
+# use them too (and is sent on), so in this matrix they answer like a viewer's route.
+CODE_STEP, SETUP_STEP = "code_step", "setup_step"
+AS_ROLE = {CODE_STEP: VIEWER, SETUP_STEP: VIEWER}
 
 
 def _resource(prefix: str, id_name: str) -> dict[Endpoint, str]:
@@ -88,13 +91,25 @@ EXPECTED: dict[Endpoint, str] = {
     ("POST", "/login"): PUBLIC,
     ("OPTIONS", "/login"): PUBLIC,
     ("POST", "/logout"): VIEWER,
-    ("OPTIONS", "/logout"): PUBLIC,
+    ("OPTIONS", "/logout"): VIEWER,
     ("GET", "/setup/{token:str}"): PUBLIC,
     ("POST", "/setup/{token:str}"): PUBLIC,
     ("OPTIONS", "/setup/{token:str}"): PUBLIC,
     ("GET", "/account/password"): VIEWER,
     ("POST", "/account/password"): VIEWER,
-    ("OPTIONS", "/account/password"): PUBLIC,
+    ("OPTIONS", "/account/password"): VIEWER,
+    ("GET", "/login/code"): CODE_STEP,
+    ("POST", "/login/code"): CODE_STEP,
+    ("OPTIONS", "/login/code"): CODE_STEP,
+    ("GET", "/account/two-factor"): VIEWER,
+    ("OPTIONS", "/account/two-factor"): VIEWER,
+    ("GET", "/account/two-factor/setup"): SETUP_STEP,
+    ("POST", "/account/two-factor/setup"): SETUP_STEP,
+    ("OPTIONS", "/account/two-factor/setup"): SETUP_STEP,
+    ("POST", "/account/two-factor/recovery-codes"): VIEWER,
+    ("OPTIONS", "/account/two-factor/recovery-codes"): VIEWER,
+    ("POST", "/account/two-factor/disable"): VIEWER,
+    ("OPTIONS", "/account/two-factor/disable"): VIEWER,
     **_resource("/heroes", "record_id"),
     **_resource("/teams", "record_id"),
     ("GET", "/heroes/bulk"): EDITOR,
@@ -133,6 +148,10 @@ EXPECTED: dict[Endpoint, str] = {
     ("OPTIONS", "/users/{user_id:int}"): ADMIN,
     ("POST", "/users/{user_id:int}/password"): ADMIN,
     ("OPTIONS", "/users/{user_id:int}/password"): ADMIN,
+    ("POST", "/users/second-factor-policy"): ADMIN,
+    ("OPTIONS", "/users/second-factor-policy"): ADMIN,
+    ("POST", "/users/{user_id:int}/second-factor/reset"): ADMIN,
+    ("OPTIONS", "/users/{user_id:int}/second-factor/reset"): ADMIN,
     ("GET", "/static/{file_path:path}"): PUBLIC,
     ("HEAD", "/static/{file_path:path}"): PUBLIC,
     ("OPTIONS", "/static/{file_path:path}"): PUBLIC,
@@ -150,6 +169,7 @@ class Caller:
     """The caller's own valid token: the session's, or (signed out) the one in the csrf cookie."""
 
     def may(self, least: str) -> bool:
+        least = AS_ROLE.get(least, least)
         return least == PUBLIC or (self.role is not None and self.role.allows(Role(least)))
 
 
@@ -165,14 +185,13 @@ async def signed_in(db: AsyncSession, clock: Clock, user: User) -> Caller:
     return Caller(user.username, Role(user.role), {"session": token}, row.csrf_token)
 
 
-async def arrange(db: AsyncSession, clock: Clock, template: str) -> World:
+async def arrange(db: AsyncSession, clock: Clock, template: str, anonymous_token: str) -> World:
     """The rows the path names (see arrange_sample), a user to point /users/N at, and a signed-in session for
-    each role."""
+    each role; signed out, a browser holding a token this server issued."""
     target = await make_user(db, username="tess", role=Role.viewer)
     sample = await arrange_sample(
         db, template, user_id=id_of_user(target), setup_token="not-a-real-setup-token", username=target.username
     )
-    anonymous_token = accounts.new_token()
     callers = [Caller("anonymous", None, {"csrf": anonymous_token}, anonymous_token)]
     for role in Role:  # lowest first: refusals are checked before anyone allowed changes anything
         callers.append(await signed_in(db, clock, await make_user(db, username=role.value, role=role)))
@@ -240,7 +259,7 @@ async def test_route_answers_each_role_as_its_access_requires(
     403 fragment), nothing changed. Allowed: neither 401 nor 403 (nor a server error)."""
     method, template = endpoint
     least = EXPECTED[endpoint]
-    world = await arrange(db, clock, template)
+    world = await arrange(db, clock, template, await form_token(http))
     url = fill(template, world.sample)
     # Refused requests carry a form the route would act on, so an unchanged database means something.
     form = {} if method in SAFE_METHODS else effective_form(endpoint, world.sample)

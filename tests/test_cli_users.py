@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.auth_support import new_session_cookie, stored_session, stored_users, submit_login
+from tests.conftest import TEST_HOST
 from tests.markup import parse
 from tests.support import make_user, password_hash
 from webapp.app import create_app
@@ -104,7 +105,7 @@ async def test_users_create_in_a_fresh_database_then_sign_in_over_http(tmp_path:
     code, out, err = await run_cli("users", "create", "Alice", "--role", "editor", database_url=url, stdin=PASSWORD)
     assert code == 0, err
     assert "Created editor 'alice'" in out
-    async with AsyncTestClient(app=create_app(Settings(database_url=url))) as http:
+    async with AsyncTestClient(app=create_app(Settings(database_url=url, allowed_hosts=(TEST_HOST,)))) as http:
         response = await submit_login(http, "alice", PASSWORD)
         assert response.status_code == 303
         assert new_session_cookie(response)
@@ -199,7 +200,7 @@ async def test_serve_prints_a_working_setup_link_when_there_are_no_users(tmp_pat
         assert created.headers["location"] == "/heroes"
         assert (await browser.get(link)).status_code == 404
     assert "users create NAME --role admin" in output
-    async with AsyncTestClient(app=create_app(Settings(database_url=url))) as http:
+    async with AsyncTestClient(app=create_app(Settings(database_url=url, allowed_hosts=(TEST_HOST,)))) as http:
         assert (await submit_login(http, "root", PASSWORD)).status_code == 303
 
 

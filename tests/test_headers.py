@@ -10,21 +10,17 @@ from datetime import timedelta
 
 import pytest
 from httpx import Response
-from litestar import Litestar
 from litestar.routes import HTTPRoute
-from litestar.testing import AsyncTestClient
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.conftest import HTMX, Clock, sign_in
 from tests.markup import parse
 from tests.route_table import arrange_sample, fill
-from tests.support import TEST_PASSWORD, make_team, make_user
+from tests.support import TEST_PASSWORD, Client, make_team, make_user
 from webapp import accounts
 from webapp.app import create_app
 from webapp.config import Settings
-from webapp.models import LoginFailure, Role
-
-Client = AsyncTestClient[Litestar]
+from webapp.models import Role, Throttle
 
 
 def get_routes() -> list[str]:
@@ -121,7 +117,7 @@ async def failed_sign_in(http: Client, db: AsyncSession, clock: Clock) -> Respon
 
 async def throttled_sign_in(http: Client, db: AsyncSession, clock: Clock) -> Response:
     await make_user(db, username="root", role=Role.admin)
-    db.add_all(LoginFailure(username="root", client="elsewhere", at=clock()) for _ in range(5))
+    db.add(Throttle(key="account:root", window_start=clock(), count=5))
     await db.commit()
     form = {"_csrf": await login_form_token(http), "username": "root", "password": TEST_PASSWORD}
     return await http.post("/login", data=form, follow_redirects=False)

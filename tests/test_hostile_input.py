@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import pytest
 from httpx import Response
-from litestar import Litestar
-from litestar.testing import AsyncTestClient
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.conftest import HTMX
@@ -26,10 +24,9 @@ from tests.hostile_checks import (
     snapshot,
 )
 from tests.markup import parse
-from tests.support import database_state, field_error, id_of, make_hero, make_team
+from tests.support import Client, database_state, field_error, id_of, make_hero, make_team
 from webapp.models import HEADQUARTERS_MAX, NAME_MAX, Hero, Team
 
-Client = AsyncTestClient[Litestar]
 HERO = {"name": "Deadpond", "secret_name": "Dive Wilson", "age": "30"}
 HERO_COLUMNS = {"name": 0, "secret_name": 1}
 TEAM_COLUMNS = {"name": 0, "headquarters": 1}

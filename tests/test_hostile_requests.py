@@ -10,7 +10,6 @@ from __future__ import annotations
 import pytest
 from litestar import Litestar
 from litestar.routes import HTTPRoute
-from litestar.testing import AsyncTestClient
 from sqlmodel import delete
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -18,11 +17,10 @@ from tests.conftest import Clock, sign_in
 from tests.hostile import CHOICES, MALFORMED_IDS, Hostile
 from tests.hostile_checks import assert_refused, snapshot
 from tests.route_table import PARAMETER, acts_on_the_trash, record_change
-from tests.support import database_state, field_error, id_of, make_hero, make_team, make_user, move_to_trash
+from tests.support import Client, database_state, field_error, id_of, make_hero, make_team, make_user, move_to_trash
 from webapp.config import Settings
 from webapp.models import AuditEntry, Hero, Role, Team, User, UserSession
 
-Client = AsyncTestClient[Litestar]
 HERO = {"name": "Deadpond", "secret_name": "Dive Wilson", "age": "30"}
 
 

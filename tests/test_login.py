@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -23,12 +22,10 @@ from tests.auth_support import (
 )
 from tests.conftest import Clock, sign_in
 from tests.markup import parse
-from tests.support import TEST_PASSWORD, audit_entries, fetch_user, make_user
+from tests.support import TEST_PASSWORD, Client, audit_entries, fetch_user, make_user
 from webapp.app import create_app
 from webapp.config import Settings
 from webapp.models import AuditEntry, Role
-
-Client = AsyncTestClient[Litestar]
 
 BAD_CREDENTIALS = "Invalid username or password."
 

@@ -20,6 +20,7 @@ from tests.conftest import _admin_url
 from tests.databases import create_postgres_database, drop_postgres_database
 from webapp.config import Settings
 from webapp.db import BASELINE, MIGRATIONS_DIR, create_engine, described_by_models, upgrade_schema
+from webapp.usernames import skeleton_key
 
 
 def _newest_revision() -> str:
@@ -103,3 +104,41 @@ async def test_upgrade_keeps_the_data_of_a_database_at_the_baseline(empty_engine
         assert await connection.run_sync(_differences) == []
         tables = await connection.run_sync(lambda sync: set(inspect(sync).get_table_names()))
         assert {"audit_entry", "submission", "alembic_version"} <= tables
+
+
+def _to_0004(connection: Connection) -> None:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["connection"] = connection
+    command.upgrade(config, "0004")
+
+
+async def test_upgrade_to_0006_normalises_usernames_and_keeps_look_alikes_that_existed(
+    empty_engine: AsyncEngine,
+) -> None:
+    """Names stored before NFKC (casefolded only) get the new spelling unless it is taken; of look-alikes that
+    already existed, the older keeps the skeleton and the newer keeps its name but holds none."""
+    async with empty_engine.begin() as connection:
+        await connection.run_sync(_to_0004)
+        for user_id, name in ((1, "admin"), (2, "ａｄｍｉｎ"), (3, "ｇｒａｃｅ"), (4, "аdmin")):
+            await connection.execute(
+                text(
+                    'INSERT INTO "user" (id, username, password_hash, role, is_active, created_at) '
+                    "VALUES (:id, :name, 'x', 'viewer', true, '2026-01-01 00:00:00')"
+                ),
+                {"id": user_id, "name": name},
+            )
+    await upgrade_schema(empty_engine)
+    async with empty_engine.connect() as connection:
+        rows = (await connection.execute(text('SELECT id, username, username_skeleton FROM "user" ORDER BY id'))).all()
+        tables = await connection.run_sync(lambda sync: set(inspect(sync).get_table_names()))
+    assert [(row[0], row[1], row[2] == skeleton_key(row[1])) for row in rows] == [
+        (1, "admin", True),
+        (2, "ａｄｍｉｎ", False),  # "admin" is taken: the old spelling stays, and the skeleton is admin's
+        (3, "grace", True),
+        (4, "аdmin", False),
+    ]
+    assert [row[2] for row in rows][1] is None
+    assert [row[2] for row in rows][3] is None
+    assert "login_failure" not in tables
+    assert {"throttle", "recovery_code", "role_policy", "app_secret"} <= tables

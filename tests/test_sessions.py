@@ -9,8 +9,6 @@ from datetime import timedelta
 import httpx
 import pytest
 from argon2 import PasswordHasher
-from litestar import Litestar
-from litestar.testing import AsyncTestClient
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.auth_support import (
@@ -26,11 +24,9 @@ from tests.auth_support import (
     user_id,
 )
 from tests.conftest import Clock, sign_in
-from tests.support import TEST_PASSWORD, fetch_user, make_user
+from tests.support import TEST_PASSWORD, Client, fetch_user, make_user
 from webapp.accounts import digest, new_token
 from webapp.models import Role, User
-
-Client = AsyncTestClient[Litestar]
 
 NEW_PASSWORD = "a brand new passphrase"
 

@@ -8,18 +8,15 @@ from datetime import timedelta
 import httpx
 from argon2 import PasswordHasher
 from litestar import Litestar
-from litestar.testing import AsyncTestClient
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.auth_support import form_token, new_session_cookie, set_cookie, signed_in_as, stored_session, stored_users
 from tests.conftest import Clock
 from tests.markup import parse
-from tests.support import field_error, make_user
+from tests.support import Client, field_error, make_user
 from webapp.accounts import issue_setup_token
 from webapp.models import Role, SetupToken
-
-Client = AsyncTestClient[Litestar]
 
 PASSWORD = "first admin passphrase"
 
@@ -145,10 +142,11 @@ async def test_two_simultaneous_submits_of_one_link_create_one_admin(
     # On the test's own event loop (the test client would run the two requests one after the other).
     transport = httpx.ASGITransport(app=app)
     async with app.lifespan(), httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as client:
-        client.cookies.set("csrf", "anonymous-token")
+        anonymous = await form_token(client)
+        client.cookies.set("csrf", anonymous)
         responses = await asyncio.gather(
             *(
-                client.post(f"/setup/{token}", data={**first_admin(username=name), "_csrf": "anonymous-token"})
+                client.post(f"/setup/{token}", data={**first_admin(username=name), "_csrf": anonymous})
                 for name in ("first", "second")
             )
         )

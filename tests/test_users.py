@@ -4,17 +4,13 @@ from __future__ import annotations
 
 import pytest
 from argon2 import PasswordHasher
-from litestar import Litestar
-from litestar.testing import AsyncTestClient
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.auth_support import stored_users, user_id
 from tests.conftest import Clock, sign_in
 from tests.markup import parse
-from tests.support import TEST_PASSWORD, audit_entries, field_error, make_user, password_hash
+from tests.support import TEST_PASSWORD, Client, audit_entries, field_error, make_user, password_hash
 from webapp.models import Role, User
-
-Client = AsyncTestClient[Litestar]
 
 LAST_ADMIN = "This is the last active admin: make someone else an admin first."
 GOOD_PASSWORD = "a long enough one"

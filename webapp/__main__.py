@@ -13,12 +13,12 @@ from datetime import timedelta
 
 import uvicorn
 
-from webapp import accounts
-from webapp.config import Settings
+from webapp import accounts, audit, logs
+from webapp.config import LOOPBACK_HOSTS, Settings
 from webapp.db import create_engine, session_factories, upgrade_schema
 from webapp.demo import seed_demo, seed_generated
 from webapp.forms import new_user_form
-from webapp.models import Role, User
+from webapp.models import Role
 from webapp.passwords import Passwords
 
 SETUP_LINK_VALID = timedelta(hours=24)
@@ -49,6 +49,17 @@ async def _setup_token(settings: Settings) -> str | None:
 
 
 def serve(args: argparse.Namespace) -> int:
+    if not os.environ.get("ALLOWED_HOSTS"):
+        if args.host in WILDCARD_HOSTS:
+            print(
+                f"Serving on {args.host!r} (every address) needs ALLOWED_HOSTS: the host names clients use to reach "
+                "this server, e.g. ALLOWED_HOSTS=admin.example.com.",
+                file=sys.stderr,
+            )
+            return 2
+        # The served address, so a request naming any other host (DNS rebinding) is refused. The workers uvicorn
+        # starts read the same environment.
+        os.environ["ALLOWED_HOSTS"] = ",".join(_served_names(args.host))
     settings = Settings.from_env()
     # The schema is made once here, before the workers start, so they never race to create it.
     asyncio.run(_prepare(settings, demo=False))
@@ -73,8 +84,20 @@ def serve(args: argparse.Namespace) -> int:
         forwarded_allow_ips=os.environ.get("FORWARDED_ALLOW_IPS") or None,
         server_header=False,
         log_level="info",
+        log_config=logs.uvicorn_config(),
     )
     return 0
+
+
+WILDCARD_HOSTS = {"0.0.0.0", "::", ""}  # noqa: S104  (recognised, not bound)
+
+
+def _served_names(host: str) -> list[str]:
+    """The Host names a browser sends for this address (an IPv6 literal in brackets; loopback also by name)."""
+    name = f"[{host}]" if ":" in host else host
+    if name in LOOPBACK_HOSTS:
+        return list(LOOPBACK_HOSTS)
+    return [name.lower()]
 
 
 def demo(args: argparse.Namespace) -> int:
@@ -143,24 +166,67 @@ def create_user(args: argparse.Namespace) -> int:
         for name, message in form.errors.items():
             print(f"{name}: {message}", file=sys.stderr)
         return 1
-    created = asyncio.run(_create_user(Settings.from_env(), form.values["username"], form.values["role"], password))
-    if not created:
+    clash = asyncio.run(_create_user(Settings.from_env(), form.values["username"], form.values["role"], password))
+    if clash == form.values["username"]:
         print(f"A user named {form.values['username']!r} already exists.", file=sys.stderr)
+        return 1
+    if clash is not None:
+        print(f"{form.values['username']!r} looks like the existing user {clash!r}; choose another.", file=sys.stderr)
         return 1
     print(f"Created {form.values['role']} {form.values['username']!r}.")
     return 0
 
 
-async def _create_user(settings: Settings, username: str, role: str, password: str) -> bool:
+async def _create_user(settings: Settings, username: str, role: str, password: str) -> str | None:
+    """Creates the user; or returns the existing name that this one is (or looks like)."""
+    engine = create_engine(settings)
+    try:
+        await upgrade_schema(engine)
+        _reader, writer = session_factories(engine)
+        password_hash = await Passwords().hash(password)
+        async with writer() as session:
+            if existing := await accounts.look_alike(session, username=username):
+                return existing.username
+            user = accounts.new_user(username=username, password_hash=password_hash, role=role, now=settings.clock())
+            session.add(user)
+            await session.commit()
+            return None
+    finally:
+        await engine.dispose()
+
+
+def reset_second_factor(args: argparse.Namespace) -> int:
+    """`users reset-2fa NAME`: for an admin locked out of their second factor, with access to the server."""
+    found = asyncio.run(_reset_second_factor(Settings.from_env(), args.username))
+    if found is None:
+        print(f"No user named {args.username!r}.", file=sys.stderr)
+        return 1
+    if not found:
+        print(f"{args.username!r} has no second factor; nothing changed.")
+        return 0
+    print(f"Removed the second factor of {args.username!r} and signed them out everywhere.")
+    return 0
+
+
+async def _reset_second_factor(settings: Settings, username: str) -> bool | None:
+    """None: no such user; False: they had no second factor; True: removed (and on record in Activity)."""
     engine = create_engine(settings)
     try:
         await upgrade_schema(engine)
         _reader, writer = session_factories(engine)
         async with writer() as session:
-            if await accounts.get_user_by_username(session, username=username):
+            user = await accounts.get_user_by_username(session, username=username)
+            if user is None or user.id is None:
+                return None
+            if not user.totp_secret:
                 return False
-            password_hash = await Passwords().hash(password)
-            session.add(User(username=username, password_hash=password_hash, role=role, created_at=settings.clock()))
+            await accounts.set_second_factor(session, user=user, secret=None, codes=[])
+            await accounts.end_user_sessions(session, user_id=user.id)
+            actor = audit.Actor(None, "command line", "", settings.clock())
+            entry = audit.entry(
+                actor, action="second_factor_reset", record_type="account", record_id=user.id, label=user.username
+            )
+            await audit.write(session, [entry])
             await session.commit()
             return True
     finally:
@@ -191,6 +257,11 @@ def main(argv: list[str] | None = None) -> int:
     create_parser.add_argument("username")
     create_parser.add_argument("--role", required=True, choices=[role.value for role in Role])
     create_parser.set_defaults(handler=create_user)
+    reset_parser = users_commands.add_parser(
+        "reset-2fa", help="remove a user's second factor (for someone locked out) and sign them out"
+    )
+    reset_parser.add_argument("username")
+    reset_parser.set_defaults(handler=reset_second_factor)
     args = parser.parse_args(argv)
     return int(args.handler(args))
 

@@ -1,4 +1,4 @@
-"""Database work for accounts: users, sessions, failed sign-ins and the set-up link. Keyword-only functions.
+"""Database work for accounts: users, sessions and the set-up link. Keyword-only functions.
 
 Session ids and set-up tokens are random secrets given to the browser; the database keeps only their SHA-256,
 so a copy of the database does not let anyone take over a session.
@@ -10,12 +10,14 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func
+from sqlalchemy import delete, func, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from webapp import usernames
 from webapp.data.ids import valid_id
-from webapp.models import LoginFailure, Role, SetupToken, User, UserSession
+from webapp.models import AppSecret, RecoveryCode, Role, RolePolicy, SetupToken, User, UserSession
 
 
 def digest(token: str) -> str:
@@ -27,7 +29,26 @@ def new_token() -> str:
 
 
 def normalize_username(username: str) -> str:
-    return username.strip().casefold()
+    return usernames.normalize(username)
+
+
+def new_user(*, username: str, password_hash: str, role: str, now: datetime) -> User:
+    """A user to add: the name in its stored spelling, with its look-alike key (unique: a look-alike of an
+    existing name fails the insert, however the two requests interleave)."""
+    name = normalize_username(username)
+    return User(
+        username=name,
+        username_skeleton=usernames.skeleton_key(name),
+        password_hash=password_hash,
+        role=role,
+        created_at=now,
+    )
+
+
+async def look_alike(session: AsyncSession, *, username: str) -> User | None:
+    """An existing user whose name looks like this one (the same confusable skeleton), if any."""
+    statement = select(User).where(User.username_skeleton == usernames.skeleton_key(username))
+    return (await session.exec(statement)).first()
 
 
 # --- users ------------------------------------------------------------------------------------------------
@@ -65,12 +86,21 @@ async def other_active_admins(session: AsyncSession, *, user_id: int) -> int:
 # --- sessions ---------------------------------------------------------------------------------------------
 
 
-async def start_session(session: AsyncSession, *, user: User, now: datetime) -> tuple[str, UserSession]:
-    """A new session with a fresh id and CSRF token; returns the token for the cookie. The caller commits."""
+async def start_session(
+    session: AsyncSession, *, user: User, now: datetime, stage: str = "signed_in"
+) -> tuple[str, UserSession]:
+    """A new session with a fresh id and CSRF token; returns the token for the cookie. The caller commits.
+    `stage` other than signed_in: the password was right and a second-factor step is left (see webapp.auth)."""
     assert user.id is not None
     token = new_token()
     row = UserSession(
-        id=digest(token), user_id=user.id, csrf_token=new_token(), role=user.role, created_at=now, last_seen_at=now
+        id=digest(token),
+        user_id=user.id,
+        csrf_token=new_token(),
+        role=user.role,
+        created_at=now,
+        last_seen_at=now,
+        stage=stage,
     )
     session.add(row)
     return token, row
@@ -103,39 +133,6 @@ async def touch_session(session: AsyncSession, *, session_id: str, now: datetime
         session.add(row)
 
 
-# --- failed sign-ins --------------------------------------------------------------------------------------
-
-
-async def failures_since(
-    session: AsyncSession, *, since: datetime, username: str | None = None, client: str | None = None
-) -> tuple[int, datetime | None]:
-    """How many failures for this account (or client address) after `since`, and the oldest one's time.
-
-    Strictly after: a failure exactly a window ago has left the window, so Retry-After (oldest + window - now)
-    is enough waiting.
-    """
-    statement = select(func.count(), func.min(LoginFailure.at)).where(col(LoginFailure.at) > since)
-    if username is not None:
-        statement = statement.where(LoginFailure.username == username)
-    if client is not None:
-        statement = statement.where(LoginFailure.client == client)
-    count, oldest = (await session.exec(statement)).one()
-    return int(count), oldest
-
-
-async def record_failure(session: AsyncSession, *, username: str, client: str, now: datetime) -> LoginFailure:
-    failure = LoginFailure(username=username[:150], client=client[:64], at=now)
-    session.add(failure)
-    return failure
-
-
-async def forget_failures(session: AsyncSession, *, username: str, before: datetime) -> None:
-    """Drop this account's failures (after a successful sign-in) and everyone's that are too old to matter."""
-    await session.exec(
-        delete(LoginFailure).where((col(LoginFailure.username) == username) | (col(LoginFailure.at) < before))
-    )
-
-
 # --- the first admin's set-up link ------------------------------------------------------------------------
 
 
@@ -155,3 +152,89 @@ async def setup_token_valid(session: AsyncSession, *, token: str, now: datetime,
 
 async def use_setup_token(session: AsyncSession, *, token: str) -> None:
     await session.exec(delete(SetupToken).where(col(SetupToken.id) == digest(token)))
+
+
+# --- second factor ----------------------------------------------------------------------------------------
+
+
+async def second_factor_required(session: AsyncSession, *, role: str) -> bool:
+    policy = await session.get(RolePolicy, role)
+    return policy is not None and policy.second_factor_required
+
+
+async def roles_requiring_second_factor(session: AsyncSession) -> set[str]:
+    statement = select(RolePolicy.role).where(col(RolePolicy.second_factor_required).is_(True))
+    return set((await session.exec(statement)).all())
+
+
+async def require_second_factor(session: AsyncSession, *, role: str, required: bool) -> None:
+    policy = await session.get(RolePolicy, role, with_for_update=True) or RolePolicy(role=role)
+    policy.second_factor_required = required
+    session.add(policy)
+
+
+async def accept_step(session: AsyncSession, *, user_id: int, step: int) -> bool:
+    """Record a TOTP time step as used, if it is later than the last one used (one conditional UPDATE, so two
+    requests with the same code cannot both be accepted). The caller commits."""
+    result = await session.exec(
+        update(User)
+        .where(
+            col(User.id) == user_id,
+            col(User.totp_secret).is_not(None),
+            col(User.totp_last_step).is_(None) | (col(User.totp_last_step) < step),
+        )
+        .values(totp_last_step=step)
+    )
+    return bool(result.rowcount)
+
+
+async def use_recovery_code(session: AsyncSession, *, user_id: int, digest_: str, now: datetime) -> bool:
+    """Mark one unused recovery code of this user as used (conditional: a code works once). The caller commits."""
+    result = await session.exec(
+        update(RecoveryCode)
+        .where(
+            col(RecoveryCode.user_id) == user_id,
+            col(RecoveryCode.digest) == digest_,
+            col(RecoveryCode.used_at).is_(None),
+        )
+        .values(used_at=now)
+    )
+    return bool(result.rowcount)
+
+
+async def unused_recovery_codes(session: AsyncSession, *, user_id: int) -> int:
+    statement = (
+        select(func.count())
+        .select_from(RecoveryCode)
+        .where(RecoveryCode.user_id == user_id, col(RecoveryCode.used_at).is_(None))
+    )
+    return (await session.exec(statement)).one()
+
+
+async def set_second_factor(session: AsyncSession, *, user: User, secret: str | None, codes: list[str]) -> None:
+    """Store the (encrypted) secret and the recovery codes' digests, replacing any earlier ones; None and no
+    codes remove the second factor. The caller commits."""
+    assert user.id is not None
+    user.totp_secret, user.totp_last_step = secret, None
+    session.add(user)
+    await session.exec(delete(RecoveryCode).where(col(RecoveryCode.user_id) == user.id))
+    session.add_all(RecoveryCode(user_id=user.id, digest=code) for code in codes)
+
+
+async def replace_recovery_codes(session: AsyncSession, *, user_id: int, codes: list[str]) -> None:
+    await session.exec(delete(RecoveryCode).where(col(RecoveryCode.user_id) == user_id))
+    session.add_all(RecoveryCode(user_id=user_id, digest=code) for code in codes)
+
+
+# --- the app's own secrets --------------------------------------------------------------------------------
+
+
+async def app_secret(session: AsyncSession, *, name: str) -> str:
+    """A secret the app made for itself (made on first use; every worker and restart reads the same one)."""
+    dialect = postgresql if (await session.connection()).dialect.name == "postgresql" else sqlite
+    insert = dialect.insert(AppSecret).values(name=name, value=secrets.token_hex(32)).on_conflict_do_nothing()
+    await session.exec(insert)
+    await session.commit()
+    row = await session.get(AppSecret, name)
+    assert row is not None
+    return row.value

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 from litestar import Litestar, Request, Router, get
 from litestar.datastructures import CacheControlHeader
 from litestar.di import Provide
@@ -13,10 +11,15 @@ from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
-from webapp import templating
-from webapp.auth import OPEN, VIEWERS, SessionMiddleware, authorize, csrf_token, signed_in_user
+from webapp import logs, templating
+from webapp.auth import OPEN, VIEWERS, SessionMiddleware, authorize, csrf_token, prepare_security, signed_in_user
 from webapp.config import Settings
-from webapp.controllers.account import AccountController
+from webapp.controllers.account import (
+    AccountController,
+    OwnAccountController,
+    SecondFactorSetupController,
+    SignInCodeController,
+)
 from webapp.controllers.bulk import BulkController
 from webapp.controllers.changes import ChangesController
 from webapp.controllers.common import ResourceController, for_resource, provide_submitted
@@ -26,7 +29,8 @@ from webapp.controllers.records import OptionsController, RecordController
 from webapp.controllers.users import UserController
 from webapp.db import make_lifespan, provide_session
 from webapp.errors import exception_handlers
-from webapp.guards import MAX_FORM_FIELDS, body_limits, canonical_ids
+from webapp.guards import canonical_ids, readable_form
+from webapp.limits import MAX_FORM_FIELDS, LimitsMiddleware
 from webapp.links import Links
 from webapp.listing import COUNT_CAP
 from webapp.middleware import add_response_headers
@@ -75,13 +79,16 @@ def _resource_controllers() -> list[type[ResourceController]]:
 
 
 def create_app(settings: Settings) -> Litestar:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logs.configure()
     app = Litestar(
         route_handlers=[
             # In a router of its own so the OPTIONS handler Litestar adds to "/" inherits the access rule too
             # (at app level it would declare none, and the guard refuses such routes to everyone).
             Router(path="/", route_handlers=[home], opt=VIEWERS),
             AccountController,
+            OwnAccountController,
+            SignInCodeController,
+            SecondFactorSetupController,
             *_resource_controllers(),
             ActivityController,
             TrashController,
@@ -96,16 +103,23 @@ def create_app(settings: Settings) -> Litestar:
             ),
         ],
         dependencies={"session": Provide(provide_session), "submitted": Provide(provide_submitted)},
-        guards=[authorize, canonical_ids, body_limits],
+        guards=[authorize, canonical_ids, readable_form],
         template_config=TemplateConfig(instance=_template_engine(settings)),
         lifespan=[make_lifespan(settings)],
-        middleware=[DefineMiddleware(SessionMiddleware, settings=settings)],
+        on_startup=[prepare_security],
+        # Limits first: an oversized or overfull request is refused before anything reads it.
+        middleware=[
+            DefineMiddleware(LimitsMiddleware, settings=settings),
+            DefineMiddleware(SessionMiddleware, settings=settings),
+        ],
         before_send=[add_response_headers],
         exception_handlers=exception_handlers,
         request_max_body_size=settings.max_body_bytes,
         # Our forms have a handful of fields; a body with hundreds of parts is not a form of ours.
         multipart_form_part_limit=MAX_FORM_FIELDS,
         openapi_config=None,
+        # Logging is set up by webapp.logs (one escaping handler); Litestar's own would log unescaped beside it.
+        logging_config=None,
         debug=False,
     )
     app.state.settings = settings

@@ -6,14 +6,17 @@ declares nothing is refused, so a new route cannot be left open by accident.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
+import json
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from litestar import Request, Response
+from litestar import Litestar, Request, Response
 from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie, MutableScopeHeaders
 from litestar.enums import ScopeType
@@ -22,17 +25,25 @@ from litestar.handlers import BaseRouteHandler
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from webapp import accounts, audit
+from webapp import accounts, audit, throttle, totp
 from webapp.config import Settings
 from webapp.db import REQUEST_SESSION, release_request_session
+from webapp.logs import escape
 from webapp.middleware import SAFE_METHODS, STATIC_PREFIX, request_id
 from webapp.models import Role
 
 R = TypeVar("R", bound=Response[Any])
 PUBLIC = "public"
+# Steps of signing in after the password: entering a second-factor code, and setting one up (when the role
+# requires it; signed-in users set one up on the same routes).
+CODE_STEP = "code_step"
+SETUP_STEP = "setup_step"
+SIGNED_IN, SECOND_FACTOR, ENROLL = "signed_in", "second_factor", "enroll"
 ANONYMOUS_CSRF = "anonymous_csrf"
 # `opt` values for routes (and controllers, whose routes inherit them).
 OPEN = {"access": PUBLIC}
+CODE = {"access": CODE_STEP}
+SET_UP = {"access": SETUP_STEP}
 VIEWERS = {"access": Role.viewer}
 EDITORS = {"access": Role.editor}
 ADMINS = {"access": Role.admin}
@@ -41,6 +52,10 @@ CSRF_HEADER = "x-csrf-token"
 # Writing last_seen_at on every request would turn every page view into a write; a minute's slack is enough
 # against a 30-minute idle limit.
 TOUCH_EVERY = timedelta(minutes=1)
+# A sign-in waiting for its second factor (or its set-up) is abandoned after this long.
+STEP_MAX_AGE = timedelta(minutes=10)
+# Attacker-chosen text (a requested path) kept in the audit log: this many characters at most.
+SENT_MAX = 60
 
 
 @dataclass(frozen=True)
@@ -50,6 +65,7 @@ class CurrentUser:
     role: Role
     session_id: str
     csrf_token: str
+    stage: str = SIGNED_IN
 
     @property
     def can_edit(self) -> bool:
@@ -65,6 +81,23 @@ class CsrfFailed(PermissionDeniedException):
 
     title = "This page has expired"
     message = "The form was open too long, or it came from another site. Reload the page and try again."
+
+
+async def prepare_security(app: Litestar) -> None:
+    """At start-up: the stand-in password hash and the keys for second-factor secrets."""
+    app.state.csrf_key = None
+    await app.state.passwords.prepare()
+    app.state.second_factor = totp.Secrets(app.state.settings.second_factor_keys)
+
+
+async def csrf_key(app: Litestar) -> bytes:
+    """The key that signs signed-out forms' CSRF tokens: made once and shared by every worker through the
+    database; read on first use (two first uses at once read the same row)."""
+    if app.state.csrf_key is None:
+        async with app.state.writer() as session:
+            app.state.csrf_key = (await accounts.app_secret(session, name="csrf")).encode()
+    key: bytes = app.state.csrf_key
+    return key
 
 
 def session_cookie_name(settings: Settings) -> str:
@@ -89,8 +122,20 @@ def make_cookie(settings: Settings, key: str, value: str, *, clear: bool = False
 
 
 def current_user(connection: ASGIConnection[Any, Any, Any, Any]) -> CurrentUser | None:
+    """Who is signed in: only a session past every step of signing in."""
     user = connection.scope.get("user")
     return user if isinstance(user, CurrentUser) else None
+
+
+def pending_user(connection: ASGIConnection[Any, Any, Any, Any]) -> CurrentUser | None:
+    """Whose password was right but who has a step of signing in left (a second factor to enter or set up)."""
+    pending = connection.scope.get("state", {}).get("pending")
+    return pending if isinstance(pending, CurrentUser) else None
+
+
+def client_address(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+    """The socket's address: X-Forwarded-For is only honoured by uvicorn for proxies in FORWARDED_ALLOW_IPS."""
+    return connection.client.host if connection.client else "unknown"
 
 
 class SessionMiddleware:
@@ -113,7 +158,9 @@ class SessionMiddleware:
         token = ASGIConnection(scope).cookies.get(self.cookie)
         async with scope["app"].state.reader() as db:
             user, cookie = await self._resolve(scope, db, token) if token else (None, None)
-            scope["user"] = user
+            signed_in = user is not None and user.stage == SIGNED_IN
+            scope["user"] = user if signed_in else None
+            scope["state"]["pending"] = None if signed_in else user
 
             async def send_with_cookie(message: Message) -> None:
                 if cookie is not None and message["type"] == "http.response.start":
@@ -143,6 +190,7 @@ class SessionMiddleware:
             not user.is_active
             or now - row.last_seen_at > self.settings.session_idle
             or now - row.created_at > self.settings.session_max_age
+            or (row.stage != SIGNED_IN and now - row.created_at > STEP_MAX_AGE)
         )
         # A request never holds two connections at once (a burst of such requests would take the whole pool and
         # wait on each other): the lookup's session lets its connection go before a write takes one. The handler
@@ -154,7 +202,7 @@ class SessionMiddleware:
                 await writer.commit()
             return None, make_cookie(self.settings, self.cookie, "", clear=True)
         cookie = None
-        if row.role != user.role:
+        if row.role != user.role and row.stage == SIGNED_IN:
             # Privilege changed since sign-in: continue under a fresh id, so an id seen before the change
             # (for example one planted before sign-in) is worth nothing afterwards.
             await db.close()
@@ -170,9 +218,18 @@ class SessionMiddleware:
                 await writer.commit()
         assert user.id is not None
         current = CurrentUser(
-            id=user.id, username=user.username, role=Role(user.role), session_id=row.id, csrf_token=row.csrf_token
+            id=user.id,
+            username=user.username,
+            role=Role(user.role),
+            session_id=row.id,
+            csrf_token=row.csrf_token,
+            stage=row.stage,
         )
         return current, cookie
+
+
+class SignInUnfinished(NotAuthorizedException):
+    """The password was right but a step of signing in is left: the answer leads there, not to sign-in."""
 
 
 async def authorize(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
@@ -180,41 +237,64 @@ async def authorize(connection: ASGIConnection[Any, Any, Any, Any], handler: Bas
     access = handler.opt.get("access")
     if access is None:
         raise PermissionDeniedException("this route declares no access rule")
-    user = current_user(connection)
-    if access != PUBLIC and user is None:
+    user, pending = current_user(connection), pending_user(connection)
+    step = pending if pending is not None and _step_allows(access, pending.stage) else None
+    if access == CODE_STEP and step is None and user is None:
         raise NotAuthorizedException()
+    if access not in {PUBLIC, CODE_STEP} and user is None and step is None:
+        raise SignInUnfinished() if pending is not None else NotAuthorizedException()
     if connection.scope.get("method") not in SAFE_METHODS:
         try:
-            await check_csrf(connection, user)
+            await check_csrf(connection, user or step)
         except CsrfFailed:
             await record_refusal(
                 connection, user, "the request did not carry this site's token, or came from another site"
             )
             raise
-    if access != PUBLIC and user is not None and not user.role.allows(Role(access)):
+    if access in Role.__members__ and user is not None and not user.role.allows(Role(access)):
         await record_refusal(connection, user, f"needs the {Role(access).value} role")
         raise PermissionDeniedException()
 
 
+def _step_allows(access: str, stage: str) -> bool:
+    return (access, stage) in {(CODE_STEP, SECOND_FACTOR), (SETUP_STEP, ENROLL)}
+
+
+def as_sent(text: str) -> str:
+    """Text a client chose, for the audit log, kept short: as it is when it is short and printable, else
+    escaped, shortened and marked as what it is (someone's input, not the app's words)."""
+    shown = escape(text)
+    if shown == text and len(text) <= SENT_MAX:
+        return text
+    return f"{json.dumps(shown[: SENT_MAX - 1] + '…', ensure_ascii=False)} (as sent, shortened)"
+
+
 async def record_refusal(connection: ASGIConnection[Any, Any, Any, Any], user: CurrentUser | None, why: str) -> None:
     """A signed-in user refused: recorded for the admins, in a transaction of its own (the request has none).
-    Refusals of signed-out requests are not recorded: anyone can make those, as many as they like."""
+    Refusals of signed-out requests are not recorded: anyone can make those, as many as they like. Signed-in
+    ones are recorded up to a limit per session and per address, so a flood cannot bury the sign-in events;
+    the path, which the client chose, is kept short and marked as sent."""
     if user is None:
         return
     settings: Settings = connection.app.state.settings
-    actor = audit.Actor(user.id, user.username, request_id(connection.scope), settings.clock())
-    path = connection.scope["path"][:200]
-    note = f"{connection.scope.get('method')} {path}: {why}"
+    now = settings.clock()
+    counters = [
+        (throttle.LOGGED_PER_SESSION, user.session_id),
+        (throttle.LOGGED_PER_ADDRESS, client_address(connection)),
+    ]
     await release_request_session(connection.scope)  # one connection at a time (see SessionMiddleware._resolve)
     async with connection.app.state.writer() as session:
-        await audit.write(
-            session,
-            [
-                audit.entry(
-                    actor, action="refused", record_type="account", record_id=user.id, label=user.username, note=note
-                )
-            ],
+        verdict = await throttle.take(session, counters, now=now)
+        if not verdict.allowed:
+            return
+        actor = audit.Actor(user.id, user.username, request_id(connection.scope), now)
+        note = f"{connection.scope.get('method')} {as_sent(connection.scope['path'])}: {why}"
+        if verdict.last:
+            note += "; further refusals from this session or address are not recorded for a few minutes"
+        entry = audit.entry(
+            actor, action="refused", record_type="account", record_id=user.id, label=user.username, note=note
         )
+        await audit.write(session, [entry])
         await session.commit()
 
 
@@ -234,9 +314,17 @@ async def check_csrf(connection: ASGIConnection[Any, Any, Any, Any], user: Curre
     if headers.get("sec-fetch-site", "same-origin") not in {"same-origin", "none"}:
         raise CsrfFailed()
     origin = headers.get("origin")
-    if origin is not None and not _same_origin(origin, headers.get("host", ""), settings.trusted_origins):
+    scheme = connection.scope.get("scheme", "http")
+    if origin is not None and not _same_origin(origin, scheme, headers.get("host", ""), settings.trusted_origins):
         raise CsrfFailed()
-    expected = user.csrf_token if user else connection.cookies.get(csrf_cookie_name(settings))
+    if user is not None:
+        expected: str | None = user.csrf_token
+    else:
+        # Before sign-in the token is a cookie of ours: it must be one this server signed, or anyone who can
+        # plant a cookie (a sibling subdomain, a plain-HTTP page) could pick the token they then submit.
+        expected = connection.cookies.get(csrf_cookie_name(settings))
+        if expected is None or not anonymous_token_valid(await csrf_key(connection.app), expected):
+            raise CsrfFailed()
     supplied = headers.get(CSRF_HEADER)
     if supplied is None and hasattr(connection, "form"):
         value = (await submitted_form(connection)).get(CSRF_FIELD)
@@ -245,11 +333,27 @@ async def check_csrf(connection: ASGIConnection[Any, Any, Any, Any], user: Curre
         raise CsrfFailed()
 
 
-def _same_origin(origin: str, host: str, trusted: tuple[str, ...]) -> bool:
+def _same_origin(origin: str, scheme: str, host: str, trusted: tuple[str, ...]) -> bool:
     if origin.rstrip("/") in trusted:
         return True
     parts = urlsplit(origin)
-    return parts.scheme in {"http", "https"} and bool(host) and parts.netloc == host
+    # The scheme too: a page served over https is another origin than this http site, and the other way round.
+    return parts.scheme == scheme and bool(host) and parts.netloc == host
+
+
+def new_anonymous_token(key: bytes) -> str:
+    """A token for a signed-out form: a random nonce and this server's HMAC of it."""
+    nonce = secrets.token_urlsafe(24)
+    return f"{nonce}.{_signature(key, nonce)}"
+
+
+def anonymous_token_valid(key: bytes, token: str) -> bool:
+    nonce, _dot, signature = token.partition(".")
+    return bool(nonce) and len(token) <= 100 and hmac.compare_digest(_signature(key, nonce), signature)
+
+
+def _signature(key: bytes, nonce: str) -> str:
+    return hmac.new(key, f"anonymous-csrf:{nonce}".encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def safe_next(target: str | None, default: str) -> str:
@@ -264,13 +368,13 @@ def safe_next(target: str | None, default: str) -> str:
     return target
 
 
-def anonymous_csrf_cookie(request: Request[Any, Any, Any], response: R) -> R:
+async def anonymous_csrf_cookie(request: Request[Any, Any, Any], response: R) -> R:
     """Forms shown before sign-in (sign-in, set-up) carry a token that must match a cookie of ours."""
     settings: Settings = request.app.state.settings
-    name = csrf_cookie_name(settings)
+    name, key = csrf_cookie_name(settings), await csrf_key(request.app)
     token = request.cookies.get(name)
-    if not token or len(token) > 64:
-        token = accounts.new_token()
+    if not token or not anonymous_token_valid(key, token):
+        token = new_anonymous_token(key)
         response.cookies.append(make_cookie(settings, name, token))
     request.scope.setdefault("state", {})[ANONYMOUS_CSRF] = token
     return response
@@ -286,10 +390,15 @@ def clear_anonymous_csrf(request: Request[Any, Any, Any], response: R) -> R:
 def csrf_token(context: Mapping[str, Any]) -> str:
     """For templates: the token forms and htmx requests send back."""
     request = context["request"]
-    user = current_user(request)
-    if user is not None:
+    user = current_user(request) or pending_user(request)
+    if user is not None and (user.stage == SIGNED_IN or _step_allows(_access(request), user.stage)):
         return user.csrf_token
     return str(request.scope.get("state", {}).get(ANONYMOUS_CSRF, ""))
+
+
+def _access(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+    handler = connection.scope.get("route_handler")
+    return str(handler.opt.get("access", "")) if handler is not None else ""
 
 
 def signed_in_user(context: Mapping[str, Any]) -> CurrentUser | None:

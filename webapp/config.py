@@ -13,6 +13,7 @@ from argon2 import Parameters
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_SQLITE_PATH = PROJECT_DIR / "var" / "heroes.db"
 TRUE = {"1", "true", "yes", "on"}
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 
 
 def utcnow() -> datetime:
@@ -50,10 +51,25 @@ class Settings:
     clock: Callable[[], datetime] = utcnow
     # argon2 cost; None is argon2-cffi's recommended profile. Only tests pass a cheaper one.
     argon2_parameters: Parameters | None = None
+    # Host names (without port) the app answers to; anything else is refused, so a DNS name pointed at this
+    # server by someone else (DNS rebinding) gets nowhere. "*" turns the check off. `serve` sets the served address.
+    allowed_hosts: tuple[str, ...] = LOOPBACK_HOSTS
+    # Fernet keys (comma-separated in SECOND_FACTOR_KEY; the first encrypts) for second-factor secrets at rest.
+    # Without one, nobody can set a second factor up.
+    second_factor_keys: tuple[str, ...] = ()
+    # Seconds a CSV export waits for its client to take the next chunk before giving up (and its slot).
+    export_send_timeout: float = 30.0
 
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    def host_allowed(self, host: str) -> bool:
+        """Whether a Host header names this server (compared without its port, ignoring case)."""
+        if "*" in self.allowed_hosts:
+            return True
+        name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+        return bool(name) and name.lower() in self.allowed_hosts
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -70,4 +86,10 @@ class Settings:
             page_size=int(env.get("PAGE_SIZE", defaults.page_size)),
             team_select_limit=int(env.get("TEAM_SELECT_LIMIT", defaults.team_select_limit)),
             pool_size=int(env.get("DB_POOL_SIZE", defaults.pool_size)),
+            allowed_hosts=_listed(env.get("ALLOWED_HOSTS", "")) or defaults.allowed_hosts,
+            second_factor_keys=tuple(k.strip() for k in env.get("SECOND_FACTOR_KEY", "").split(",") if k.strip()),
         )
+
+
+def _listed(value: str) -> tuple[str, ...]:
+    return tuple(name.strip().lower() for name in value.split(",") if name.strip())

@@ -11,9 +11,9 @@ from litestar.exceptions import ClientException, HTTPException, NotAuthorizedExc
 from litestar.response import Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
-from webapp.auth import CsrfFailed, safe_next
+from webapp.auth import SECOND_FACTOR, CsrfFailed, SignInUnfinished, pending_user, safe_next
 from webapp.data.writes import InTrash, Missing, TrashChanged
-from webapp.htmx import redirect, wants_fragment
+from webapp.htmx import clear_flash, redirect, wants_fragment
 from webapp.listing import BadList
 from webapp.middleware import SAFE_METHODS, request_id
 from webapp.submissions import AlreadySent
@@ -27,6 +27,7 @@ TITLES = {
     405: ("Method not allowed", "This address does not accept that kind of request."),
     409: ("Conflict", "The change conflicts with the current data."),
     413: ("Request too large", "What was sent is larger than this site accepts."),
+    431: ("Request headers too large", "The request carried more or larger headers than this site accepts."),
     422: ("Invalid input", "Some of what was sent is not valid."),
     429: ("Too many requests", "Please wait a moment and try again."),
     500: ("Something went wrong", "The error has been logged. Please try again."),
@@ -72,10 +73,17 @@ def error_response(
         # replaces a table row or a form with something that does not belong there.
         headers = {"HX-Retarget": "#toasts", "HX-Reswap": "beforeend"}
         return Template("errors/_alert.html", context=context, status_code=status_code, headers=headers)
-    return Template("errors/error.html", context=context, status_code=status_code)
+    page = Template("errors/error.html", context=context, status_code=status_code)
+    clear_flash(request, page, only_if_bad=True)  # a bad cookie is not left to fail the next page too
+    return page
 
 
 def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    if isinstance(exc, SignInUnfinished):
+        pending = pending_user(request)
+        return sign_in_first(
+            request, "login:code" if pending and pending.stage == SECOND_FACTOR else "two_factor:setup"
+        )
     if isinstance(exc, NotAuthorizedException):
         return sign_in_first(request)
     if isinstance(exc, CsrfFailed):
@@ -87,8 +95,9 @@ def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) 
     return error_response(request, exc.status_code)
 
 
-def sign_in_first(request: Request[Any, Any, Any]) -> Response[Any]:
-    """Signed out (or the session ended): go to sign-in, and come back to the page afterwards."""
+def sign_in_first(request: Request[Any, Any, Any], step: str | None = None) -> Response[Any]:
+    """Signed out (or the session ended): go to sign-in, and come back to the page afterwards. With a step of
+    signing in left (`step`: the route of the code step or of setting a second factor up), go there instead."""
     if request.method in SAFE_METHODS:
         here, flash = request.url.path + (f"?{request.url.query}" if request.url.query else ""), None
     else:
@@ -99,7 +108,7 @@ def sign_in_first(request: Request[Any, Any, Any]) -> Response[Any]:
     if wants_fragment(request):
         current = urlsplit(request.headers.get("hx-current-url", ""))
         here = current.path if current.netloc == request.headers.get("host") else "/"
-    login = f"{request.app.route_reverse('login')}?{urlencode({'next': safe_next(here, '/')})}"
+    login = f"{request.app.route_reverse(step or 'login')}?{urlencode({'next': safe_next(here, '/')})}"
     if wants_fragment(request):
         # htmx follows HX-Redirect with a full page load, whatever the status.
         return Response(content="", status_code=401, headers={"HX-Redirect": login})

@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from webapp import usernames
 from webapp.models import NAME_MAX, PASSWORD_MAX, PASSWORD_MIN, USERNAME_MAX, Role
 from webapp.resource import FieldSpec, Resource, none_label
 
@@ -189,8 +190,8 @@ def login_form(data: Mapping[str, str]) -> AccountForm:
 
 
 def new_user_form(data: Mapping[str, str], *, with_role: bool = True) -> AccountForm:
-    """A new account: username, password twice, and (except for the first admin) a role."""
-    values = {"username": str(data.get("username", "")).strip().casefold()}
+    """A new account: username (in its stored spelling), password twice, and (except for the first admin) a role."""
+    values = {"username": usernames.normalize(str(data.get("username", "")))}
     form = AccountForm(values=values)
     if error := _username_error(values["username"]):
         form.errors["username"] = error
@@ -214,6 +215,31 @@ def user_update_form(data: Mapping[str, str]) -> AccountForm:
 def set_password_form(data: Mapping[str, str]) -> AccountForm:
     form = AccountForm(values={})
     _password_errors(data, form.errors)
+    return form
+
+
+CODE_MAX = 20
+
+
+def code_form(data: Mapping[str, str]) -> AccountForm:
+    """A second-factor code as typed: six digits from the app, or a recovery code (checked by the caller)."""
+    form = AccountForm(values={"code": str(data.get("code", "")).strip()})
+    code = form.values["code"]
+    if not code:
+        form.errors["code"] = "Enter the code."
+    elif len(code) > CODE_MAX or not code.isascii() or has_control_characters(code):
+        form.errors["code"] = "Enter the 6 digits from your app, or a recovery code."
+    return form
+
+
+def password_only_form(data: Mapping[str, str]) -> AccountForm:
+    """Confirming a change to one's account with one's password (checked by the caller)."""
+    form = AccountForm(values={"password": ""})
+    password = str(data.get("password", ""))
+    if not password:
+        form.errors["password"] = "Enter your password."
+    elif len(password) > PASSWORD_MAX:
+        form.errors["password"] = f"Use at most {PASSWORD_MAX} characters."
     return form
 
 

@@ -1,4 +1,4 @@
-"""Guards every route passes besides the access rule (webapp.auth.authorize): canonical ids and body limits."""
+"""Guards every route passes besides the access rule (webapp.auth.authorize): canonical ids and a readable form."""
 
 from __future__ import annotations
 
@@ -6,13 +6,11 @@ from typing import Any
 
 from litestar import Request
 from litestar.connection import ASGIConnection
-from litestar.exceptions import ClientException, NotFoundException
+from litestar.exceptions import NotFoundException
 from litestar.handlers import BaseRouteHandler
 
 from webapp.auth import submitted_form
 from webapp.middleware import SAFE_METHODS
-
-MAX_FORM_FIELDS = 50
 
 
 async def canonical_ids(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
@@ -25,13 +23,9 @@ async def canonical_ids(connection: ASGIConnection[Any, Any, Any, Any], handler:
             raise NotFoundException()
 
 
-async def body_limits(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
-    """The body limits hold for every unsafe request, also where the handler reads no form (delete, sign-out):
-    an oversized body is refused by its Content-Length before it is read, an overfull form before any change."""
-    if not isinstance(connection, Request) or connection.method in SAFE_METHODS:
-        return
-    declared = connection.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > connection.app.state.settings.max_body_bytes:
-        raise ClientException("request body too large", status_code=413)
-    if len(await submitted_form(connection)) > MAX_FORM_FIELDS:
-        raise ClientException("too many form fields")
+async def readable_form(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    """An unsafe request's form is parsed before any handler: Litestar parses a multipart body on first use and
+    raises on a text part that is not UTF-8, which is a malformed request (400) whoever reads the form later.
+    (Its size and field count were already checked as the body arrived: webapp.limits.)"""
+    if isinstance(connection, Request) and connection.method not in SAFE_METHODS:
+        await submitted_form(connection)

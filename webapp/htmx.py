@@ -7,14 +7,41 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from litestar import Request
+from litestar import Request, Response
 from litestar.datastructures import Cookie
 from litestar.response import Redirect, Template
 
 from webapp.registry import BY_NAME
 
 FLASH_COOKIE = "flash"
+# Over HTTPS the flash cookie carries the session cookie's protection (Secure, and the __Host- prefix, which only
+# this exact origin over HTTPS can set), so nobody else can plant a message, or an Undo of their choosing.
+SECURE_FLASH_COOKIE = "__Host-flash"
 FLASH_MAX = 300
+
+
+def flash_cookie_name(request: Request[Any, Any, Any]) -> str:
+    return SECURE_FLASH_COOKIE if request.app.state.settings.secure_cookies else FLASH_COOKIE
+
+
+def secure_flash_header(header: str) -> str:
+    """A Set-Cookie line for the flash cookie as `redirect` writes it, turned into its HTTPS form."""
+    if not header.startswith(f"{FLASH_COOKIE}="):
+        return header
+    return f"{SECURE_FLASH_COOKIE}={header.removeprefix(f'{FLASH_COOKIE}=')}; Secure"
+
+
+def clear_flash(request: Request[Any, Any, Any], response: Response[Any], *, only_if_bad: bool = False) -> None:
+    """Delete the flash cookie the request came with (shown once, or not shown because it was not ours).
+    `only_if_bad`: only when it is not a message `redirect` wrote (an error page leaves a good one for the next)."""
+    name = flash_cookie_name(request)
+    if only_if_bad and _read_flash(request.cookies.get(name)) != (None, None):
+        return
+    if name in request.cookies:
+        secure = bool(request.app.state.settings.secure_cookies)
+        response.cookies.append(
+            Cookie(key=name, value="", path="/", httponly=True, samesite="lax", secure=secure, max_age=0, expires=0)
+        )
 
 
 @dataclass(frozen=True)
@@ -31,12 +58,14 @@ class Undo:
 
 def _read_flash(raw: str | None) -> tuple[str | None, Undo | None]:
     """The message (and Undo) a redirect left behind. The cookie is ours, but a browser can send anything:
-    whatever does not parse is shown as plain (escaped) text, and an Undo only for a well-formed record."""
+    whatever is not a message as `redirect` writes it is ignored (and cleared), and an Undo is offered only for
+    a well-formed record."""
     if not raw:
         return None, None
     try:
         data = json.loads(raw)
         text, undo = str(data["text"])[:FLASH_MAX], data.get("undo")
+        text.encode()  # a lone surrogate ("\ud800") decodes from JSON but cannot be sent in a page
         if undo is None:
             return text, None
         kind, record_id, version = undo
@@ -44,7 +73,7 @@ def _read_flash(raw: str | None) -> tuple[str | None, Undo | None]:
             return text, Undo(kind, record_id, version)
         return text, None
     except (ValueError, KeyError, TypeError, RecursionError):  # deep nesting: RecursionError, not ValueError
-        return raw[:FLASH_MAX], None
+        return None, None
 
 
 def wants_fragment(request: Request[Any, Any, Any]) -> bool:
@@ -76,13 +105,12 @@ def render(
     context = {**context, "htmx": fragment_wanted, "toast": toast, "undo": _undo_link(request, undo)}
     if fragment_wanted:
         return Template(template_name=fragment, context=context, status_code=status_code, headers=headers)
-    flash = request.cookies.get(FLASH_COOKIE)  # Litestar has already percent-decoded cookie values
+    flash = request.cookies.get(flash_cookie_name(request))  # Litestar has already percent-decoded cookie values
     if toast is None:
         context["toast"], flashed_undo = _read_flash(flash)
         context["undo"] = _undo_link(request, flashed_undo)
     response = Template(template_name=page, context=context, status_code=status_code, headers=headers)
-    if flash:
-        response.delete_cookie(FLASH_COOKIE, path="/")
+    clear_flash(request, response)
     return response
 
 

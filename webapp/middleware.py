@@ -12,6 +12,8 @@ from typing import Any
 from litestar.datastructures import MutableScopeHeaders
 from litestar.types import Message, Scope
 
+from webapp.htmx import FLASH_COOKIE, secure_flash_header
+
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
     "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
@@ -19,6 +21,7 @@ CONTENT_SECURITY_POLICY = (
 STATIC_PREFIX = "/static/"
 # Methods that change nothing: they read in a session without a transaction, and carry no CSRF token.
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+HSTS_SECONDS = 31_536_000
 
 
 def request_id(scope: Scope | Any) -> str:
@@ -38,6 +41,14 @@ async def add_response_headers(message: Message, scope: Scope) -> None:
     headers["Referrer-Policy"] = "same-origin"
     headers["X-Frame-Options"] = "DENY"
     headers["X-Request-ID"] = request_id(scope)
+    if scope["app"].state.settings.secure_cookies:
+        # Browsers use only HTTPS for this site for a year after seeing this over HTTPS.
+        headers["Strict-Transport-Security"] = f"max-age={HSTS_SECONDS}"
+        cookies = headers.getall("set-cookie", [])
+        if any(cookie.startswith(f"{FLASH_COOKIE}=") for cookie in cookies):
+            del headers["set-cookie"]
+            for cookie in cookies:
+                headers.add("set-cookie", secure_flash_header(cookie))
     if not scope["path"].startswith(STATIC_PREFIX):
         # Admin data must not linger in shared or browser caches; fragments and full pages share URLs,
         # so any cache must also key on HX-Request.

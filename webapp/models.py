@@ -9,7 +9,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import DDL, JSON, Index, event, text
+from sqlalchemy import DDL, JSON, BigInteger, Index, event, text
 from sqlmodel import Field, Relationship, SQLModel
 
 NAME_MAX = 100
@@ -139,15 +139,25 @@ PASSWORD_MAX = 256
 
 
 class User(SQLModel, table=True):
-    """Someone who may sign in. Usernames are stored lowercased, so sign-in ignores case."""
+    """Someone who may sign in. Usernames are stored NFKC-normalised and casefolded, so sign-in ignores case and
+    width; `username_skeleton` (UTS #39) is unique, so no new name can look like an existing one."""
+
+    __table_args__ = (Index("uq_user_username_skeleton", "username_skeleton", unique=True),)
 
     id: int | None = Field(default=None, primary_key=True)
     username: str = Field(max_length=USERNAME_MAX, unique=True, index=True)
+    # The SHA-256 of the name's skeleton (a skeleton can be many times longer than the name). NULL only for
+    # look-alikes that existed before the rule: migration 0005 gives the skeleton to the older of them.
+    username_skeleton: str | None = Field(default=None, max_length=64)
     password_hash: str = Field(max_length=255)
     role: str = Field(max_length=16)  # a Role value
     is_active: bool = True
     created_at: datetime
     last_login_at: datetime | None = None
+    # The TOTP secret, encrypted with SECOND_FACTOR_KEY (never stored in the clear); NULL: no second factor.
+    totp_secret: str | None = Field(default=None, max_length=500)
+    # The last TOTP time step accepted: a code is good once, so a step at or before it is refused (no replay).
+    totp_last_step: int | None = Field(default=None, sa_type=BigInteger)
 
 
 class UserSession(SQLModel, table=True):
@@ -162,21 +172,49 @@ class UserSession(SQLModel, table=True):
     role: str = Field(max_length=16)
     created_at: datetime
     last_seen_at: datetime
+    # "signed_in", or a step of sign-in still to do after the password: "second_factor" (enter a code) or
+    # "enroll" (set a second factor up, which the role requires). Only a signed-in session reaches the app.
+    stage: str = Field(default="signed_in", max_length=16, sa_column_kwargs={"server_default": "signed_in"})
 
 
-class LoginFailure(SQLModel, table=True):
-    """One failed sign-in, kept for the throttling windows (shared by every worker through the database)."""
+class Throttle(SQLModel, table=True):
+    """A failure counter for one key ("account:alice", "address:203.0.113.9", ...) over a fixed window that
+    starts at its first failure. Updated by one conditional UPDATE, so concurrent requests cannot pass the limit
+    (see webapp.throttle); shared by every worker through the database."""
 
-    __tablename__ = "login_failure"
-    __table_args__ = (
-        Index("ix_login_failure_username_at", "username", "at"),
-        Index("ix_login_failure_client_at", "client", "at"),
-    )
+    key: str = Field(primary_key=True, max_length=200)
+    window_start: datetime
+    count: int = 0
+
+
+class RecoveryCode(SQLModel, table=True):
+    """A one-time code that stands in for the authenticator app; only its SHA-256 is stored."""
+
+    __tablename__ = "recovery_code"
 
     id: int | None = Field(default=None, primary_key=True)
-    username: str = Field(max_length=USERNAME_MAX)
-    client: str = Field(max_length=64)
-    at: datetime
+    user_id: int = Field(foreign_key="user.id", ondelete="CASCADE", index=True)
+    digest: str = Field(max_length=64)
+    used_at: datetime | None = None
+
+
+class RolePolicy(SQLModel, table=True):
+    """What admins require of a role: here, whether its accounts must sign in with a second factor."""
+
+    __tablename__ = "role_policy"
+
+    role: str = Field(primary_key=True, max_length=16)
+    second_factor_required: bool = False
+
+
+class AppSecret(SQLModel, table=True):
+    """Secrets the app makes for itself on first start and every worker shares (the key that signs the CSRF
+    tokens of signed-out forms)."""
+
+    __tablename__ = "app_secret"
+
+    name: str = Field(primary_key=True, max_length=32)
+    value: str = Field(max_length=128)
 
 
 class SetupToken(SQLModel, table=True):

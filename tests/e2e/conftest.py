@@ -21,7 +21,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from tests.conftest import _admin_url
+from tests.conftest import SECOND_FACTOR_KEY, _admin_url
 from tests.databases import create_postgres_database, drop_postgres_database, reset_tables, run_async
 from tests.support import make_user
 from webapp import accounts
@@ -127,7 +127,7 @@ def live_server(database_kind: str, tmp_path_factory: pytest.TempPathFactory) ->
     run_async(_upgrade_schema(database_url))
     port = _free_port()
     log = workdir / "server.log"
-    env = {**os.environ, "DATABASE_URL": database_url}
+    env = {**os.environ, "DATABASE_URL": database_url, "SECOND_FACTOR_KEY": SECOND_FACTOR_KEY}
     with log.open("wb") as log_file:
         process = subprocess.Popen(
             [sys.executable, "-m", "webapp", "serve", "--port", str(port)],

@@ -13,7 +13,7 @@ never acted on blindly.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -35,6 +35,7 @@ from webapp.data.lists import UnknownName, unknown_name
 from webapp.errors import Refused
 from webapp.forms import means_none
 from webapp.htmx import redirect, render
+from webapp.limits import SendTimeout, stream_closed_on_stall
 from webapp.listing import COUNT_CAP, ListState
 from webapp.numbers import whole_number
 from webapp.resource import FieldSpec, Resource
@@ -324,7 +325,7 @@ def _stream(request: Request[Any, Any, Any], statement: Select[Any], resource: R
         )
     cells = csvio.export_cells(resource)
 
-    async def chunks() -> AsyncIterator[str]:
+    async def chunks() -> AsyncGenerator[str, None]:
         writer = csvio.Writer()
         yield csvio.BOM + writer.rows([csvio.export_header(resource)])
         # A connection of its own, for as long as the client reads (the request's session gave its connection
@@ -336,7 +337,7 @@ def _stream(request: Request[Any, Any, Any], statement: Select[Any], resource: R
                 yield writer.rows(cells(row) for row in partition)
 
     return Stream(
-        chunks(),
+        stream_closed_on_stall(request.scope, chunks()),
         media_type="text/csv",  # Litestar adds "; charset=utf-8" to text types
         headers={"Content-Disposition": f'attachment; filename="{resource.plural}.csv"'},
     )
@@ -441,7 +442,7 @@ class BulkController(ResourceController):
         await session.commit()
         return redirect(list_url, flash=_report(resource, action, plan, changed, target_name, detached))
 
-    @get("/export.csv", name="export", status_code=200)
+    @get("/export.csv", name="export", status_code=200, middleware=[SendTimeout])
     async def export(self, request: Request[Any, Any, Any], session: Session) -> Stream:
         """Exactly what the list shows, every page, in its order (a streamed file)."""
         resource = self.resource

@@ -13,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from webapp import submissions
 from webapp.audit import Actor
-from webapp.auth import current_user
+from webapp.auth import current_user, submitted_form
 from webapp.middleware import request_id
 from webapp.models import Submission
 from webapp.numbers import whole_number
@@ -24,7 +24,7 @@ T = TypeVar("T")
 
 async def read_form(request: Request[Any, Any, Any]) -> dict[str, str]:
     """The submitted form as plain strings (first value per name); anything that is not text is ignored."""
-    form = await request.form()  # its size was checked by the body_limits guard before the handler ran
+    form = await submitted_form(request)  # its size and field count were checked as it arrived (webapp.limits)
     return {name: values[0] for name, values in form.dict().items() if values and isinstance(values[0], str)}
 
 

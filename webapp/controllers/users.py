@@ -19,6 +19,7 @@ from webapp.htmx import redirect, render
 from webapp.models import Role, User
 
 LAST_ADMIN = "This is the last active admin: make someone else an admin first."
+TAKEN = "That username is taken."
 
 
 async def _record(
@@ -46,7 +47,27 @@ class UserController(Controller):
     @get("/", name="users:list", status_code=200)
     async def list_users(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession]) -> Template:
         users = await accounts.list_users(session)
-        return render(request, page="users/list.html", context={"users": users})
+        required = await accounts.roles_requiring_second_factor(session)
+        context = {"users": users, "roles": ROLE_CHOICES, "required": required}
+        return render(request, page="users/list.html", context=context)
+
+    @post("/second-factor-policy", name="users:policy", status_code=303)
+    async def second_factor_policy(
+        self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession]
+    ) -> Redirect:
+        """Which roles must sign in with a second factor (a ticked box per role). Accounts of such a role
+        without one are sent to set one up right after their password, before anything else."""
+        data = await read_form(request)
+        before = await accounts.roles_requiring_second_factor(session)
+        after = {role for role in ROLE_CHOICES if data.get(f"require_{role}") == "on"}
+        changes = {role: [role in before, role in after] for role in ROLE_CHOICES if (role in before) ^ (role in after)}
+        for role in changes:
+            await accounts.require_second_factor(session, role=role, required=role in after)
+        if changes:
+            entry = audit.entry(actor(request), action="second_factor_policy", record_type="account", changes=changes)
+            await audit.write(session, [entry])
+        await session.commit()
+        return redirect(request.app.route_reverse("users:list"), flash="Saved which roles need a second factor.")
 
     @get("/new", name="users:new", status_code=200)
     async def new_user(self, request: Request[Any, Any, Any]) -> Template:
@@ -63,19 +84,22 @@ class UserController(Controller):
         if form.is_valid:
             password_hash = await request.app.state.passwords.hash(data["password"])
             now = request.app.state.settings.clock()
-            user = User(
-                username=form.values["username"], password_hash=password_hash, role=form.values["role"], created_at=now
+            user = accounts.new_user(
+                username=form.values["username"], password_hash=password_hash, role=form.values["role"], now=now
             )
-            session.add(user)
-            try:
-                await session.flush()
-                await _record(request, session, "user_created", user, {"role": [None, user.role]})
-                await session.commit()
-            except IntegrityError:
-                await session.rollback()
-                form.errors["username"], status = "That username is taken.", 409
+            if similar := await accounts.look_alike(session, username=user.username):
+                form.errors["username"], status = _clash(user.username, similar.username), 409
             else:
-                return redirect(request.app.route_reverse("users:list"), flash=f"Created user {user.username}.")
+                session.add(user)
+                try:
+                    await session.flush()
+                    await _record(request, session, "user_created", user, {"role": [None, user.role]})
+                    await session.commit()
+                except IntegrityError:  # made meanwhile by someone else: the unique name or look-alike key
+                    await session.rollback()
+                    form.errors["username"], status = TAKEN, 409
+                else:
+                    return redirect(request.app.route_reverse("users:list"), flash=f"Created user {user.username}.")
         context = {"form": form, "roles": ROLE_CHOICES}
         return render(request, page="users/new.html", context=context, status_code=status)
 
@@ -126,14 +150,16 @@ class UserController(Controller):
     async def set_password(
         self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession], user_id: FromPath[int]
     ) -> Template | Redirect:
-        user = found(await accounts.get_user(session, user_id=user_id, for_update=True))
         data = await read_form(request)
         password_form = set_password_form(data)
-        if not password_form.is_valid:
+        # Hashed before the user's row is locked: on SQLite the lock is the whole app's write lock.
+        new_hash = await request.app.state.passwords.hash(data["password"]) if password_form.is_valid else None
+        user = found(await accounts.get_user(session, user_id=user_id, for_update=True))
+        if new_hash is None:
             form = AccountForm(values={"role": user.role, "is_active": "on" if user.is_active else ""})
             context = _edit_page(user, form, password_form)
             return render(request, page="users/edit.html", context=context, status_code=422)
-        user.password_hash = await request.app.state.passwords.hash(data["password"])
+        user.password_hash = new_hash
         session.add(user)
         await _record(request, session, "password_set", user)
         # A new password set by an admin signs that user out everywhere (but not the admin doing it).
@@ -141,3 +167,24 @@ class UserController(Controller):
         await accounts.end_user_sessions(session, user_id=user_id, keep=me.session_id if me else None)
         await session.commit()
         return redirect(request.app.route_reverse("users:list"), flash=f"Set a new password for {user.username}.")
+
+    @post("/{user_id:int}/second-factor/reset", name="users:reset_second_factor", status_code=303)
+    async def reset_second_factor(
+        self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession], user_id: FromPath[int]
+    ) -> Redirect:
+        """For someone who lost their authenticator app and recovery codes: their second factor is removed (they
+        set a new one up, if their role requires one, right after their password) and they are signed out."""
+        user = found(await accounts.get_user(session, user_id=user_id, for_update=True))
+        message = f"{user.username} has no second factor."
+        if user.totp_secret:
+            await accounts.set_second_factor(session, user=user, secret=None, codes=[])
+            await _record(request, session, "second_factor_reset", user)
+            me = current_user(request)
+            await accounts.end_user_sessions(session, user_id=user_id, keep=me.session_id if me else None)
+            message = f"Removed the second factor of {user.username}, who is signed out everywhere."
+        await session.commit()
+        return redirect(request.app.route_reverse("users:edit", user_id=user_id), flash=message)
+
+
+def _clash(name: str, existing: str) -> str:
+    return TAKEN if name == existing else f"That username looks like {existing}, which is taken. Choose another."
