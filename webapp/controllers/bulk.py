@@ -331,10 +331,9 @@ def _stream(request: Request[Any, Any, Any], statement: Select[Any], resource: R
         # A connection of its own, for as long as the client reads (the request's session gave its connection
         # back before: see `export`). One statement, so the file is one consistent snapshot. The slot is taken
         # here, where the body is sent, so a response that is never sent holds none.
-        async with slots, engine.connect() as connection:
-            result = await connection.stream(statement.execution_options(yield_per=EXPORT_CHUNK))
-            async for partition in result.partitions():
-                yield writer.rows(cells(row) for row in partition)
+        async with slots:
+            async for part in reads.in_parts(engine, statement, size=EXPORT_CHUNK):
+                yield writer.rows(cells(row) for row in part)
 
     return Stream(
         stream_closed_on_stall(request.scope, chunks()),

@@ -3,13 +3,14 @@ record, a record's referencing records, history, Activity and the trash. Keyword
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import dataclass
 from math import ceil
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, func
+from sqlalchemy import ColumnElement, Select, func
 from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -17,6 +18,17 @@ from webapp.data.ids import valid_id
 from webapp.data.search import contains, starts_with
 from webapp.models import AuditEntry, User
 from webapp.resource import Resource
+
+
+async def in_parts(
+    engine: AsyncEngine, statement: Select[Any], *, size: int
+) -> AsyncGenerator[Sequence[Row[Any]], None]:
+    """Every row of `statement`, `size` at a time, from one statement on a connection of its own (one consistent
+    snapshot, and memory flat however many rows): for a reader that takes its time, like a download."""
+    async with engine.connect() as connection:
+        result = await connection.stream(statement.execution_options(yield_per=size))
+        async for part in result.partitions():
+            yield part
 
 
 def live(resource: Resource) -> ColumnElement[bool]:
