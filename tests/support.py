@@ -48,8 +48,7 @@ class Clock:
 
 
 async def sign_in(client: httpx.AsyncClient, db: AsyncSession, user: User, clock: Clock) -> str:
-    """Sign `client` in as `user` with a session made directly (the sign-in form has tests of its own); like htmx,
-    the client then sends the session's CSRF token as a header on every request. Returns the token."""
+    """Sign `client` in with a session made directly; like htmx, it then sends the CSRF token on every request."""
     token, row = await accounts.start_session(db, user=user, now=clock())
     await db.commit()
     client.cookies.set("session", token)
@@ -59,10 +58,7 @@ async def sign_in(client: httpx.AsyncClient, db: AsyncSession, user: User, clock
 
 # --- arranging data -----------------------------------------------------------------------------------------------
 async def make_team(db: AsyncSession, name: str = "Preventers", headquarters: str = "Sharp Tower") -> Team:
-    team = Team(name=name, headquarters=headquarters)
-    db.add(team)
-    await db.commit()
-    return team
+    return await TEAMS.make(db, name, headquarters=headquarters)
 
 
 async def make_hero(
@@ -72,10 +68,8 @@ async def make_hero(
     age: int | None = None,
     team: Team | None = None,
 ) -> Hero:
-    hero = Hero(name=name, secret_name=secret_name, age=age, team_id=team.id if team else None)
-    db.add(hero)
-    await db.commit()
-    return hero
+    fields = {"secret_name": secret_name, "age": age, "team_id": team.id if team else None}
+    return await HEROES.make(db, name, **fields)
 
 
 async def move_to_trash(db: AsyncSession, record: Hero | Team, by: str = "eddie") -> None:
@@ -107,14 +101,8 @@ async def make_user(
     is_active: bool = True,
 ) -> User:
     hashed, now = password_hash(password), utcnow()
-    user = User(
-        username=username,
-        username_skeleton=skeleton_key(username),
-        password_hash=hashed,
-        role=role.value,
-        is_active=is_active,
-        created_at=now,
-    )
+    names = {"username": username, "username_skeleton": skeleton_key(username)}
+    user = User(**names, password_hash=hashed, role=role.value, is_active=is_active, created_at=now)
     db.add(user)
     await db.commit()
     return user
@@ -129,7 +117,6 @@ async def signed_in_as(http: Client, db: AsyncSession, clock: Clock, role: Role)
 # --- re-reading the database --------------------------------------------------------------------------------------
 def id_of(model: Any) -> int:
     """A stored row's id as a plain int (the models type it optional until inserted)."""
-    assert model.id is not None
     return int(model.id)
 
 
@@ -147,10 +134,9 @@ async def audit_entries(db: AsyncSession) -> list[AuditEntry]:
 
 
 async def database_state(db: AsyncSession) -> dict[str, list[tuple[object, ...]]]:
-    """Every row of every table but the audit log, re-read (order-independent): equal before and after means
-    nothing changed. The audit log is left out because a refused request is itself recorded there (tests of
-    refusals check that entry on its own), and so are the counters that limit how many refusals are recorded
-    and how many sign-ins are tried, and the key the app makes for itself on first use. The read ended."""
+    """Every row of every table, re-read (order-independent): equal before and after means nothing changed. Left
+    out: what a refused request writes itself (the audit log, whose entry tests of refusals check on their own; the
+    counters limiting recorded refusals and sign-in attempts) and the key the app makes on first use. Read ended."""
     db.expire_all()
     state: dict[str, list[tuple[object, ...]]] = {}
     connection = await db.connection()
@@ -369,21 +355,20 @@ class Subject:
         await db.commit()
         return records
 
-    async def all(self, db: AsyncSession) -> list[Any]:
-        """Every record, in the trash or not, by id (the read ended)."""
+    async def all(self, db: AsyncSession, record_id: int | None = None) -> list[Any]:
+        """Every record (or the one with `record_id`), in the trash or not, by id (the read ended)."""
         db.expire_all()
         model = self.resource.model
-        records = list((await db.exec(select(model).order_by(col(model.id)))).all())
+        statement = select(model).order_by(col(model.id))
+        records = list(
+            (await db.exec(statement if record_id is None else statement.where(model.id == record_id))).all()
+        )
         await db.commit()
         return records
 
     async def fetch(self, db: AsyncSession, record_id: int) -> Any | None:
         """The record as stored, in the trash or not, or None (the read ended)."""
-        db.expire_all()
-        model = self.resource.model
-        record = (await db.exec(select(model).where(model.id == record_id))).first()
-        await db.commit()
-        return record
+        return next(iter(await self.all(db, record_id)), None)
 
     async def stored(self, db: AsyncSession, record_id: int) -> Any:
         record = await self.fetch(db, record_id)
