@@ -38,7 +38,7 @@ async def _setup_token(settings: Settings) -> str | None:
     try:
         _reader, writer = session_factories(engine)
         async with writer() as session:
-            if await accounts.count_users(session):
+            if await accounts.any_users(session):
                 return None
             token = await accounts.issue_setup_token(session, now=settings.clock(), valid_for=SETUP_LINK_VALID)
             await session.commit()

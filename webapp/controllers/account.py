@@ -50,6 +50,16 @@ from webapp.passwords import Passwords
 
 BAD_CREDENTIALS = "Invalid username or password."
 BAD_CODE = "That code is not valid. Enter the current code from your app, or an unused recovery code."
+SETUP_DONE = (
+    "This set-up link was used",
+    "The first admin already exists, so set-up links no longer work. Sign in, or ask an admin for an account.",
+)
+SETUP_LINK_DEAD = (
+    "This set-up link has expired or is not valid",
+    "A set-up link works once, for 24 hours, and only the newest one printed works; check that the whole link was "
+    "copied. To get a new one, restart the server (python -m webapp serve prints it while no account exists), or "
+    "create the first admin on the server with: python -m webapp users create NAME --role admin",
+)
 NOT_CONFIGURED = (
     "Second factors cannot be set up on this server yet: its administrator has to set SECOND_FACTOR_KEY first."
 )
@@ -88,7 +98,10 @@ async def _login_page(
     alert: str | None = None,
     headers: dict[str, str] | None = None,
 ) -> Template:
-    context = {"form": form, "next": next_path, "alert": alert}
+    async with request.app.state.reader() as session:
+        # A fresh install has no accounts and no default password: say how the first one is made.
+        first_run = not await accounts.any_users(session)
+    context = {"form": form, "next": next_path, "alert": alert, "first_run": first_run}
     response = render(request, page="account/login.html", context=context, status_code=status_code, headers=headers)
     return await anonymous_csrf_cookie(request, response)
 
@@ -579,11 +592,14 @@ def _setup_page(
 
 
 async def _check_setup(request: Request[Any, Any, Any], session: AsyncSession, token: str) -> None:
-    """The set-up link works once, only while no user exists, and only until it expires."""
+    """The set-up link works once, only while no user exists, and only until it expires. Otherwise a page that
+    says which (as far as can be told: only digests of live tokens are kept) and what to do instead."""
     now = _settings(request).clock()
     # The token first: on a POST its row lock makes a second, simultaneous submit wait and then find no token.
     locking = request.method == "POST"
-    if not await accounts.setup_token_valid(session, token=token, now=now, for_update=locking):
-        raise NotFoundException()
-    if await accounts.count_users(session):
-        raise NotFoundException()
+    valid = await accounts.setup_token_valid(session, token=token, now=now, for_update=locking)
+    if valid and not await accounts.any_users(session):
+        return
+    if await accounts.any_users(session):
+        raise Refused(410, *SETUP_DONE, link=(request.app.route_reverse("login"), "Sign in"))
+    raise Refused(404, *SETUP_LINK_DEAD)
