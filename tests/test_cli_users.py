@@ -4,7 +4,6 @@ link `serve` prints while there are no users. Real subprocesses against the data
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import shlex
 import socket
@@ -21,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.auth_support import new_session_cookie, stored_session, stored_users, submit_login
+from tests.cli_support import PROJECT_DIR, cli_env, run_cli, sqlite_url
 from tests.conftest import TEST_HOST
 from tests.markup import parse
 from tests.support import make_user, password_hash
@@ -28,38 +28,8 @@ from webapp.app import create_app
 from webapp.config import Settings
 from webapp.models import Role
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
 PASSWORD = "cli chosen passphrase"
 SETUP_LINK = re.compile(r"http://127\.0\.0\.1:(\d+)/setup/([\w-]+)")
-
-
-def sqlite_url(path: Path) -> str:
-    return f"sqlite+aiosqlite:///{path}"
-
-
-def cli_env(database_url: str) -> dict[str, str]:
-    env = {**os.environ, "DATABASE_URL": database_url}
-    for name in ("APP_ENV", "SECURE_COOKIES", "FORWARDED_ALLOW_IPS"):
-        env.pop(name, None)
-    return env
-
-
-async def run_cli(*args: str, database_url: str, stdin: str = "") -> tuple[int, str, str]:
-    """`python -m webapp ARGS` with `stdin` piped in; returns the exit code, stdout and stderr."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "webapp",
-        *args,
-        cwd=PROJECT_DIR,
-        env=cli_env(database_url),
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(process.communicate(stdin.encode()), timeout=120)
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
 
 
 def free_port() -> int:
