@@ -11,10 +11,11 @@ import sys
 import time
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 
 import uvicorn
 
-from webapp import accounts, logs, user_commands
+from webapp import accounts, backups, logs, user_commands
 from webapp.config import LOOPBACK_HOSTS, Settings
 from webapp.db import create_engine, session_factories, upgrade_schema
 from webapp.demo import seed_demo, seed_generated
@@ -184,6 +185,24 @@ def _count(text: str) -> int:
     return value
 
 
+def backup(args: argparse.Namespace) -> int:
+    return _report(lambda: backups.backup(Settings.from_env(), Path(args.path), overwrite=args.overwrite))
+
+
+def restore(args: argparse.Namespace) -> int:
+    return _report(lambda: backups.restore(Settings.from_env(), Path(args.path), confirmed=args.yes))
+
+
+def _report(work: Callable[[], str]) -> int:
+    """0 and what was done on stdout, or 1 and why nothing was done on stderr."""
+    try:
+        print(work())
+    except backups.Refused as refusal:
+        print(refusal, file=sys.stderr)
+        return 1
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m webapp", description="The hero admin.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -203,6 +222,24 @@ def main(argv: list[str] | None = None) -> int:
     demo_parser.add_argument("--seed", type=int, default=1, help="the generator's seed (default 1)")
     demo_parser.set_defaults(handler=demo)
     user_commands.add_parser(commands)
+    backup_parser = commands.add_parser(
+        "backup",
+        help="copy the SQLite database to PATH, consistent while the app serves",
+        description="SQLite's online backup: one consistent snapshot, taken while the app keeps serving. "
+        "For PostgreSQL, use pg_dump (the command says how).",
+    )
+    backup_parser.add_argument("path", metavar="PATH")
+    backup_parser.add_argument("--overwrite", action="store_true", help="replace PATH if it exists")
+    backup_parser.set_defaults(handler=backup)
+    restore_parser = commands.add_parser(
+        "restore",
+        help="replace the SQLite database with a backup (the app stopped; the current one is kept aside)",
+        description="Checks that PATH is a sound database of this app, refuses while the database is in use, keeps "
+        "the current database beside it, and upgrades an older backup's schema.",
+    )
+    restore_parser.add_argument("path", metavar="PATH")
+    restore_parser.add_argument("--yes", action="store_true", help="go ahead (without it, only says what it would do)")
+    restore_parser.set_defaults(handler=restore)
     args = parser.parse_args(argv)
     return int(args.handler(args))
 
