@@ -15,7 +15,7 @@ from pathlib import Path
 
 import uvicorn
 
-from webapp import accounts, backups, logs, user_commands
+from webapp import accounts, backups, checks, logs, user_commands
 from webapp.config import LOOPBACK_HOSTS, Settings
 from webapp.db import create_engine, session_factories, upgrade_schema
 from webapp.demo import seed_demo, seed_generated
@@ -185,6 +185,24 @@ def _count(text: str) -> int:
     return value
 
 
+def check(args: argparse.Namespace) -> int:
+    """What is right on stdout, then "ok" (0); or what is wrong on stderr (1)."""
+    report = checks.check(timeout=args.timeout)
+    for fact in report.facts:
+        print(fact)
+    for problem in report.problems:
+        print(problem, file=sys.stderr)
+    if report.problems:
+        count = len(report.problems)
+        print(
+            f"{count} problem{'s' if count > 1 else ''}: fix {'them' if count > 1 else 'it'} before serve.",
+            file=sys.stderr,
+        )
+        return 1
+    print("ok")
+    return 0
+
+
 def backup(args: argparse.Namespace) -> int:
     return _report(lambda: backups.backup(Settings.from_env(), Path(args.path), overwrite=args.overwrite))
 
@@ -222,6 +240,14 @@ def main(argv: list[str] | None = None) -> int:
     demo_parser.add_argument("--seed", type=int, default=1, help="the generator's seed (default 1)")
     demo_parser.set_defaults(handler=demo)
     user_commands.add_parser(commands)
+    check_parser = commands.add_parser(
+        "check",
+        help="validate the configuration and reach the database (run it before serve)",
+        description="Reads the settings from the environment as serve does, reaches the database and says whether "
+        "its schema is at the newest migration. Exit 0 and 'ok', or 1 and what is wrong. Writes nothing.",
+    )
+    check_parser.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for the database (default 5)")
+    check_parser.set_defaults(handler=check)
     backup_parser = commands.add_parser(
         "backup",
         help="copy the SQLite database to PATH, consistent while the app serves",
