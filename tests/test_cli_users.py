@@ -6,11 +6,7 @@ from __future__ import annotations
 import asyncio
 import re
 import shlex
-import socket
 import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -20,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.auth_support import new_session_cookie, stored_session, stored_users, submit_login
-from tests.cli_support import PROJECT_DIR, cli_env, run_cli, sqlite_url
+from tests.cli_support import cli_env, run_cli, serving, sqlite_url
 from tests.conftest import TEST_HOST
 from tests.markup import parse
 from tests.support import make_user, password_hash
@@ -30,62 +26,6 @@ from webapp.models import Role
 
 PASSWORD = "cli chosen passphrase"
 SETUP_LINK = re.compile(r"http://127\.0\.0\.1:(\d+)/setup/([\w-]+)")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@dataclass
-class Served:
-    """What `serve` wrote up to the end of its start-up, stdout and stderr (the log) apart, and its port."""
-
-    out: str
-    log: str
-    port: int
-
-
-@asynccontextmanager
-async def serving(database_url: str) -> AsyncIterator[Served]:
-    """`python -m webapp serve` on a free port, up until the block ends; yields once uvicorn says it is running
-    (and, while there are no users, once the set-up box after that line is complete)."""
-    port = free_port()
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "webapp",
-        "serve",
-        "--port",
-        str(port),
-        cwd=PROJECT_DIR,
-        env=cli_env(database_url),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    assert process.stdout is not None
-    assert process.stderr is not None
-    out: list[str] = []
-    log: list[str] = []
-    try:
-        async with asyncio.timeout(60):
-            while not log or "Uvicorn running on" not in log[-1]:
-                line = (await process.stderr.readline()).decode()
-                assert line, f"serve stopped before starting: {''.join(log)}"
-                log.append(line)
-            # stdout: the "Serving" line, then with no users the box, which ends with a blank line after its rule.
-            while not out or not out[-1].startswith("Serving"):
-                out.append((await process.stdout.readline()).decode())
-            if "No users yet" in "".join(log):
-                while len(out) < 3 or not (out[-1] == "\n" and out[-2].startswith("+-")):
-                    line = (await process.stdout.readline()).decode()
-                    assert line, f"serve stopped before printing the set-up box: {''.join(out)}"
-                    out.append(line)
-        yield Served("".join(out), "".join(log), port)
-    finally:
-        process.terminate()
-        await process.wait()
 
 
 # --- users create -----------------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 from webapp import revisions
 from webapp.config import Settings
@@ -37,7 +37,10 @@ def database_file(settings: Settings, *, command: str) -> Path:
     """The SQLite file DATABASE_URL names; for PostgreSQL, how to use its own tools instead of `command`."""
     url = make_url(settings.database_url)
     if not settings.is_sqlite:
-        dump = url.set(drivername="postgresql", password=None).render_as_string()
+        # libpq's spelling of the same database, without the password (it would end up in shell history).
+        dump = URL.create(
+            "postgresql", url.username, None, url.host, url.port, url.database, url.query
+        ).render_as_string()
         raise Refused(
             f"DATABASE_URL is a PostgreSQL database, which `{command}` does not copy: use PostgreSQL's own tools, "
             "for example\n"
