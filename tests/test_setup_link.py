@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+from contextlib import closing
 from datetime import timedelta
+from pathlib import Path
 
 import httpx
 from argon2 import PasswordHasher
 from litestar import Litestar
+from litestar.testing import AsyncTestClient
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.auth_support import form_token, new_session_cookie, set_cookie, signed_in_as, stored_session, stored_users
-from tests.conftest import Clock
+from tests.conftest import TEST_HOST, Clock
 from tests.markup import parse
 from tests.support import Client, field_error, make_user
 from webapp.accounts import issue_setup_token
+from webapp.app import create_app
+from webapp.config import Settings
+from webapp.db import create_engine, create_tables
 from webapp.models import Role, SetupToken
 
 PASSWORD = "first admin passphrase"
@@ -196,3 +203,22 @@ async def test_sign_in_page_drops_the_hint_once_any_account_exists(http: Client,
     page = parse((await http.get("/login")).text)
     assert not page.has("section", aria_labelledby="first-run")
     assert "No account exists yet" not in page.text
+
+
+async def test_sign_in_page_still_answers_without_the_hint_when_the_accounts_cannot_be_read(tmp_path: Path) -> None:
+    database = tmp_path / "broken.db"
+    settings = Settings(database_url=f"sqlite+aiosqlite:///{database}", allowed_hosts=(TEST_HOST,))
+    engine = create_engine(settings)
+    try:
+        await create_tables(engine)
+    finally:
+        await engine.dispose()
+    async with AsyncTestClient(app=create_app(settings)) as browser:
+        assert parse((await browser.get("/login")).text).has("section", aria_labelledby="first-run")
+        with closing(sqlite3.connect(database)) as connection, connection:
+            connection.execute('ALTER TABLE "user" RENAME TO user_away')  # the accounts cannot be read
+        response = await browser.get("/login")
+    assert response.status_code == 200
+    page = parse(response.text)
+    assert not page.has("section", aria_labelledby="first-run")
+    assert page.has("form", action="/login")

@@ -9,6 +9,7 @@ written in another short transaction.
 
 from __future__ import annotations
 
+import asyncio
 import math
 from typing import Any
 from urllib.parse import urlencode
@@ -18,6 +19,7 @@ from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from webapp import accounts, audit, throttle, totp
@@ -98,10 +100,7 @@ async def _login_page(
     alert: str | None = None,
     headers: dict[str, str] | None = None,
 ) -> Template:
-    async with request.app.state.reader() as session:
-        # A fresh install has no accounts and no default password: say how the first one is made.
-        first_run = not await accounts.any_users(session)
-    context = {"form": form, "next": next_path, "alert": alert, "first_run": first_run}
+    context = {"form": form, "next": next_path, "alert": alert, "first_run": await _first_run(request)}
     response = render(request, page="account/login.html", context=context, status_code=status_code, headers=headers)
     return await anonymous_csrf_cookie(request, response)
 
@@ -112,6 +111,20 @@ async def _count_attempt(request: Request[Any, Any, Any], counters: list[tuple[t
     async with request.app.state.writer() as session:
         verdict = await throttle.take(session, counters, now=_settings(request).clock())
     return verdict.retry_after
+
+
+# How long the sign-in page waits to learn whether any account exists before it goes without saying so.
+FIRST_RUN_CHECK_SECONDS = 1.0
+
+
+async def _first_run(request: Request[Any, Any, Any]) -> bool:
+    """Whether no account exists yet (a fresh install: the page says how the first one is made). The hint is an
+    extra, and the sign-in page must not fail or stall on it while the database is unwell: then it is left out."""
+    try:
+        async with asyncio.timeout(FIRST_RUN_CHECK_SECONDS), request.app.state.reader() as session:
+            return not await accounts.any_users(session)
+    except (SQLAlchemyError, OSError, TimeoutError):
+        return False
 
 
 def _signed_in(request: Request[Any, Any, Any], token: str, target: str, *, flash: str | None = None) -> Redirect:
