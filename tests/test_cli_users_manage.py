@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from argon2 import PasswordHasher
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -152,3 +154,18 @@ async def test_changes_to_an_unknown_user_fail_naming_them(settings: Settings, d
     ):
         code, out, err = await run_cli("users", *args, database_url=settings.database_url, stdin=stdin)
         assert (code, out, err) == (1, "", "No user named 'nobody'.\n"), args
+
+
+async def test_two_admins_deactivated_at_once_leave_one_active(settings: Settings, db: AsyncSession) -> None:
+    await make_user(db, username="ann", role=Role.admin)
+    await make_user(db, username="bob", role=Role.admin)
+    # The schema recorded first, as serve leaves it: the race under test is the admins', not two first migrations.
+    assert (await run_cli("users", "list", database_url=settings.database_url))[0] == 0
+    outcomes = await asyncio.gather(
+        *(run_cli("users", "deactivate", name, database_url=settings.database_url) for name in ("ann", "bob"))
+    )
+    assert sorted(code for code, _out, _err in outcomes) == [0, 1]
+    (refused,) = [err for code, _out, err in outcomes if code == 1]
+    assert refused.endswith("is the last active admin: make someone else an admin first.\n")
+    users = await stored_users(db)
+    assert sorted(user.is_active for user in users.values()) == [False, True]

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from webapp import accounts, audit
@@ -169,10 +170,23 @@ async def _keep_an_admin(session: AsyncSession, user: User, *, role: str, active
         raise _LastAdmin
 
 
-def _change(settings: Settings, username: str, work: Callable[[AsyncSession, User], Awaitable[str]]) -> int:
-    """Run `work` on the named user's locked row; print what it says, or why nothing changed."""
+async def _lock_active_admins(session: AsyncSession) -> None:
+    """PostgreSQL: two commands demoting or deactivating two admins at once would each count the other as still
+    active. Locking every active admin's row first, in id order (so two such commands cannot deadlock), makes the
+    second wait, then count the first one's change. (SQLite's BEGIN IMMEDIATE runs them one after the other.)"""
+    admins = select(User.id).where(User.role == Role.admin.value, col(User.is_active).is_(True))
+    await session.exec(admins.order_by(col(User.id)).with_for_update())
+
+
+def _change(
+    settings: Settings, username: str, work: Callable[[AsyncSession, User], Awaitable[str]], *, admins: bool = False
+) -> int:
+    """Run `work` on the named user's locked row (with every active admin's row locked first when `admins`: the
+    change may take away an admin); print what it says, or why nothing changed."""
 
     async def locked(session: AsyncSession) -> str:
+        if admins:
+            await _lock_active_admins(session)
         return await work(session, await _locked_user(session, username))
 
     try:
@@ -224,7 +238,7 @@ def set_role(args: argparse.Namespace) -> int:
         await session.commit()
         return f"{user.username!r} is now {args.role}."
 
-    return _change(settings, args.username, work)
+    return _change(settings, args.username, work, admins=True)
 
 
 def deactivate(args: argparse.Namespace) -> int:
@@ -243,7 +257,7 @@ def deactivate(args: argparse.Namespace) -> int:
         await session.commit()
         return f"Deactivated {user.username!r} and signed them out everywhere."
 
-    return _change(settings, args.username, work)
+    return _change(settings, args.username, work, admins=True)
 
 
 def reset_second_factor(args: argparse.Namespace) -> int:
