@@ -146,11 +146,12 @@ async def conflict_form(
 
 
 async def count_line(request: Request[Any, Any, Any], session: AsyncSession, resource: Resource) -> dict[str, Any]:
-    """The count of the list the user is on, after a create or delete there (htmx updates it in place)."""
+    """The count of the list the user is on, after a change made there: htmx updates the count line and the bulk
+    form's "Select all N matching" in place (records/_counts.html), from this one count so that they agree."""
     default_size = request.app.state.settings.page_size
     state = listing.seen_list(resource, request.headers, default_size=default_size)
     try:
         resolved = await resource.lists.resolve(session, state)
     except UnknownName:
-        return {"count": 0, "filtered": True}
-    return {"count": await resource.lists.count(session, state, resolved), "filtered": state.filtered}
+        return {"count": 0, "filtered": True, "state": state}
+    return {"count": await resource.lists.count(session, state, resolved), "filtered": state.filtered, "state": state}

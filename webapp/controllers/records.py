@@ -151,7 +151,11 @@ class RecordController(ResourceController):
         message = f"Saved {resource.name} {record.name}."
         if not wants_fragment(request):
             return redirect(detail, flash=message)
-        context = {"resource": resource, "record": await resource.lists.row(session, record_id)}
+        context = {
+            "resource": resource,
+            "record": await resource.lists.row(session, record_id),
+            **await pages.count_line(request, session, resource),
+        }
         return render(
             request, page="records/detail.html", fragment="records/_saved.html", context=context, toast=message
         )
