@@ -94,8 +94,17 @@
   document.addEventListener("htmx:afterSettle", function () {
     var swapped = swapping;
     swapping = null;
+    if (!swapped) return;
+    settleFocus(swapped);
+    // A message dismissed later gives the focus back to where the swap left it (a conflict row's field).
     var active = document.activeElement;
-    if (!swapped || (active && active !== document.body && active.isConnected)) return;
+    if (!afterToast && active && active !== document.body && !active.closest("#toasts")) afterToast = active;
+  });
+
+  function settleFocus(swapped) {
+    afterToast = null;
+    var active = document.activeElement;
+    if (active && active !== document.body && active.isConnected) return;
     var row = byId(swapped.row);
     if (row) return focusRestoredRow(row);
     if (swapped.row) {
@@ -119,7 +128,7 @@
       region.setAttribute("tabindex", "-1");
       region.focus();
     }
-  });
+  }
 
   function dismiss(message) {
     message.remove();
