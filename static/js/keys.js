@@ -149,10 +149,13 @@
     if (opener) openShortcuts();
   });
 
-  // The row focus follows the focus: it goes when the focus leaves the row.
+  // The row focus follows the focus: it goes when the focus leaves the row for the page (not for the shortcuts
+  // dialog, which gives the focus back), and comes back with it.
   document.addEventListener("focusin", function (event) {
-    var inside = event.target instanceof Element ? event.target.closest("tr.row-focus") : null;
-    if (!inside) rows().forEach(function (row) { row.classList.remove("row-focus"); });
+    var target = event.target;
+    if (!(target instanceof Element) || target.closest("dialog")) return;
+    if (target.matches("tbody[data-rows] > tr[id]")) markRow(target);
+    else if (!target.closest("tr.row-focus")) rows().forEach(function (row) { row.classList.remove("row-focus"); });
   });
 
   // --- keys ----------------------------------------------------------------------------------------------------
