@@ -5,10 +5,12 @@ page of a list. Each test runs at desktop size and at a 390 px phone's."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
+import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import LiveServer
+from tests.e2e.conftest import SIZES, LiveServer
 from tests.e2e.everyday import HeldAnswers, focused
 from tests.e2e.support import (
     add_hero,
@@ -83,6 +85,33 @@ def test_delete_shows_a_busy_row_until_it_goes(sized_page: Page, server: LiveSer
     expect(delete).to_have_attribute("disabled", "")
     answers.release()
     expect(row).to_have_count(0)
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_busy_rows_and_the_undo_message_have_no_axe_violations(
+    new_page: Callable[..., Page], server: LiveServer, scheme: str
+) -> None:
+    page = new_page(color_scheme=scheme, viewport=SIZES["desktop"])
+    hero_id = add_hero(server, name="Deadpond")
+    add_hero(server, name="Rusty-Man")
+    page.goto("/heroes")
+    row = page.locator(f"#hero-{hero_id}")
+    answers = HeldAnswers(page)
+    page.get_by_role("link", name="Edit Deadpond").click()
+    expect(row).to_have_attribute("aria-busy", "true")
+    expect_no_axe_violations(page)
+    answers.release()
+    page.get_by_role("button", name="Save").click()
+    expect(row).to_have_attribute("aria-busy", "true")
+    expect_no_axe_violations(page)
+    answers.release()
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("link", name="Delete Rusty-Man").click()
+    expect(page.locator("tr[aria-busy='true']")).to_have_count(1)
+    expect_no_axe_violations(page)
+    answers.release()
+    expect(page.locator("#toasts").get_by_role("button", name="Undo")).to_be_focused()
+    expect_no_axe_violations(page)
 
 
 def test_inline_save_puts_the_focus_on_the_saved_rows_edit(sized_page: Page, server: LiveServer) -> None:
