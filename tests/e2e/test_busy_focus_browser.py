@@ -72,6 +72,27 @@ def test_inline_edit_and_save_show_a_busy_row_and_disable_what_sent_them(sized_p
     expect(row).not_to_have_attribute("aria-busy", "true")
 
 
+def test_inline_create_shows_a_busy_form_and_a_disabled_save(sized_page: Page, server: LiveServer) -> None:
+    page = sized_page
+    page.goto("/heroes")
+    answers = HeldAnswers(page)
+    new = page.get_by_role("link", name="New hero")
+    new.click()
+    expect(new).to_have_attribute("disabled", "")
+    expect(page.locator("#hero-form-slot")).to_have_attribute("aria-busy", "true")
+    answers.release()
+    expect(page.get_by_label("Name", exact=True)).to_be_focused()
+    page.get_by_label("Name", exact=True).fill("Spider-Boy")
+    page.get_by_label("Secret name", exact=True).fill("Pedro Parqueador")
+    save = page.get_by_role("button", name="Save")
+    save.click()
+    expect(save).to_be_disabled()
+    expect(page.locator("#hero-form")).to_have_attribute("aria-busy", "true")
+    answers.release()
+    expect(page.get_by_role("status")).to_have_text("Created hero Spider-Boy.")
+    expect(page.get_by_label("Name", exact=True)).to_be_focused()  # the fresh form, ready for the next one
+
+
 def test_delete_shows_a_busy_row_until_it_goes(sized_page: Page, server: LiveServer) -> None:
     page = sized_page
     hero_id = add_hero(server, name="Deadpond")
