@@ -3,7 +3,11 @@ and questions about the focus and about what covers what."""
 
 from __future__ import annotations
 
+import time
+
 from playwright.sync_api import Page, Route
+
+HELD_WAIT = 10.0  # seconds for a request htmx has sent to reach the route, on a loaded machine
 
 
 class HeldAnswers:
@@ -11,6 +15,7 @@ class HeldAnswers:
     sees the page while a request runs. Other requests (pages, static files) go through."""
 
     def __init__(self, page: Page) -> None:
+        self.page = page
         self.held: list[Route] = []
         page.route("**/*", self._hold)
 
@@ -21,6 +26,12 @@ class HeldAnswers:
             route.continue_()
 
     def release(self) -> None:
+        """Let the held answers go. htmx marks the page busy as it sends, a moment before the request reaches the
+        route: wait (handling Playwright's events) until one is held, so none slips past the release."""
+        deadline = time.monotonic() + HELD_WAIT
+        while not self.held:
+            assert time.monotonic() < deadline, "no htmx request reached the route"
+            self.page.wait_for_timeout(20)
         while self.held:
             self.held.pop(0).continue_()
 
