@@ -53,21 +53,25 @@ async def test_a_save_after_the_session_ended_goes_to_sign_in_with_the_form_kept
     assert parse_qs(location.query) == {"next": [f"/heroes/{hero_id}/edit"]}
     assert "Deadpool" not in response.headers["location"]  # never the values in the URL
     kept = set_cookie(response, "restore")
-    assert kept is not None and kept.value and kept["httponly"]
+    assert kept is not None
+    assert kept.value
+    assert kept["httponly"]
     assert int(kept["max-age"]) == int(KEEP.total_seconds())
     assert set_cookie(response, "flash") is None  # no fading message in place of the sign-in page's own
     page = await http.get(response.headers["location"])
     notice = parse(page.text).find("p", **{"class": "notice"})
-    assert notice is not None and notice.text.strip() == KEPT_NOTICE
+    assert notice is not None
+    assert notice.text.strip() == KEPT_NOTICE
     assert (await stored_hero(db, hero_id)).name == "Deadpond"
 
 
 async def test_signing_in_again_opens_the_form_with_what_was_typed_not_saved(
     http: Client, db: AsyncSession, clock: Clock
 ) -> None:
-    response, hero_id = await edit_after_session_ended(http, db, clock)
+    _response, hero_id = await edit_after_session_ended(http, db, clock)
     signed_in = await submit_login(http, "eddie", TEST_PASSWORD, next_path=f"/heroes/{hero_id}/edit")
-    assert signed_in.status_code == 303 and signed_in.headers["location"] == f"/heroes/{hero_id}/edit"
+    assert signed_in.status_code == 303
+    assert signed_in.headers["location"] == f"/heroes/{hero_id}/edit"
     page = await http.get(signed_in.headers["location"])
     assert page.status_code == 200
     values = form_fields(page.text, "hero-form")
@@ -147,7 +151,8 @@ async def test_a_form_without_the_ended_sessions_token_is_not_kept(
     async with browser(http) as other:
         other.cookies.set("session", http.cookies["session"])  # the cookie alone, as a cross-site form sends it
         response = await other.post(f"/heroes/{hero.id}", data=data, follow_redirects=False)
-    assert response.status_code == 303 and response.headers["location"].startswith("/login")
+    assert response.status_code == 303
+    assert response.headers["location"].startswith("/login")
     assert set_cookie(response, "restore") is None
 
 

@@ -23,9 +23,11 @@ async def test_a_chosen_theme_is_kept_and_applied_to_every_page(
     client: Client, db: AsyncSession, editor: User, theme: str
 ) -> None:
     response = await client.post("/account/theme", data={"theme": theme}, follow_redirects=False)
-    assert response.status_code == 303 and response.headers["location"] == "/account/password"
+    assert response.status_code == 303
+    assert response.headers["location"] == "/account/password"
     stored = await fetch_user(db, editor.id or 0)
-    assert stored is not None and stored.theme == theme
+    assert stored is not None
+    assert stored.theme == theme
     await db.commit()
     for path in ("/heroes", "/activity", "/account/password"):
         assert theme_of((await client.get(path)).text) == theme
@@ -55,7 +57,8 @@ async def test_an_unknown_theme_is_refused_400_and_nothing_changes(
     assert response.status_code == 400
     assert "Choose System, Light or Dark." in response.text
     stored = await fetch_user(db, editor.id or 0)
-    assert stored is not None and stored.theme == "system"
+    assert stored is not None
+    assert stored.theme == "system"
 
 
 async def test_setting_the_theme_needs_the_csrf_token(client: Client, db: AsyncSession, editor: User) -> None:
@@ -63,7 +66,8 @@ async def test_setting_the_theme_needs_the_csrf_token(client: Client, db: AsyncS
     response = await client.post("/account/theme", data={"theme": "dark"}, follow_redirects=False)
     assert response.status_code == 403
     stored = await fetch_user(db, editor.id or 0)
-    assert stored is not None and stored.theme == "system"
+    assert stored is not None
+    assert stored.theme == "system"
 
 
 async def test_the_theme_message_says_what_was_set(client: Client) -> None:
