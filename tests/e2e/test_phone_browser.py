@@ -134,15 +134,17 @@ def test_the_sort_links_take_no_focus_on_a_phone(new_page: Callable[..., Page], 
 
 
 def test_on_a_desktop_the_headers_sort_and_the_sort_by_control_is_hidden(page: Page, server: LiveServer) -> None:
-    add_hero(server, name="Alpha", secret_name="A", age=20)
-    add_hero(server, name="Omega", secret_name="O", age=90)
+    add_hero(server, name="Alpha", secret_name="A", age=90)
+    add_hero(server, name="Omega", secret_name="O", age=20)
     page.set_viewport_size(DESKTOP)
     page.goto("/heroes")
     expect(page.get_by_label("Sort by")).to_be_hidden()
     page.get_by_role("link", name="Age").click()
-    expect(list_names(page)).to_have_text(["Alpha", "Omega"])
-    page.get_by_role("link", name="Age").click()
+    expect(page.get_by_role("columnheader", name="Age")).to_have_attribute("aria-sort", "ascending")
     expect(list_names(page)).to_have_text(["Omega", "Alpha"])
+    page.get_by_role("link", name="Age").click()
+    expect(page.get_by_role("columnheader", name="Age")).to_have_attribute("aria-sort", "descending")
+    expect(list_names(page)).to_have_text(["Alpha", "Omega"])
 
 
 @pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
