@@ -104,6 +104,19 @@ def test_main_screens_have_no_axe_violations_in_either_scheme(
         expect_no_axe_violations(page)
 
 
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_phone_screens_following_the_device_have_no_axe_violations(
+    new_page: Callable[..., Page], server: LiveServer, scheme: str
+) -> None:
+    hero = _arrange_screens(server)
+    page = new_page(viewport=PHONE, is_mobile=True, has_touch=True, color_scheme=scheme)
+    for path in ("/heroes", f"/heroes/{hero}/edit", "/activity", "/account/password"):
+        page.goto(path)
+        expect(page.locator("html")).to_have_attribute("data-theme", "system")
+        assert background(page) == (DARK_BACKGROUND if scheme == "dark" else LIGHT_BACKGROUND)
+        expect_no_axe_violations(page)
+
+
 @SIZES
 def test_times_show_in_the_viewers_zone_with_the_exact_time_on_hover(
     new_page: Callable[..., Page], server: LiveServer, viewport: ViewportSize
