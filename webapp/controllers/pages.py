@@ -16,7 +16,7 @@ from webapp.auth import current_user
 from webapp.data import reads, writes
 from webapp.data.lists import UnknownName, live_count, unknown_name
 from webapp.forms import Conflict, Form, means_none, record_form
-from webapp.htmx import render
+from webapp.htmx import render, wants_fragment
 from webapp.links import Links
 from webapp.numbers import whole_number
 from webapp.resource import Resource
@@ -108,6 +108,9 @@ async def form_page(
         "record_id": record_id,
         "pickers": await pickers(request, session, resource, form),
     }
+    if record_id is not None and not wants_fragment(request):
+        # The edit page's breadcrumbs name the record as stored, not as the form may hold it after a refusal.
+        context["record"] = await reads.find(session, resource, record_id)
     fragment = "records/_form.html" if record_id is None else "records/_row_form.html"
     return render(request, page="records/form.html", fragment=fragment, context=context, status_code=status_code)
 
