@@ -147,8 +147,7 @@ async def test_cancel_after_a_conflict_leaves_the_values_saved_meanwhile(
     await save(client, subject, record_id, form_a | {"name": "Changed by A"}, htmx)
     conflict = await save(client, subject, record_id, form_b | {"name": "Changed by B"}, htmx)
     assert conflict.status_code == 409
-    cancel = parse(conflict.text).find("a", href=subject.url(record_id))
-    assert cancel.text == "Cancel"
+    (cancel,) = [a for a in parse(conflict.text).find_all("a", href=subject.url(record_id)) if a.text == "Cancel"]
 
     if htmx:
         response = await client.get(cancel.attrs["hx-get"], headers=HTMX)

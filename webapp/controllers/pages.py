@@ -19,7 +19,7 @@ from webapp.forms import Conflict, Form, means_none, record_form
 from webapp.htmx import render, wants_fragment
 from webapp.links import Links
 from webapp.numbers import whole_number
-from webapp.resource import Resource
+from webapp.resource import Action, Resource
 
 
 def links(request: Request[Any, Any, Any]) -> Links:
@@ -113,6 +113,18 @@ async def form_page(
         context["record"] = await reads.find(session, resource, record_id)
     fragment = "records/_form.html" if record_id is None else "records/_row_form.html"
     return render(request, page="records/form.html", fragment=fragment, context=context, status_code=status_code)
+
+
+# The full-page form's buttons beside Save (their name and values): "Save and add another" leads to a new form,
+# "Save and continue editing" back to the record's edit form; Save (or anything else) to the record's page.
+THEN = "then"
+THEN_PAGES: dict[str, Action] = {"add": "new", "edit": "edit"}
+
+
+def after_save(request: Request[Any, Any, Any], resource: Resource, record_id: int, data: dict[str, str]) -> str:
+    """Where a saved full-page form leads, by the button that sent it."""
+    action = THEN_PAGES.get(data.get(THEN, ""), "detail")
+    return links(request).to(resource, action, None if action == "new" else record_id)
 
 
 def edit_form(resource: Resource, record: Any) -> Form:

@@ -100,12 +100,12 @@ class RecordController(ResourceController):
             await session.rollback()
             pages.taken(resource, form)
             return await pages.form_page(request, session, resource, form, status_code=409)
-        detail = pages.links(request).to(resource, "detail", record.id)
-        submitted.leads_to(detail)
+        after = pages.after_save(request, resource, record.id, submitted.data)
+        submitted.leads_to(after)
         await session.commit()
         message = f"Created {resource.name} {record.name}."
         if not wants_fragment(request):
-            return redirect(detail, flash=message)
+            return redirect(after, flash=message)
         context = {
             "resource": resource,
             "form": Form(values={}),
@@ -145,12 +145,12 @@ class RecordController(ResourceController):
             await session.rollback()
             pages.taken(resource, form)
             return await pages.form_page(request, session, resource, form, record_id=record_id, status_code=409)
-        detail = pages.links(request).to(resource, "detail", record_id)
-        submitted.leads_to(detail)
+        after = pages.after_save(request, resource, record_id, submitted.data)
+        submitted.leads_to(after)
         await session.commit()
         message = f"Saved {resource.name} {record.name}."
         if not wants_fragment(request):
-            return redirect(detail, flash=message)
+            return redirect(after, flash=message)
         context = {"resource": resource, "record": await resource.lists.row(session, record_id)}
         return render(
             request, page="records/detail.html", fragment="records/_saved.html", context=context, toast=message
