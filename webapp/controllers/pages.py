@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl
 
 from litestar import Request
 from litestar.response import Template
@@ -158,6 +159,17 @@ async def conflict_form(
     form.version = current.version
     form.conflict = Conflict(by=by, current=differing, by_you=user is not None and user.id == user_id)
     return form
+
+
+def list_at(request: Request[Any, Any, Any], resource: Resource, query: str) -> str:
+    """The canonical address of `resource`'s list with this query (its search, filters, sort and page); the list
+    from its start when the query is not one the list reads."""
+    list_path = links(request).to(resource, "list")
+    try:
+        state = listing.parse(resource, dict(parse_qsl(query)), default_size=request.app.state.settings.page_size)
+    except listing.BadList:
+        return list_path
+    return state.url(list_path)
 
 
 async def count_line(request: Request[Any, Any, Any], session: AsyncSession, resource: Resource) -> dict[str, Any]:

@@ -52,6 +52,9 @@ class RecordController(ResourceController):
         except UnknownName as unknown:
             context |= {"window": Window.empty(), "filter_error": (unknown.field, unknown.message)}
             status_code = 422
+        if not wants_fragment(request):
+            # The search form's reference filters (a hero's team) are offered as the forms offer the field.
+            context["pickers"] = await pages.pickers(request, session, resource, Form(values={}))
         return render(
             request,
             page="records/list.html",
