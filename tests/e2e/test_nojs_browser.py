@@ -74,10 +74,10 @@ def test_hero_create_edit_delete_without_javascript(nojs_page: Page, server: Liv
     expect(page.get_by_role("table", name="Heroes").get_by_role("link", name="Deadpool")).to_have_count(0)
     assert [(h.name, h.deleted_by) for h in server.run(all_heroes)] == [("Deadpool", "eddie")]
 
-    # Undo, a plain form in the status message, restores the hero and leads to it.
+    # Undo, a plain form in the status message, restores the hero and stays on the list it was shown on.
     assert _post_answer(page, status.get_by_role("button", name="Undo").click).status == 303
-    expect(page).to_have_url(f"{server.url}/heroes/{hero_id}")
-    expect(page.get_by_role("heading", name="Deadpool", level=1)).to_be_visible()
+    expect(page).to_have_url(f"{server.url}/heroes")
+    expect(page.get_by_role("table", name="Heroes").get_by_role("link", name="Deadpool", exact=True)).to_be_visible()
     expect(page.get_by_role("status")).to_have_text("Restored hero Deadpool.")
     assert [(h.name, h.deleted_at) for h in server.run(all_heroes)] == [("Deadpool", None)]
 
@@ -180,7 +180,7 @@ def test_team_duplicate_name_without_javascript_shows_409_page(nojs_page: Page, 
 
     name = page.get_by_label("Name", exact=True)
     expect(name).to_have_attribute("aria-invalid", "true")
-    expect(name).to_have_accessible_description("A team named “Preventers” already exists.")
+    expect(name).to_have_accessible_description(re.compile("^A team named “Preventers” already exists."))
     expect(page.get_by_label("Headquarters")).to_have_value("Another Tower")
     assert [t.headquarters for t in server.run(all_teams)] == ["Sharp Tower"]
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from playwright.sync_api import Dialog, Page, expect
 
 from tests.e2e.conftest import LiveServer
@@ -58,7 +60,8 @@ def test_create_team_duplicate_name_shows_409_error_and_keeps_input(page: Page, 
 
     name = page.get_by_label("Name", exact=True)
     expect(name).to_have_attribute("aria-invalid", "true")
-    expect(name).to_have_accessible_description("A team named “Preventers” already exists.")
+    # The message first, then the field's help.
+    expect(name).to_have_accessible_description(re.compile("^A team named “Preventers” already exists."))
     expect(name).to_have_value("Preventers")
     expect(page.get_by_label("Headquarters")).to_have_value("Another Tower")
     expect(page.get_by_role("alert")).to_contain_text("Please correct")
@@ -151,7 +154,8 @@ def test_inline_edit_team_duplicate_name_shows_409_in_row(page: Page, server: Li
 
     name = table.get_by_role("textbox", name="Name", exact=True)
     expect(name).to_have_attribute("aria-invalid", "true")
-    expect(name).to_have_accessible_description("A team named “Preventers” already exists.")
+    # The message first, then the field's help.
+    expect(name).to_have_accessible_description(re.compile("^A team named “Preventers” already exists."))
     expect(name).to_have_value("Preventers")
     expect(table.get_by_role("textbox", name="Headquarters")).to_have_value("Somewhere new")
     expect(page).to_have_url(f"{server.url}/teams")
