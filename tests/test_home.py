@@ -108,6 +108,7 @@ async def test_favicon_is_a_public_image(http: Client) -> None:
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("image/")
     assert response.content[:4] == b"\x00\x00\x01\x00"  # an ICO file's header
+    assert "public" in response.headers["cache-control"]  # the same for everyone: browsers need not ask each time
 
 
 async def test_pages_name_a_site_icon_that_answers_with_an_image(http: Client) -> None:
