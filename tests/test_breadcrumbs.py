@@ -76,3 +76,29 @@ async def test_user_pages_trail_through_users(http: Client, db: AsyncSession, cl
         ("Users", "/users"),
         ("New user", "/users/new"),
     ]
+
+
+@each_resource
+async def test_history_of_a_record_in_the_trash_leads_to_the_list(
+    client: Client, db: AsyncSession, subject: Subject
+) -> None:
+    record_id = id_of(await subject.make(db, "Deadpond"))
+    await client.post(subject.url(record_id, "/delete"), data={"version": "1"})
+    response = await client.get(subject.url(record_id, "/history"))
+    assert trail(response.text) == [
+        ("Home", "/"),
+        (subject.resource.title, subject.path),
+        ("History of Deadpond", subject.url(record_id, "/history")),
+    ]
+
+
+async def test_account_and_import_pages_have_trails(client: Client) -> None:
+    assert trail((await client.get("/account/password")).text) == [
+        ("Home", "/"),
+        ("Change your password", "/account/password"),
+    ]
+    assert trail((await client.get("/heroes/import")).text) == [
+        ("Home", "/"),
+        ("Heroes", "/heroes"),
+        ("Import heroes", "/heroes/import"),
+    ]
