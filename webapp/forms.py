@@ -30,6 +30,8 @@ class Form:
     # stored now, as shown to people, for each field where that differs from what the user typed.
     version: int | None = None
     conflict: Conflict | None = None
+    # Filled from what was typed before the session ended (webapp.stash), not yet saved.
+    restored: bool = False
 
     @property
     def is_valid(self) -> bool:
