@@ -48,7 +48,7 @@ class Variant:
 
     def alert(self, document: Element) -> Element:
         scope = document.by_id("toasts") if self.htmx else document.by_id("hero-form")
-        return scope.find("p", role="alert")
+        return scope.find(role="alert")  # a <p> on the page, a <div> in the toast region
 
 
 VARIANTS = {"page": Variant(htmx=False, saved_status=303), "inline": Variant(htmx=True, saved_status=200)}
