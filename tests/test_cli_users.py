@@ -4,12 +4,9 @@ link `serve` prints while there are no users. Real subprocesses against the data
 from __future__ import annotations
 
 import asyncio
-import os
 import re
-import socket
+import shlex
 import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
@@ -19,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.auth_support import new_session_cookie, stored_session, stored_users, submit_login
+from tests.cli_support import cli_env, run_cli, serving, sqlite_url
 from tests.conftest import TEST_HOST
 from tests.markup import parse
 from tests.support import make_user, password_hash
@@ -26,75 +24,8 @@ from webapp.app import create_app
 from webapp.config import Settings
 from webapp.models import Role
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
 PASSWORD = "cli chosen passphrase"
 SETUP_LINK = re.compile(r"http://127\.0\.0\.1:(\d+)/setup/([\w-]+)")
-
-
-def sqlite_url(path: Path) -> str:
-    return f"sqlite+aiosqlite:///{path}"
-
-
-def cli_env(database_url: str) -> dict[str, str]:
-    env = {**os.environ, "DATABASE_URL": database_url}
-    for name in ("APP_ENV", "SECURE_COOKIES", "FORWARDED_ALLOW_IPS"):
-        env.pop(name, None)
-    return env
-
-
-async def run_cli(*args: str, database_url: str, stdin: str = "") -> tuple[int, str, str]:
-    """`python -m webapp ARGS` with `stdin` piped in; returns the exit code, stdout and stderr."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "webapp",
-        *args,
-        cwd=PROJECT_DIR,
-        env=cli_env(database_url),
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(process.communicate(stdin.encode()), timeout=120)
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@asynccontextmanager
-async def serving(database_url: str) -> AsyncIterator[tuple[str, int]]:
-    """`python -m webapp serve` on a free port, up until the block ends; yields what it printed up to start-up
-    and the port."""
-    port = free_port()
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "webapp",
-        "serve",
-        "--port",
-        str(port),
-        cwd=PROJECT_DIR,
-        env=cli_env(database_url),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    assert process.stdout is not None
-    lines: list[str] = []
-    try:
-        async with asyncio.timeout(60):
-            while "Application startup complete" not in (lines[-1] if lines else ""):
-                line = (await process.stdout.readline()).decode()
-                assert line, f"serve stopped before starting: {''.join(lines)}"
-                lines.append(line)
-        yield "".join(lines), port
-    finally:
-        process.terminate()
-        await process.wait()
 
 
 # --- users create -----------------------------------------------------------------------------------------------
@@ -185,10 +116,10 @@ async def test_users_create_refuses_an_unknown_role(tmp_path: Path) -> None:
 
 async def test_serve_prints_a_working_setup_link_when_there_are_no_users(tmp_path: Path) -> None:
     url = sqlite_url(tmp_path / "serve.db")
-    async with serving(url) as (output, port), httpx.AsyncClient() as browser:
-        match = SETUP_LINK.search(output)
-        assert match, output
-        assert int(match[1]) == port
+    async with serving(url) as served, httpx.AsyncClient() as browser:
+        match = SETUP_LINK.search(served.out)
+        assert match, served.out
+        assert int(match[1]) == served.port
         link = match[0]
         form = await browser.get(link)
         assert form.status_code == 200
@@ -198,16 +129,50 @@ async def test_serve_prints_a_working_setup_link_when_there_are_no_users(tmp_pat
         created = await browser.post(link, data=data)
         assert created.status_code == 303
         assert created.headers["location"] == "/heroes"
-        assert (await browser.get(link)).status_code == 404
-    assert "users create NAME --role admin" in output
+        assert (await browser.get(link)).status_code == 410
     async with AsyncTestClient(app=create_app(Settings(database_url=url, allowed_hosts=(TEST_HOST,)))) as http:
         assert (await submit_login(http, "root", PASSWORD)).status_code == 303
+
+
+async def test_serve_boxes_the_setup_link_once_after_start_up_and_logs_only_a_redacted_form(tmp_path: Path) -> None:
+    async with serving(sqlite_url(tmp_path / "serve.db")) as served:
+        match = SETUP_LINK.search(served.out)
+        assert match, served.out
+        token = match[2]
+        box = served.out.split("\n")[2:-2]  # after "Serving …" and a blank line, up to the trailing blank line
+        assert box[0] == box[-1] == "+" + "-" * (len(box[0]) - 2) + "+"
+        assert all(line.startswith("| ") and line.endswith(" |") and len(line) == len(box[0]) for line in box[1:-1])
+        assert sum(match[0] in line for line in box) == 1
+        assert served.out.count(token) == 1
+        assert token not in served.log
+        assert f"/setup/{token[:4]}…" in served.log
+        # uvicorn's start-up lines all came before the box (they cannot push it out of view).
+        assert "Application startup complete" in served.log
+
+
+async def test_the_printed_fallback_command_creates_the_first_admin_from_anywhere(tmp_path: Path) -> None:
+    url = sqlite_url(tmp_path / "serve.db")
+    async with serving(url) as served:
+        (command,) = [line[2:-2].strip() for line in served.out.splitlines() if "users create" in line]
+    assert command == f"{sys.executable} -m webapp users create NAME --role admin"
+    # Another directory, and a PATH without the project's venv: the command names its interpreter in full.
+    env = cli_env(url) | {"PATH": "/usr/bin:/bin"}
+    argv = shlex.split(command.replace("NAME", "first"))
+    process = await asyncio.create_subprocess_exec(
+        *argv, cwd=tmp_path, env=env, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE
+    )
+    out, _err = await asyncio.wait_for(process.communicate(PASSWORD.encode()), timeout=120)
+    assert process.returncode == 0
+    assert "Created admin 'first'" in out.decode()
+    async with AsyncTestClient(app=create_app(Settings(database_url=url, allowed_hosts=(TEST_HOST,)))) as http:
+        assert (await submit_login(http, "first", PASSWORD)).status_code == 303
 
 
 async def test_serve_prints_no_setup_link_once_a_user_exists(tmp_path: Path) -> None:
     url = sqlite_url(tmp_path / "serve.db")
     code, _out, err = await run_cli("users", "create", "alice", "--role", "admin", database_url=url, stdin=PASSWORD)
     assert code == 0, err
-    async with serving(url) as (output, _port):
-        assert "Serving the hero admin" in output
-        assert "/setup/" not in output
+    async with serving(url) as served:
+        assert "Serving the hero admin" in served.out
+        assert "/setup/" not in served.out + served.log
+        assert "No users yet" not in served.out + served.log

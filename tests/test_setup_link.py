@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+from contextlib import closing
 from datetime import timedelta
+from pathlib import Path
 
 import httpx
 from argon2 import PasswordHasher
 from litestar import Litestar
+from litestar.testing import AsyncTestClient
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.auth_support import form_token, new_session_cookie, set_cookie, signed_in_as, stored_session, stored_users
-from tests.conftest import Clock
+from tests.conftest import TEST_HOST, Clock
 from tests.markup import parse
 from tests.support import Client, field_error, make_user
 from webapp.accounts import issue_setup_token
+from webapp.app import create_app
+from webapp.config import Settings
+from webapp.db import create_engine, create_tables
 from webapp.models import Role, SetupToken
 
 PASSWORD = "first admin passphrase"
@@ -70,19 +77,27 @@ async def test_setup_creates_an_admin_signs_them_in_and_the_link_stops_working(
     assert row.user_id == admin_id
     assert signed_in_as(await http.get("/users")) == "root.admin"
     assert await stored_setup_tokens(db) == []  # used up, not merely shadowed by the new user
-    assert (await http.get(f"/setup/{token}")).status_code == 404
+    assert (await http.get(f"/setup/{token}")).status_code == 410
     http.cookies.clear()
     again = await http.post(f"/setup/{token}", data=first_admin("intruder"), follow_redirects=False)
-    assert again.status_code in {403, 404}
+    assert again.status_code in {403, 410}
     assert list(await stored_users(db)) == ["root.admin"]
 
 
-async def test_setup_used_link_is_404_even_for_a_fresh_browser(http: Client, db: AsyncSession, clock: Clock) -> None:
+async def test_setup_used_link_says_so_with_a_sign_in_link_410(http: Client, db: AsyncSession, clock: Clock) -> None:
     token = await setup_token(db, clock)
     data = first_admin() | {"_csrf": await form_token(http, f"/setup/{token}")}
     await http.post(f"/setup/{token}", data=data)
-    http.cookies.clear()
-    assert (await http.get(f"/setup/{token}")).status_code == 404
+    http.cookies.clear()  # a fresh browser: nothing of the first visit is left
+    response = await http.get(f"/setup/{token}")
+    assert response.status_code == 410
+    assert response.headers["content-type"].startswith("text/html")
+    page = parse(response.text)
+    assert page.find("h1").text == "This set-up link was used"
+    alert = page.find(role="alert")
+    assert "The first admin already exists" in alert.text
+    assert alert.find("a", href="/login").text == "Sign in"
+    assert not page.has("form")
 
 
 async def test_setup_invalid_input_rerenders_422_and_creates_nobody(
@@ -104,34 +119,47 @@ async def test_setup_invalid_input_rerenders_422_and_creates_nobody(
     assert (await http.get(f"/setup/{token}")).status_code == 200
 
 
-async def test_setup_expired_link_is_404(http: Client, db: AsyncSession, clock: Clock) -> None:
+def assert_dead_link_page(response: httpx.Response) -> None:
+    """The page for a set-up link that no longer works: why it may be, and the two ways to a first admin."""
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("text/html")
+    page = parse(response.text)
+    assert page.find("h1").text == "This set-up link has expired or is not valid"
+    message = page.find(role="alert").text
+    assert "works once, for 24 hours" in message
+    assert "restart the server" in message
+    assert "users create NAME --role admin" in message
+    assert not page.has("form")
+
+
+async def test_setup_expired_link_says_so_404(http: Client, db: AsyncSession, clock: Clock) -> None:
     token = await setup_token(db, clock, valid_for=timedelta(hours=24))
     clock.advance(timedelta(hours=24, seconds=1))
-    assert (await http.get(f"/setup/{token}")).status_code == 404
+    assert_dead_link_page(await http.get(f"/setup/{token}"))
     response = await http.post(f"/setup/{token}", data=first_admin(), follow_redirects=False)
     assert response.status_code in {403, 404}
     assert await stored_users(db) == {}
 
 
-async def test_setup_link_is_404_once_a_user_exists(http: Client, db: AsyncSession, clock: Clock) -> None:
+async def test_setup_link_is_410_once_a_user_exists(http: Client, db: AsyncSession, clock: Clock) -> None:
     token = await setup_token(db, clock)
     csrf = await form_token(http, f"/setup/{token}")
     await make_user(db, username="someone", role=Role.viewer)
-    assert (await http.get(f"/setup/{token}")).status_code == 404
+    assert (await http.get(f"/setup/{token}")).status_code == 410
     response = await http.post(f"/setup/{token}", data=first_admin() | {"_csrf": csrf}, follow_redirects=False)
-    assert response.status_code == 404
+    assert response.status_code == 410
     assert set(await stored_users(db)) == {"someone"}
 
 
-async def test_setup_unknown_token_is_404(http: Client, db: AsyncSession, clock: Clock) -> None:
-    await setup_token(db, clock)
-    assert (await http.get("/setup/not-the-token")).status_code == 404
+async def test_setup_mistyped_link_says_so_404(http: Client, db: AsyncSession, clock: Clock) -> None:
+    token = await setup_token(db, clock)
+    assert_dead_link_page(await http.get(f"/setup/{token[:-1]}"))
 
 
 async def test_a_new_setup_link_replaces_the_old_one(http: Client, db: AsyncSession, clock: Clock) -> None:
     old = await setup_token(db, clock)
     new = await setup_token(db, clock)
-    assert (await http.get(f"/setup/{old}")).status_code == 404
+    assert_dead_link_page(await http.get(f"/setup/{old}"))
     assert (await http.get(f"/setup/{new}")).status_code == 200
 
 
@@ -150,5 +178,47 @@ async def test_two_simultaneous_submits_of_one_link_create_one_admin(
                 for name in ("first", "second")
             )
         )
-    assert sorted(response.status_code for response in responses) == [303, 404]
+    assert sorted(response.status_code for response in responses) == [303, 410]
     assert len(await stored_users(db)) == 1
+
+
+# --- the sign-in page of a fresh install ---------------------------------------------------------------------------
+
+
+async def test_sign_in_page_on_an_empty_database_says_how_to_make_the_first_admin(http: Client) -> None:
+    response = await http.get("/login")
+    assert response.status_code == 200
+    page = parse(response.text)
+    hint = page.find("section", aria_labelledby="first-run")
+    assert hint.find("h2").text == "No account exists yet"
+    assert [code.text for code in hint.find_all("code")][:2] == [
+        "python -m webapp serve",
+        "python -m webapp users create NAME --role admin",
+    ]
+    assert page.has("form", action="/login")  # still the form, for whoever made one meanwhile
+
+
+async def test_sign_in_page_drops_the_hint_once_any_account_exists(http: Client, db: AsyncSession) -> None:
+    await make_user(db, username="gone", role=Role.admin, is_active=False)
+    page = parse((await http.get("/login")).text)
+    assert not page.has("section", aria_labelledby="first-run")
+    assert "No account exists yet" not in page.text
+
+
+async def test_sign_in_page_still_answers_without_the_hint_when_the_accounts_cannot_be_read(tmp_path: Path) -> None:
+    database = tmp_path / "broken.db"
+    settings = Settings(database_url=f"sqlite+aiosqlite:///{database}", allowed_hosts=(TEST_HOST,))
+    engine = create_engine(settings)
+    try:
+        await create_tables(engine)
+    finally:
+        await engine.dispose()
+    async with AsyncTestClient(app=create_app(settings)) as browser:
+        assert parse((await browser.get("/login")).text).has("section", aria_labelledby="first-run")
+        with closing(sqlite3.connect(database)) as connection, connection:
+            connection.execute('ALTER TABLE "user" RENAME TO user_away')  # the accounts cannot be read
+        response = await browser.get("/login")
+    assert response.status_code == 200
+    page = parse(response.text)
+    assert not page.has("section", aria_labelledby="first-run")
+    assert page.has("form", action="/login")

@@ -1,27 +1,27 @@
-"""Command line: `python -m webapp serve|demo`."""
+"""Command line: `python -m webapp serve|demo|users|check|backup|restore`."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import getpass
+import logging
 import os
+import shlex
 import sys
 import time
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 
 import uvicorn
 
-from webapp import accounts, audit, logs
+from webapp import accounts, backups, checks, logs, user_commands
 from webapp.config import LOOPBACK_HOSTS, Settings
 from webapp.db import create_engine, session_factories, upgrade_schema
 from webapp.demo import seed_demo, seed_generated
-from webapp.forms import new_user_form
-from webapp.models import Role
-from webapp.passwords import Passwords
 
 SETUP_LINK_VALID = timedelta(hours=24)
+logger = logging.getLogger("webapp")
 
 
 async def _prepare(settings: Settings, *, demo: bool) -> bool:
@@ -39,7 +39,7 @@ async def _setup_token(settings: Settings) -> str | None:
     try:
         _reader, writer = session_factories(engine)
         async with writer() as session:
-            if await accounts.count_users(session):
+            if await accounts.any_users(session):
                 return None
             token = await accounts.issue_setup_token(session, now=settings.clock(), valid_for=SETUP_LINK_VALID)
             await session.commit()
@@ -64,14 +64,13 @@ def serve(args: argparse.Namespace) -> int:
     # The schema is made once here, before the workers start, so they never race to create it.
     asyncio.run(_prepare(settings, demo=False))
     database = "SQLite" if settings.is_sqlite else "PostgreSQL"
-    print(f"Serving the hero admin at http://{args.host}:{args.port} ({database})", flush=True)
+    address = f"http://{f'[{args.host}]' if ':' in args.host else args.host}:{args.port}"
+    print(f"Serving the hero admin at {address} ({database})", flush=True)
     if token := asyncio.run(_setup_token(settings)):
-        print(
-            "No users yet. Create the first admin within 24 hours at this one-time link:\n"
-            f"    http://{args.host}:{args.port}/setup/{token}\n"
-            "(or: python -m webapp users create NAME --role admin)",
-            flush=True,
-        )
+        logs.configure()
+        # The full link only on standard output, once; logs are kept and shipped, so they get a redacted form.
+        logger.info("No users yet: the one-time set-up link (%s/setup/%s…) is on standard output", address, token[:4])
+        logging.getLogger("uvicorn.error").addFilter(AfterStartup(setup_box(f"{address}/setup/{token}")))
     uvicorn.run(
         "webapp.asgi:create_app_from_env",
         factory=True,
@@ -90,6 +89,42 @@ def serve(args: argparse.Namespace) -> int:
 
 
 WILDCARD_HOSTS = {"0.0.0.0", "::", ""}  # noqa: S104  (recognised, not bound)
+
+
+def setup_box(link: str) -> str:
+    """The set-up link and the command-line alternative, boxed so it stands out from the log lines around it.
+    The command names the Python running now (the project's venv), which has the app installed; `python` on the
+    PATH may be a system one without it."""
+    command = f"{shlex.quote(sys.executable)} -m webapp users create NAME --role admin"
+    hours = int(SETUP_LINK_VALID.total_seconds() // 3600)
+    lines = [
+        f"No users yet. Create the first admin within {hours} hours at this one-time link:",
+        "",
+        f"    {link}",
+        "",
+        "Or create one on this server (the password is read from stdin):",
+        f"    {command}",
+    ]
+    if os.environ.get("DATABASE_URL"):
+        lines.append("    (with DATABASE_URL set as for this server)")
+    width = max(len(line) for line in lines)
+    rule = "+" + "-" * (width + 2) + "+"
+    return "\n".join([rule, *(f"| {line.ljust(width)} |" for line in lines), rule])
+
+
+class AfterStartup(logging.Filter):
+    """Prints `text` once, when uvicorn says it is running: after its start-up lines, so they do not push it out
+    of view. uvicorn logs that line once, in this process (with several workers, the workers do not log it)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text: str | None = text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.text is not None and str(record.msg).startswith("Uvicorn running on"):
+            print(f"\n{self.text}\n", flush=True)
+            self.text = None
+        return True
 
 
 def _served_names(host: str) -> list[str]:
@@ -150,87 +185,40 @@ def _count(text: str) -> int:
     return value
 
 
-def create_user(args: argparse.Namespace) -> int:
-    """`users create NAME --role ROLE`: the password comes from stdin (one line when piped, asked twice on a tty)."""
-    if sys.stdin.isatty():
-        password = getpass.getpass("Password: ")
-        if getpass.getpass("Repeat the password: ") != password:
-            print("The two passwords differ.", file=sys.stderr)
-            return 1
-    else:
-        password = sys.stdin.readline().rstrip("\r\n")
-    form = new_user_form(
-        {"username": args.username, "role": args.role, "password": password, "password_confirm": password}
-    )
-    if not form.is_valid:
-        for name, message in form.errors.items():
-            print(f"{name}: {message}", file=sys.stderr)
+def check(args: argparse.Namespace) -> int:
+    """What is right on stdout, then "ok" (0); or what is wrong on stderr (1)."""
+    report = checks.check(timeout=args.timeout)
+    for fact in report.facts:
+        print(fact)
+    for problem in report.problems:
+        print(problem, file=sys.stderr)
+    if report.problems:
+        count = len(report.problems)
+        print(
+            f"{count} problem{'s' if count > 1 else ''}: fix {'them' if count > 1 else 'it'} before serve.",
+            file=sys.stderr,
+        )
         return 1
-    clash = asyncio.run(_create_user(Settings.from_env(), form.values["username"], form.values["role"], password))
-    if clash == form.values["username"]:
-        print(f"A user named {form.values['username']!r} already exists.", file=sys.stderr)
-        return 1
-    if clash is not None:
-        print(f"{form.values['username']!r} looks like the existing user {clash!r}; choose another.", file=sys.stderr)
-        return 1
-    print(f"Created {form.values['role']} {form.values['username']!r}.")
+    print("ok")
     return 0
 
 
-async def _create_user(settings: Settings, username: str, role: str, password: str) -> str | None:
-    """Creates the user; or returns the existing name that this one is (or looks like)."""
-    engine = create_engine(settings)
+def backup(args: argparse.Namespace) -> int:
+    return _report(lambda: backups.backup(Settings.from_env(), Path(args.path), overwrite=args.overwrite))
+
+
+def restore(args: argparse.Namespace) -> int:
+    return _report(lambda: backups.restore(Settings.from_env(), Path(args.path), confirmed=args.yes))
+
+
+def _report(work: Callable[[], str]) -> int:
+    """0 and what was done on stdout, or 1 and why nothing was done on stderr."""
     try:
-        await upgrade_schema(engine)
-        _reader, writer = session_factories(engine)
-        password_hash = await Passwords().hash(password)
-        async with writer() as session:
-            if existing := await accounts.look_alike(session, username=username):
-                return existing.username
-            user = accounts.new_user(username=username, password_hash=password_hash, role=role, now=settings.clock())
-            session.add(user)
-            await session.commit()
-            return None
-    finally:
-        await engine.dispose()
-
-
-def reset_second_factor(args: argparse.Namespace) -> int:
-    """`users reset-2fa NAME`: for an admin locked out of their second factor, with access to the server."""
-    found = asyncio.run(_reset_second_factor(Settings.from_env(), args.username))
-    if found is None:
-        print(f"No user named {args.username!r}.", file=sys.stderr)
+        print(work())
+    except backups.Refused as refusal:
+        print(refusal, file=sys.stderr)
         return 1
-    if not found:
-        print(f"{args.username!r} has no second factor; nothing changed.")
-        return 0
-    print(f"Removed the second factor of {args.username!r} and signed them out everywhere.")
     return 0
-
-
-async def _reset_second_factor(settings: Settings, username: str) -> bool | None:
-    """None: no such user; False: they had no second factor; True: removed (and on record in Activity)."""
-    engine = create_engine(settings)
-    try:
-        await upgrade_schema(engine)
-        _reader, writer = session_factories(engine)
-        async with writer() as session:
-            user = await accounts.get_user_by_username(session, username=username)
-            if user is None or user.id is None:
-                return None
-            if not user.totp_secret:
-                return False
-            await accounts.set_second_factor(session, user=user, secret=None, codes=[])
-            await accounts.end_user_sessions(session, user_id=user.id)
-            actor = audit.Actor(None, "command line", "", settings.clock())
-            entry = audit.entry(
-                actor, action="second_factor_reset", record_type="account", record_id=user.id, label=user.username
-            )
-            await audit.write(session, [entry])
-            await session.commit()
-            return True
-    finally:
-        await engine.dispose()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -251,17 +239,33 @@ def main(argv: list[str] | None = None) -> int:
     demo_parser.add_argument("--teams", type=_count, help="how many generated teams to add")
     demo_parser.add_argument("--seed", type=int, default=1, help="the generator's seed (default 1)")
     demo_parser.set_defaults(handler=demo)
-    users_parser = commands.add_parser("users", help="manage users")
-    users_commands = users_parser.add_subparsers(dest="users_command", required=True)
-    create_parser = users_commands.add_parser("create", help="create a user; the password is read from stdin")
-    create_parser.add_argument("username")
-    create_parser.add_argument("--role", required=True, choices=[role.value for role in Role])
-    create_parser.set_defaults(handler=create_user)
-    reset_parser = users_commands.add_parser(
-        "reset-2fa", help="remove a user's second factor (for someone locked out) and sign them out"
+    user_commands.add_parser(commands)
+    check_parser = commands.add_parser(
+        "check",
+        help="validate the configuration and reach the database (run it before serve)",
+        description="Reads the settings from the environment as serve does, reaches the database and says whether "
+        "its schema is at the newest migration. Exit 0 and 'ok', or 1 and what is wrong. Writes nothing.",
     )
-    reset_parser.add_argument("username")
-    reset_parser.set_defaults(handler=reset_second_factor)
+    check_parser.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for the database (default 5)")
+    check_parser.set_defaults(handler=check)
+    backup_parser = commands.add_parser(
+        "backup",
+        help="copy the SQLite database to PATH, consistent while the app serves",
+        description="SQLite's online backup: one consistent snapshot, taken while the app keeps serving. "
+        "For PostgreSQL, use pg_dump (the command says how).",
+    )
+    backup_parser.add_argument("path", metavar="PATH")
+    backup_parser.add_argument("--overwrite", action="store_true", help="replace PATH if it exists")
+    backup_parser.set_defaults(handler=backup)
+    restore_parser = commands.add_parser(
+        "restore",
+        help="replace the SQLite database with a backup (the app stopped; the current one is kept aside)",
+        description="Checks that PATH is a sound database of this app, refuses while the database is in use, keeps "
+        "the current database beside it, and upgrades an older backup's schema.",
+    )
+    restore_parser.add_argument("path", metavar="PATH")
+    restore_parser.add_argument("--yes", action="store_true", help="go ahead (without it, only says what it would do)")
+    restore_parser.set_defaults(handler=restore)
     args = parser.parse_args(argv)
     return int(args.handler(args))
 

@@ -10,7 +10,7 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, update
+from sqlalchemy import delete, exists, func, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -69,8 +69,8 @@ async def list_users(session: AsyncSession) -> list[User]:
     return list((await session.exec(select(User).order_by(col(User.username)))).all())
 
 
-async def count_users(session: AsyncSession) -> int:
-    return (await session.exec(select(func.count()).select_from(User))).one()
+async def any_users(session: AsyncSession) -> bool:
+    return bool((await session.exec(select(exists().select_from(User)))).one())
 
 
 async def other_active_admins(session: AsyncSession, *, user_id: int) -> int:

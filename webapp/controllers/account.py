@@ -9,6 +9,7 @@ written in another short transaction.
 
 from __future__ import annotations
 
+import asyncio
 import math
 from typing import Any
 from urllib.parse import urlencode
@@ -18,6 +19,7 @@ from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from webapp import accounts, audit, throttle, totp
@@ -51,6 +53,16 @@ from webapp.passwords import Passwords
 
 BAD_CREDENTIALS = "Invalid username or password."
 BAD_CODE = "That code is not valid. Enter the current code from your app, or an unused recovery code."
+SETUP_DONE = (
+    "This set-up link was used",
+    "The first admin already exists, so set-up links no longer work. Sign in, or ask an admin for an account.",
+)
+SETUP_LINK_DEAD = (
+    "This set-up link has expired or is not valid",
+    "A set-up link works once, for 24 hours, and only the newest one printed works; check that the whole link was "
+    "copied. To get a new one, restart the server (python -m webapp serve prints it while no account exists), or "
+    "create the first admin on the server with: python -m webapp users create NAME --role admin",
+)
 NOT_CONFIGURED = (
     "Second factors cannot be set up on this server yet: its administrator has to set SECOND_FACTOR_KEY first."
 )
@@ -91,7 +103,7 @@ async def _login_page(
 ) -> Template:
     # A form kept when the session ended (webapp.stash) waits for this sign-in: the page says so, and stays.
     kept = stash_cookie_name(_settings(request)) in request.cookies
-    context = {"form": form, "next": next_path, "alert": alert, "kept": kept}
+    context = {"form": form, "next": next_path, "alert": alert, "kept": kept, "first_run": await _first_run(request)}
     response = render(request, page="account/login.html", context=context, status_code=status_code, headers=headers)
     return await anonymous_csrf_cookie(request, response)
 
@@ -102,6 +114,20 @@ async def _count_attempt(request: Request[Any, Any, Any], counters: list[tuple[t
     async with request.app.state.writer() as session:
         verdict = await throttle.take(session, counters, now=_settings(request).clock())
     return verdict.retry_after
+
+
+# How long the sign-in page waits to learn whether any account exists before it goes without saying so.
+FIRST_RUN_CHECK_SECONDS = 1.0
+
+
+async def _first_run(request: Request[Any, Any, Any]) -> bool:
+    """Whether no account exists yet (a fresh install: the page says how the first one is made). The hint is an
+    extra, and the sign-in page must not fail or stall on it while the database is unwell: then it is left out."""
+    try:
+        async with asyncio.timeout(FIRST_RUN_CHECK_SECONDS), request.app.state.reader() as session:
+            return not await accounts.any_users(session)
+    except (SQLAlchemyError, OSError, TimeoutError):
+        return False
 
 
 def _signed_in(request: Request[Any, Any, Any], token: str, target: str, *, flash: str | None = None) -> Redirect:
@@ -594,11 +620,14 @@ def _setup_page(
 
 
 async def _check_setup(request: Request[Any, Any, Any], session: AsyncSession, token: str) -> None:
-    """The set-up link works once, only while no user exists, and only until it expires."""
+    """The set-up link works once, only while no user exists, and only until it expires. Otherwise a page that
+    says which (as far as can be told: only digests of live tokens are kept) and what to do instead."""
     now = _settings(request).clock()
     # The token first: on a POST its row lock makes a second, simultaneous submit wait and then find no token.
     locking = request.method == "POST"
-    if not await accounts.setup_token_valid(session, token=token, now=now, for_update=locking):
-        raise NotFoundException()
-    if await accounts.count_users(session):
-        raise NotFoundException()
+    valid = await accounts.setup_token_valid(session, token=token, now=now, for_update=locking)
+    if valid and not await accounts.any_users(session):
+        return
+    if await accounts.any_users(session):
+        raise Refused(410, *SETUP_DONE, link=(request.app.route_reverse("login"), "Sign in"))
+    raise Refused(404, *SETUP_LINK_DEAD)
