@@ -172,8 +172,9 @@ def form_fields(html: str, form_id: str) -> dict[str, str]:
 
 
 def _described(scope: Element, control: Element) -> str | None:
+    """The message of an invalid control: the first thing describing it (help, if any, follows)."""
     invalid = control.attrs.get("aria-invalid") == "true"
-    return scope.by_id(control.attrs["aria-describedby"]).text if invalid else None
+    return scope.by_id(control.attrs["aria-describedby"].split()[0]).text if invalid else None
 
 
 def field_error(html: str, input_id: str) -> str | None:

@@ -87,6 +87,8 @@ def _resource(prefix: str, id_name: str) -> dict[Endpoint, str]:
 EXPECTED: dict[Endpoint, str] = {
     ("GET", "/"): VIEWER,
     ("OPTIONS", "/"): VIEWER,
+    ("GET", "/favicon.ico"): PUBLIC,
+    ("OPTIONS", "/favicon.ico"): PUBLIC,
     ("GET", "/login"): PUBLIC,
     ("POST", "/login"): PUBLIC,
     ("OPTIONS", "/login"): PUBLIC,

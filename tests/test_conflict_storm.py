@@ -48,7 +48,7 @@ class Variant:
 
     def alert(self, document: Element) -> Element:
         scope = document.by_id("toasts") if self.htmx else document.by_id("hero-form")
-        return scope.find("p", role="alert")
+        return scope.find(role="alert")  # a <p> on the page, a <div> in the toast region
 
 
 VARIANTS = {"page": Variant(htmx=False, saved_status=303), "inline": Variant(htmx=True, saved_status=200)}
@@ -140,7 +140,8 @@ def assert_conflict_view(response: httpx.Response, variant: Variant, hero_id: in
     assert name.attrs["value"] == mine
     assert f"{prefix}-name-current" in name.attrs["aria-describedby"].split()
     assert document.by_id(f"{prefix}-name-current").text == f"Saved meanwhile: {theirs}"
-    assert "eddie saved this hero while you were editing." in variant.alert(document).text
+    # Every client is the editor's own session (another tab of theirs), so the alert says "you".
+    assert "You saved this hero in another tab or window" in variant.alert(document).text
     return int(form_data(document, variant.form_id(hero_id))["version"])
 
 

@@ -19,8 +19,12 @@ from tests.support import (
     each_resource,
     form_fields,
     id_of,
+    make_user,
     subject,
 )
+from webapp.audit import Actor
+from webapp.config import utcnow
+from webapp.data import writes
 
 htmx_or_not = pytest.mark.parametrize("htmx", [False, True], ids=["page", "row"])
 
@@ -90,7 +94,10 @@ async def test_second_save_of_one_version_is_409_with_both_values_and_saving_aga
         else:
             assert not document.has(id=note_id)
     alert_scope = document.by_id("toasts") if htmx else document.by_id(subject.form_id)
-    assert f"eddie saved this {subject.name} while you were editing" in alert_scope.find(role="alert").text
+    # Both forms were eddie's (two tabs of one user): the alert says so rather than naming eddie to himself.
+    alert = alert_scope.find(role="alert").text
+    assert f"You saved this {subject.name} in another tab or window" in alert
+    assert "eddie" not in alert
     assert again["version"] == "2"
     assert await subject.values(db, record_id) == stored_by_a
     assert (await subject.stored(db, record_id)).version == 2
@@ -98,6 +105,33 @@ async def test_second_save_of_one_version_is_409_with_both_values_and_saving_aga
     assert (await save(client, subject, record_id, again, htmx)).status_code == success
     assert await subject.values(db, record_id) == {name: b_values[name] for name in subject.fields}
     assert (await subject.stored(db, record_id)).version == 3
+
+
+@htmx_or_not
+@each_resource
+async def test_a_conflict_with_someone_else_names_them(
+    client: Client, db: AsyncSession, subject: Subject, htmx: bool
+) -> None:
+    record_id = id_of(await subject.make(db))
+    form = await edit_form(client, subject, record_id, htmx)
+    rita = await make_user(db, username="rita")
+    await writes.change(
+        db,
+        subject.resource,
+        record_id,
+        version=1,
+        values={"name": "By Rita"},
+        actor=Actor(rita.id, "rita", "t", utcnow()),
+    )
+    await db.commit()
+
+    response = await save(client, subject, record_id, form | {"name": "By Eddie"}, htmx)
+
+    assert response.status_code == 409
+    scope = parse(response.text).by_id("toasts") if htmx else parse(response.text).by_id(subject.form_id)
+    alert = scope.find(role="alert").text
+    assert f"rita saved this {subject.name} while you were editing" in alert
+    assert "another tab" not in alert
 
 
 @htmx_or_not
@@ -113,8 +147,7 @@ async def test_cancel_after_a_conflict_leaves_the_values_saved_meanwhile(
     await save(client, subject, record_id, form_a | {"name": "Changed by A"}, htmx)
     conflict = await save(client, subject, record_id, form_b | {"name": "Changed by B"}, htmx)
     assert conflict.status_code == 409
-    cancel = parse(conflict.text).find("a", href=subject.url(record_id))
-    assert cancel.text == "Cancel"
+    (cancel,) = [a for a in parse(conflict.text).find_all("a", href=subject.url(record_id)) if a.text == "Cancel"]
 
     if htmx:
         response = await client.get(cancel.attrs["hx-get"], headers=HTMX)

@@ -8,10 +8,10 @@ from tests.markup import parse
 from tests.support import Client, make_hero
 
 
-async def test_root_redirects_to_heroes_with_303(client: Client) -> None:
+async def test_root_is_the_home_page(client: Client) -> None:
     response = await client.get("/", follow_redirects=False)
-    assert response.status_code == 303
-    assert response.headers["location"] == "/heroes"
+    assert response.status_code == 200
+    assert parse(response.text).find("h1").text == "Home"
 
 
 async def test_hero_list_shows_a_stored_hero(client: Client, db: AsyncSession) -> None:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from litestar import Litestar, Request, Router, get
+from litestar import Litestar, Router
 from litestar.datastructures import CacheControlHeader
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.plugins.jinja import JinjaTemplateEngine
-from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
@@ -24,6 +23,7 @@ from webapp.controllers.bulk import BulkController
 from webapp.controllers.changes import ChangesController
 from webapp.controllers.common import ResourceController, for_resource, provide_submitted
 from webapp.controllers.history import ActivityController, TrashController
+from webapp.controllers.home import favicon, home
 from webapp.controllers.imports import ImportController
 from webapp.controllers.records import OptionsController, RecordController
 from webapp.controllers.users import UserController
@@ -38,12 +38,6 @@ from webapp.registry import BY_NAME, REFERENCES, RESOURCES
 from webapp.resource import Resource
 from webapp.static import asset_url
 from webapp.submissions import new_token
-
-
-@get("/", name="home", status_code=303, include_in_schema=False, opt=VIEWERS)
-async def home(request: Request) -> Redirect:  # type: ignore[type-arg]
-    return Redirect(request.app.route_reverse("heroes:list"), status_code=303)
-
 
 # History shows account changes too: their fields' labels beside the resources'.
 ACCOUNT_LABELS = {"role": "Role", "is_active": "Active"}
@@ -85,6 +79,7 @@ def create_app(settings: Settings) -> Litestar:
             # In a router of its own so the OPTIONS handler Litestar adds to "/" inherits the access rule too
             # (at app level it would declare none, and the guard refuses such routes to everyone).
             Router(path="/", route_handlers=[home], opt=VIEWERS),
+            Router(path="/favicon.ico", route_handlers=[favicon], opt=OPEN),
             AccountController,
             OwnAccountController,
             SignInCodeController,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from litestar import Request, Response
 from litestar.datastructures import Cookie
@@ -115,7 +115,21 @@ def render(
 
 
 def _undo_link(request: Request[Any, Any, Any], undo: Undo | None) -> dict[str, Any] | None:
-    return {"path": undo.path(request), "version": undo.version} if undo else None
+    if undo is None:
+        return None
+    return {"path": undo.path(request), "version": undo.version, "list": _list_shown(request, undo)}
+
+
+def _list_shown(request: Request[Any, Any, Any], undo: Undo) -> str | None:
+    """The query of the list of the undone record's resource this message is shown on (the page itself, or for
+    htmx the page that asked), so Undo comes back to that list, its search, sort and page kept; None elsewhere."""
+    list_path = request.app.state.links.to(BY_NAME[undo.kind], "list")
+    address = request.headers.get("hx-current-url", "") if wants_fragment(request) else str(request.url)
+    try:
+        parts = urlsplit(address)
+    except ValueError:  # an address urlsplit cannot read ("http://[")
+        return None
+    return parts.query if parts.path == list_path else None
 
 
 def redirect(path: str, *, flash: str | None = None, undo: Undo | None = None) -> Redirect:

@@ -19,6 +19,8 @@ CONTENT_SECURITY_POLICY = (
     "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
 )
 STATIC_PREFIX = "/static/"
+# Public and the same for everyone, like static files: the site icon browsers ask for by convention.
+SITE_ICON = "/favicon.ico"
 # Methods that change nothing: they read in a session without a transaction, and carry no CSRF token.
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 HSTS_SECONDS = 31_536_000
@@ -51,7 +53,7 @@ async def add_response_headers(message: Message, scope: Scope) -> None:
             del headers["set-cookie"]
             for cookie in cookies:
                 headers.add("set-cookie", secure_flash_header(cookie))
-    if not scope["path"].startswith(STATIC_PREFIX):
+    if not scope["path"].startswith(STATIC_PREFIX) and scope["path"] != SITE_ICON:
         # Admin data must not linger in shared or browser caches; fragments and full pages share URLs,
         # so any cache must also key on HX-Request.
         headers["Cache-Control"] = "no-store"

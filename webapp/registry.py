@@ -13,7 +13,7 @@ TEAMS = Resource(
     model=Team,
     input_model=TeamCreate,
     fields=(
-        FieldSpec("name", "Name", max_length=NAME_MAX),
+        FieldSpec("name", "Name", max_length=NAME_MAX, help="No two teams may have the same name."),
         FieldSpec("headquarters", "Headquarters", max_length=HEADQUARTERS_MAX),
     ),
     columns=(
@@ -36,7 +36,13 @@ HEROES = Resource(
     fields=(
         FieldSpec("name", "Name", max_length=NAME_MAX),
         FieldSpec("secret_name", "Secret name", max_length=NAME_MAX),
-        FieldSpec("age", "Age", maximum=AGE_MAX, required=False),
+        FieldSpec(
+            "age",
+            "Age",
+            maximum=AGE_MAX,
+            required=False,
+            help=f"A whole number from 0 to {AGE_MAX:,}; blank if unknown.",
+        ),
         FieldSpec("team_id", "Team", required=False, references=TEAMS.name),
     ),
     columns=(

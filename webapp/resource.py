@@ -147,6 +147,11 @@ class Resource:
         """The fields of this resource that point at `target` (a hero's team_id, for teams)."""
         return tuple(spec for spec in self.references if spec.references == target.name)
 
+    def filter_by(self, target: Resource) -> Filter | None:
+        """The list filter taking a record of `target` by its exact name, named after it (the heroes' "team"), so
+        a target's page can link to the list of its records (a team's heroes); None if this list has none."""
+        return next((spec for spec in self.filters if spec.name == target.name and self.pointers(target)), None)
+
     @property
     def sort_keys(self) -> dict[str, Sort]:
         return {sort.key: sort for sort in self.sorts}

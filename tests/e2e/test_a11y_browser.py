@@ -64,7 +64,7 @@ def test_hero_form_with_errors_has_no_axe_violations(page: Page, server: LiveSer
     page.goto("/heroes/new")
     page.get_by_label("Name", exact=True).fill(" ")
     page.get_by_label("Secret name", exact=True).fill(" ")
-    page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Save", exact=True).click()
     expect(page.get_by_label("Secret name", exact=True)).to_have_attribute("aria-invalid", "true")
     expect(page.get_by_label("Name", exact=True)).to_have_accessible_description("Name is required.")
     expect_no_axe_violations(page)
@@ -76,7 +76,7 @@ def test_create_form_on_list_with_errors_has_no_axe_violations(page: Page, serve
     open_create_form(page, "New hero")
     page.get_by_label("Name", exact=True).fill(" ")
     page.get_by_label("Secret name", exact=True).fill("Dive Wilson")
-    page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Save", exact=True).click()
     expect(page.get_by_label("Name", exact=True)).to_have_attribute("aria-invalid", "true")
     expect_no_axe_violations(page)
 
@@ -106,7 +106,7 @@ def test_inline_edit_row_with_error_has_no_axe_violations(page: Page, server: Li
     table = page.get_by_role("table", name="Heroes")
     start_inline_edit(table, "Deadpond")
     table.get_by_role("textbox", name="Name", exact=True).fill(" ")
-    table.get_by_role("button", name="Save").click()
+    table.get_by_role("button", name="Save", exact=True).click()
     expect(table.get_by_role("textbox", name="Name", exact=True)).to_have_attribute("aria-invalid", "true")
     expect_no_axe_violations(page)
 

@@ -62,7 +62,7 @@ def test_inline_edit_and_save_show_a_busy_row_and_disable_what_sent_them(sized_p
     expect(table.get_by_role("textbox", name="Name", exact=True)).to_be_focused()
 
     table.get_by_role("spinbutton", name="Age").fill("31")
-    save = table.get_by_role("button", name="Save")
+    save = table.get_by_role("button", name="Save", exact=True)
     save.click()
     expect(row).to_have_attribute("aria-busy", "true")
     expect(save).to_be_disabled()
@@ -84,7 +84,7 @@ def test_inline_create_shows_a_busy_form_and_a_disabled_save(sized_page: Page, s
     expect(page.get_by_label("Name", exact=True)).to_be_focused()
     page.get_by_label("Name", exact=True).fill("Spider-Boy")
     page.get_by_label("Secret name", exact=True).fill("Pedro Parqueador")
-    save = page.get_by_role("button", name="Save")
+    save = page.get_by_role("button", name="Save", exact=True)
     save.click()
     expect(save).to_be_disabled()
     expect(page.locator("#hero-form")).to_have_attribute("aria-busy", "true")
@@ -122,7 +122,7 @@ def test_busy_rows_and_the_undo_message_have_no_axe_violations(
     expect(row).to_have_attribute("aria-busy", "true")
     expect_no_axe_violations(page)
     answers.release()
-    page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Save", exact=True).click()
     expect(row).to_have_attribute("aria-busy", "true")
     expect_no_axe_violations(page)
     answers.release()
@@ -142,7 +142,7 @@ def test_inline_save_puts_the_focus_on_the_saved_rows_edit(sized_page: Page, ser
     table = page.get_by_role("table", name="Heroes")
     start_inline_edit(table, "Deadpond")
     table.get_by_role("textbox", name="Name", exact=True).fill("Deadpool")
-    table.get_by_role("button", name="Save").click()
+    table.get_by_role("button", name="Save", exact=True).click()
     expect(table.get_by_role("link", name="Edit Deadpool")).to_be_focused()
 
 

@@ -45,7 +45,7 @@ def test_create_hero_from_list_adds_row_resets_form_counts_and_toasts(page: Page
     page.get_by_label("Secret name", exact=True).fill("Dive Wilson")
     page.get_by_label("Age", exact=True).fill("33")
     page.get_by_label("Team", exact=True).select_option(label="Preventers")
-    page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Save", exact=True).click()
 
     table = page.get_by_role("table", name="Heroes")
     expect_cells(row_of(table, "Deadpond"), "Deadpond", "Dive Wilson", "33", "Preventers")
@@ -69,7 +69,7 @@ def test_create_hero_blank_name_shows_error_beside_field_and_keeps_input(page: P
     page.get_by_label("Name", exact=True).fill("   ")  # passes the browser's `required`, not the server
     page.get_by_label("Secret name", exact=True).fill("Dive Wilson")
     page.get_by_label("Age", exact=True).fill("33")
-    page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Save", exact=True).click()
 
     name = page.get_by_label("Name", exact=True)
     expect(name).to_have_attribute("aria-invalid", "true")
@@ -80,13 +80,13 @@ def test_create_hero_blank_name_shows_error_beside_field_and_keeps_input(page: P
     expect(page.get_by_label("Secret name", exact=True)).not_to_have_attribute("aria-invalid", "true")
     # The 422 fragment replaced the form only: one page heading, one form.
     expect(page.get_by_role("heading", level=1)).to_have_count(1)
-    expect(page.get_by_role("button", name="Save")).to_have_count(1)
+    expect(page.get_by_role("button", name="Save", exact=True)).to_have_count(1)
     expect(page).to_have_url(f"{server.url}/heroes")
     assert server.run(all_heroes) == []
 
     # The re-rendered form still submits in place.
     name.fill("Deadpond")
-    page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Save", exact=True).click()
     expect(page.get_by_role("status")).to_have_text("Created hero Deadpond.")
     expect(row_of(page.get_by_role("table", name="Heroes"), "Deadpond")).to_be_visible()
     expect(page.get_by_text("1 hero", exact=True)).to_be_visible()  # the empty state gave way to the count
@@ -114,7 +114,7 @@ def test_inline_edit_hero_saves_every_field_in_place(page: Page, server: LiveSer
     table.get_by_role("textbox", name="Secret name").fill("Wade Wilson")
     table.get_by_role("spinbutton", name="Age").fill("34")
     team.select_option(label="Z-Force")
-    table.get_by_role("button", name="Save").click()
+    table.get_by_role("button", name="Save", exact=True).click()
 
     expect_cells(row_of(table, "Deadpool"), "Deadpool", "Wade Wilson", "34", "Z-Force")
     expect(table.get_by_role("textbox")).to_have_count(0)
@@ -128,7 +128,7 @@ def test_inline_edit_hero_saves_every_field_in_place(page: Page, server: LiveSer
     start_inline_edit(table, "Deadpool")
     table.get_by_role("spinbutton", name="Age").fill("")
     table.get_by_role("combobox", name="Team").select_option(label="No team")
-    table.get_by_role("button", name="Save").click()
+    table.get_by_role("button", name="Save", exact=True).click()
     expect_cells(row_of(table, "Deadpool"), "Deadpool", "Wade Wilson", "—", "No team")
     hero = server.run(lambda db: fetch_hero(db, hero_id))
     assert hero is not None
@@ -141,7 +141,7 @@ def test_inline_edit_hero_save_shows_status_message(page: Page, server: LiveServ
     table = page.get_by_role("table", name="Heroes")
     start_inline_edit(table, "Deadpond")
     table.get_by_role("textbox", name="Name", exact=True).fill("Deadpool")
-    table.get_by_role("button", name="Save").click()
+    table.get_by_role("button", name="Save", exact=True).click()
     expect(row_of(table, "Deadpool")).to_be_visible()
     expect(page.get_by_role("status")).to_have_text("Saved hero Deadpool.")
 
@@ -174,7 +174,7 @@ def test_inline_edit_hero_blank_name_shows_error_in_row_and_keeps_input(page: Pa
     table.get_by_role("textbox", name="Name", exact=True).fill("   ")
     table.get_by_role("textbox", name="Secret name").fill("Wade Wilson")
     table.get_by_role("spinbutton", name="Age").fill("31")
-    table.get_by_role("button", name="Save").click()
+    table.get_by_role("button", name="Save", exact=True).click()
 
     name = table.get_by_role("textbox", name="Name", exact=True)
     expect(name).to_have_attribute("aria-invalid", "true")
@@ -189,7 +189,7 @@ def test_inline_edit_hero_blank_name_shows_error_in_row_and_keeps_input(page: Pa
 
     # Correcting the name saves from the re-rendered row.
     name.fill("Deadpool")
-    table.get_by_role("button", name="Save").click()
+    table.get_by_role("button", name="Save", exact=True).click()
     expect_cells(row_of(table, "Deadpool"), "Deadpool", "Wade Wilson", "31")
     hero = server.run(lambda db: fetch_hero(db, hero_id))
     assert hero is not None

@@ -33,7 +33,7 @@ def test_hero_create_edit_delete_without_javascript(nojs_page: Page, server: Liv
     page.get_by_label("Secret name", exact=True).fill("Dive Wilson")
     page.get_by_label("Age", exact=True).fill("30")
     page.get_by_label("Team", exact=True).select_option(label="Preventers")
-    answer = _post_answer(page, page.get_by_role("button", name="Save").click)
+    answer = _post_answer(page, page.get_by_role("button", name="Save", exact=True).click)
     assert answer.status == 303
 
     heroes = server.run(all_heroes)
@@ -53,7 +53,7 @@ def test_hero_create_edit_delete_without_javascript(nojs_page: Page, server: Liv
     page.get_by_label("Secret name", exact=True).fill("Wade Wilson")
     page.get_by_label("Age", exact=True).fill("")
     page.get_by_label("Team", exact=True).select_option(label="Z-Force")
-    assert _post_answer(page, page.get_by_role("button", name="Save").click).status == 303
+    assert _post_answer(page, page.get_by_role("button", name="Save", exact=True).click).status == 303
 
     expect(page).to_have_url(f"{server.url}/heroes/{hero_id}")
     expect(page.get_by_role("heading", name="Deadpool", level=1)).to_be_visible()
@@ -74,10 +74,10 @@ def test_hero_create_edit_delete_without_javascript(nojs_page: Page, server: Liv
     expect(page.get_by_role("table", name="Heroes").get_by_role("link", name="Deadpool")).to_have_count(0)
     assert [(h.name, h.deleted_by) for h in server.run(all_heroes)] == [("Deadpool", "eddie")]
 
-    # Undo, a plain form in the status message, restores the hero and leads to it.
+    # Undo, a plain form in the status message, restores the hero and stays on the list it was shown on.
     assert _post_answer(page, status.get_by_role("button", name="Undo").click).status == 303
-    expect(page).to_have_url(f"{server.url}/heroes/{hero_id}")
-    expect(page.get_by_role("heading", name="Deadpool", level=1)).to_be_visible()
+    expect(page).to_have_url(f"{server.url}/heroes")
+    expect(page.get_by_role("table", name="Heroes").get_by_role("link", name="Deadpool", exact=True)).to_be_visible()
     expect(page.get_by_role("status")).to_have_text("Restored hero Deadpool.")
     assert [(h.name, h.deleted_at) for h in server.run(all_heroes)] == [("Deadpool", None)]
 
@@ -90,7 +90,7 @@ def test_hero_invalid_submit_without_javascript_shows_422_page_with_messages(
     page.get_by_label("Name", exact=True).fill("   ")
     page.get_by_label("Secret name", exact=True).fill("Dive Wilson")
     page.get_by_label("Age", exact=True).fill("30")
-    assert _post_answer(page, page.get_by_role("button", name="Save").click).status == 422
+    assert _post_answer(page, page.get_by_role("button", name="Save", exact=True).click).status == 422
 
     expect(page.get_by_role("heading", name="New hero", level=1)).to_be_visible()
     name = page.get_by_label("Name", exact=True)
@@ -108,7 +108,7 @@ def test_hero_invalid_edit_without_javascript_keeps_stored_hero(nojs_page: Page,
     page.goto(f"/heroes/{hero_id}/edit")
     page.get_by_label("Name", exact=True).fill("Deadpool")
     page.get_by_label("Secret name", exact=True).fill(" ")
-    assert _post_answer(page, page.get_by_role("button", name="Save").click).status == 422
+    assert _post_answer(page, page.get_by_role("button", name="Save", exact=True).click).status == 422
 
     secret_name = page.get_by_label("Secret name", exact=True)
     expect(secret_name).to_have_attribute("aria-invalid", "true")
@@ -125,7 +125,7 @@ def test_team_create_edit_delete_without_javascript_leaves_heroes_teamless(nojs_
     expect(page.get_by_role("heading", name="New team", level=1)).to_be_visible()
     page.get_by_label("Name", exact=True).fill("Preventers")
     page.get_by_label("Headquarters").fill("Sharp Tower")
-    assert _post_answer(page, page.get_by_role("button", name="Save").click).status == 303
+    assert _post_answer(page, page.get_by_role("button", name="Save", exact=True).click).status == 303
 
     teams = server.run(all_teams)
     assert [(t.name, t.headquarters) for t in teams] == [("Preventers", "Sharp Tower")]
@@ -140,7 +140,7 @@ def test_team_create_edit_delete_without_javascript_leaves_heroes_teamless(nojs_
     expect(page.get_by_label("Headquarters")).to_have_value("Sharp Tower")
     page.get_by_label("Name", exact=True).fill("Z-Force")
     page.get_by_label("Headquarters").fill("Sister Margaret's Bar")
-    assert _post_answer(page, page.get_by_role("button", name="Save").click).status == 303
+    assert _post_answer(page, page.get_by_role("button", name="Save", exact=True).click).status == 303
     expect(page).to_have_url(f"{server.url}/teams/{team_id}")
     expect(page.get_by_role("heading", name="Z-Force", level=1)).to_be_visible()
     expect(page.get_by_role("status")).to_have_text("Saved team Z-Force.")
@@ -176,11 +176,11 @@ def test_team_duplicate_name_without_javascript_shows_409_page(nojs_page: Page, 
     page.goto("/teams/new")
     page.get_by_label("Name", exact=True).fill("Preventers")
     page.get_by_label("Headquarters").fill("Another Tower")
-    assert _post_answer(page, page.get_by_role("button", name="Save").click).status == 409
+    assert _post_answer(page, page.get_by_role("button", name="Save", exact=True).click).status == 409
 
     name = page.get_by_label("Name", exact=True)
     expect(name).to_have_attribute("aria-invalid", "true")
-    expect(name).to_have_accessible_description("A team named “Preventers” already exists.")
+    expect(name).to_have_accessible_description(re.compile("^A team named “Preventers” already exists."))
     expect(page.get_by_label("Headquarters")).to_have_value("Another Tower")
     assert [t.headquarters for t in server.run(all_teams)] == ["Sharp Tower"]
 

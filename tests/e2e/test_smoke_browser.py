@@ -14,7 +14,7 @@ def test_create_hero_from_list_adds_row_without_reload(page: Page, server: LiveS
     open_create_form(page, "New hero")
     page.get_by_label("Name", exact=True).fill("Deadpond")
     page.get_by_label("Secret name").fill("Dive Wilson")
-    page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Save", exact=True).click()
     table = page.get_by_role("table", name="Heroes")
     expect(table.get_by_role("link", name="Deadpond", exact=True)).to_be_visible()
     expect(page.get_by_role("status")).to_contain_text("Created hero Deadpond.")

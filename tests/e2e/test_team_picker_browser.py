@@ -55,7 +55,7 @@ def test_inline_edit_team_field_suggests_matching_names_and_saves_an_exact_one(p
     expect_no_axe_violations(page)
 
     team.fill("Dark Avengers")
-    table.get_by_role("button", name="Save").click()
+    table.get_by_role("button", name="Save", exact=True).click()
 
     expect(row_of(table, "Deadpond")).to_contain_text("Dark Avengers")
     expect(table.get_by_role("combobox")).to_have_count(0)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from playwright.sync_api import Dialog, Page, expect
 
 from tests.e2e.conftest import LiveServer
@@ -30,7 +32,7 @@ def test_create_team_from_list_adds_row_resets_form_counts_and_toasts(page: Page
     name = page.get_by_label("Name", exact=True)
     name.fill("Z-Force")
     page.get_by_label("Headquarters").fill("Sister Margaret's Bar")
-    page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Save", exact=True).click()
 
     table = page.get_by_role("table", name="Teams")
     expect_cells(row_of(table, "Z-Force"), "Z-Force", "Sister Margaret's Bar", "0")
@@ -53,12 +55,13 @@ def test_create_team_duplicate_name_shows_409_error_and_keeps_input(page: Page, 
     page.get_by_label("Name", exact=True).fill("Preventers")
     page.get_by_label("Headquarters").fill("Another Tower")
     with page.expect_response(lambda response: response.request.method == "POST") as answer:
-        page.get_by_role("button", name="Save").click()
+        page.get_by_role("button", name="Save", exact=True).click()
     assert answer.value.status == 409
 
     name = page.get_by_label("Name", exact=True)
     expect(name).to_have_attribute("aria-invalid", "true")
-    expect(name).to_have_accessible_description("A team named “Preventers” already exists.")
+    # The message first, then the field's help.
+    expect(name).to_have_accessible_description(re.compile("^A team named “Preventers” already exists."))
     expect(name).to_have_value("Preventers")
     expect(page.get_by_label("Headquarters")).to_have_value("Another Tower")
     expect(page.get_by_role("alert")).to_contain_text("Please correct")
@@ -73,7 +76,7 @@ def test_create_team_blank_headquarters_shows_422_error(page: Page, server: Live
     page.get_by_label("Name", exact=True).fill("Z-Force")
     page.get_by_label("Headquarters").fill("  ")
     with page.expect_response(lambda response: response.request.method == "POST") as answer:
-        page.get_by_role("button", name="Save").click()
+        page.get_by_role("button", name="Save", exact=True).click()
     assert answer.value.status == 422
 
     headquarters = page.get_by_label("Headquarters")
@@ -97,7 +100,7 @@ def test_inline_edit_team_saves_in_place(page: Page, server: LiveServer) -> None
     expect(headquarters).to_have_value("Sharp Tower")
     name.fill("Z-Force")
     headquarters.fill("Sister Margaret's Bar")
-    table.get_by_role("button", name="Save").click()
+    table.get_by_role("button", name="Save", exact=True).click()
 
     expect_cells(row_of(table, "Z-Force"), "Z-Force", "Sister Margaret's Bar", "1")
     expect(table.get_by_role("textbox")).to_have_count(0)
@@ -114,7 +117,7 @@ def test_inline_edit_team_save_shows_status_message(page: Page, server: LiveServ
     table = page.get_by_role("table", name="Teams")
     start_inline_edit(table, "Preventers")
     table.get_by_role("textbox", name="Name", exact=True).fill("Z-Force")
-    table.get_by_role("button", name="Save").click()
+    table.get_by_role("button", name="Save", exact=True).click()
     expect(row_of(table, "Z-Force")).to_be_visible()
     expect(page.get_by_role("status")).to_have_text("Saved team Z-Force.")
 
@@ -146,12 +149,13 @@ def test_inline_edit_team_duplicate_name_shows_409_in_row(page: Page, server: Li
     table.get_by_role("textbox", name="Name", exact=True).fill("Preventers")
     table.get_by_role("textbox", name="Headquarters").fill("Somewhere new")
     with page.expect_response(lambda response: response.request.method == "POST") as answer:
-        table.get_by_role("button", name="Save").click()
+        table.get_by_role("button", name="Save", exact=True).click()
     assert answer.value.status == 409
 
     name = table.get_by_role("textbox", name="Name", exact=True)
     expect(name).to_have_attribute("aria-invalid", "true")
-    expect(name).to_have_accessible_description("A team named “Preventers” already exists.")
+    # The message first, then the field's help.
+    expect(name).to_have_accessible_description(re.compile("^A team named “Preventers” already exists."))
     expect(name).to_have_value("Preventers")
     expect(table.get_by_role("textbox", name="Headquarters")).to_have_value("Somewhere new")
     expect(page).to_have_url(f"{server.url}/teams")

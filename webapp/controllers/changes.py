@@ -145,10 +145,16 @@ class ChangesController(ResourceController):
                 "then restore this one."
             )
             raise Refused(409, "Not restored", message, _trash_link(request)) from None
-        detail = pages.links(request).to(resource, "detail", record_id)
-        submitted.leads_to(detail)
+        # An Undo from a list goes back to that list; a restore from the trash to the record.
+        back = submitted.data.get("list")
+        after = (
+            pages.links(request).to(resource, "detail", record_id)
+            if back is None
+            else pages.list_at(request, resource, back)
+        )
+        submitted.leads_to(after)
         await session.commit()
-        return redirect(detail, flash=restored_message(resource, outcome))
+        return redirect(after, flash=restored_message(resource, outcome))
 
     @get("/{record_id:int}/purge", name="confirm_purge", status_code=200, opt=ADMINS)
     async def confirm_purge(

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
+from urllib.parse import parse_qsl
 
 from litestar import Request
 from litestar.response import Template
@@ -22,7 +23,7 @@ from webapp.htmx import render, wants_fragment
 from webapp.links import Links
 from webapp.middleware import SAFE_METHODS
 from webapp.numbers import version_of, whole_number
-from webapp.resource import Resource
+from webapp.resource import Action, Resource
 
 
 def links(request: Request[Any, Any, Any]) -> Links:
@@ -122,6 +123,9 @@ async def form_page(
         "record_id": record_id,
         "pickers": await pickers(request, session, resource, form),
     }
+    if record_id is not None and not wants_fragment(request):
+        # The edit page's breadcrumbs name the record as stored, not as the form may hold it after a refusal.
+        context["record"] = await reads.find(session, resource, record_id)
     fragment = "records/_form.html" if record_id is None else "records/_row_form.html"
     page = render(request, page="records/form.html", fragment=fragment, context=context, status_code=status_code)
     if token:
@@ -159,6 +163,18 @@ class Choice(NamedTuple):
     name: str
 
 
+# The full-page form's buttons beside Save (their name and values): "Save and add another" leads to a new form,
+# "Save and continue editing" back to the record's edit form; Save (or anything else) to the record's page.
+THEN = "then"
+THEN_PAGES: dict[str, Action] = {"add": "new", "edit": "edit"}
+
+
+def after_save(request: Request[Any, Any, Any], resource: Resource, record_id: int, data: dict[str, str]) -> str:
+    """Where a saved full-page form leads, by the button that sent it."""
+    action = THEN_PAGES.get(data.get(THEN, ""), "detail")
+    return links(request).to(resource, action, None if action == "new" else record_id)
+
+
 def edit_form(resource: Resource, record: Any) -> Form:
     values = writes.values_of(resource, record)
     return Form(
@@ -190,6 +206,17 @@ async def conflict_form(
     form.version = current.version
     form.conflict = Conflict(by=by, current=differing, by_you=user is not None and user.id == user_id)
     return form
+
+
+def list_at(request: Request[Any, Any, Any], resource: Resource, query: str) -> str:
+    """The canonical address of `resource`'s list with this query (its search, filters, sort and page); the list
+    from its start when the query is not one the list reads."""
+    list_path = links(request).to(resource, "list")
+    try:
+        state = listing.parse(resource, dict(parse_qsl(query)), default_size=request.app.state.settings.page_size)
+    except listing.BadList:
+        return list_path
+    return state.url(list_path)
 
 
 async def count_line(request: Request[Any, Any, Any], session: AsyncSession, resource: Resource) -> dict[str, Any]:

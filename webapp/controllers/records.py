@@ -57,6 +57,9 @@ class RecordController(ResourceController):
         except UnknownName as unknown:
             context |= {"window": Window.empty(), "filter_error": (unknown.field, unknown.message)}
             status_code = 422
+        if not wants_fragment(request):
+            # The search form's reference filters (a hero's team) are offered as the forms offer the field.
+            context["pickers"] = await pages.pickers(request, session, resource, Form(values={}))
         return render(
             request,
             page="records/list.html",
@@ -105,12 +108,12 @@ class RecordController(ResourceController):
             await session.rollback()
             pages.taken(resource, form)
             return await pages.form_page(request, session, resource, form, status_code=409)
-        detail = pages.links(request).to(resource, "detail", record.id)
-        submitted.leads_to(detail)
+        after = pages.after_save(request, resource, record.id, submitted.data)
+        submitted.leads_to(after)
         await session.commit()
         message = f"Created {resource.name} {record.name}."
         if not wants_fragment(request):
-            return redirect(detail, flash=message)
+            return redirect(after, flash=message)
         context = {
             "resource": resource,
             "form": Form(values={}),
@@ -150,12 +153,12 @@ class RecordController(ResourceController):
             await session.rollback()
             pages.taken(resource, form)
             return await pages.form_page(request, session, resource, form, record_id=record_id, status_code=409)
-        detail = pages.links(request).to(resource, "detail", record_id)
-        submitted.leads_to(detail)
+        after = pages.after_save(request, resource, record_id, submitted.data)
+        submitted.leads_to(after)
         await session.commit()
         message = f"Saved {resource.name} {record.name}."
         if not wants_fragment(request):
-            return redirect(detail, flash=message)
+            return redirect(after, flash=message)
         context = {
             "resource": resource,
             "record": await resource.lists.row(session, record_id),

@@ -186,6 +186,20 @@ async def last_change_by(session: AsyncSession, resource: Resource, *, record_id
     return (row[0], row[1]) if row is not None else (None, "someone")
 
 
+async def live_ids(
+    session: AsyncSession, resources: Sequence[Resource], *, entries: list[AuditEntry]
+) -> dict[str, set[int]]:
+    """{record type: ids} of the records `entries` are about that are live now (one query per resource named), so
+    a list of changes links a live record to its page and the others to their history."""
+    found: dict[str, set[int]] = {}
+    for resource in resources:
+        ids = {entry.record_id for entry in entries if entry.record_type == resource.name and entry.record_id}
+        if ids:
+            statement = select(resource.model.id).where(col(resource.model.id).in_(ids), live(resource))
+            found[resource.name] = set((await session.exec(statement)).all())
+    return found
+
+
 Names = dict[str, dict[int, tuple[str, bool]]]
 
 
