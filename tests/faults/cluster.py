@@ -78,8 +78,7 @@ class Cluster:
     def processes(self) -> list[int]:
         """The postmaster and every process it started (backends, checkpointer, walwriter, ...)."""
         postmaster = int((self.data / "postmaster.pid").read_text().split()[0])
-        children = subprocess.run(["ps", "-o", "pid=", "--ppid", str(postmaster)], capture_output=True, text=True)
-        return [postmaster, *(int(pid) for pid in children.stdout.split())]
+        return [postmaster, *(pid for pid, parent in _parents() if parent == postmaster)]
 
     @contextmanager
     def frozen(self) -> Iterator[None]:
@@ -98,6 +97,16 @@ class Cluster:
         if (self.data / "postmaster.pid").exists():
             self._run("pg_ctl", "-D", str(self.data), "-w", "stop", "-m", "immediate", check=False)
         shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def _parents() -> Iterator[tuple[int, int]]:
+    """(pid, parent pid) of every process, from /proc (the command name in field 2 may hold spaces and parens)."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended meanwhile
+            continue
+        yield int(stat.parent.name), int(fields[1])
 
 
 @contextmanager

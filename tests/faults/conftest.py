@@ -18,6 +18,12 @@ from tests.faults.cluster import Cluster, private_cluster
 from tests.faults.processes import Server
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "/faults/" in str(item.path):
+            item.add_marker(pytest.mark.faults)
+
+
 def required(reason: str, *flags: str) -> None:
     """Skip for `reason`, or fail when one of `flags` is set to 1 (CI must run every fault test)."""
     if any(os.environ.get(flag) == "1" for flag in flags):

@@ -51,6 +51,11 @@ class Answer:
         return self.ended - self.started
 
     @property
+    def group(self) -> str:
+        """"read" or "write" (a create or an edit)."""
+        return "write" if self.kind in {"create", "edit"} else self.kind
+
+    @property
     def ok(self) -> bool:
         return self.status is not None and 200 <= self.status < 400
 

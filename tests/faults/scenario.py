@@ -43,8 +43,9 @@ class Expect:
     """What a scenario demands beyond the common checks."""
 
     bound: float  # seconds: every request in flight during the fault is answered within this
-    refused: frozenset[str] = frozenset({"read", "create", "edit"})  # kinds that must see a 503 during the fault
-    served: frozenset[str] = frozenset()  # kinds answered 2xx/3xx throughout (e.g. reads under a write lock)
+    # "read" and "write" (a create or an edit): each must be answered 503 at least once during the fault.
+    refused: frozenset[str] = frozenset({"read", "write"})
+    served: frozenset[str] = frozenset()  # the same, answered 2xx/3xx throughout (reads under a write lock)
     unanswered: bool = False  # connections may be cut (the server itself was killed)
     read_bound: float | None = None  # a tighter bound for reads (they must not wait behind writes)
 
@@ -77,13 +78,13 @@ def problems(editors: Editors, happened: Fault, expect: Expect) -> list[str]:
     found = [*_statuses(answers, expect), *_bounded(window, expect.bound, "requests")]
     if expect.read_bound is not None:
         found += _bounded([a for a in window if a.kind == "read"], expect.read_bound, "reads")
-    for kind in sorted(expect.refused):
-        if not any(a.status == 503 for a in window if a.kind == kind):
-            found.append(f"no {kind} was answered 503 during the fault ({_summary(window, kind)})")
-    for kind in sorted(expect.served):
-        refused = [a for a in window if a.kind == kind and not a.ok]
+    for group in sorted(expect.refused):
+        if not any(a.status == 503 for a in window if a.group == group):
+            found.append(f"no {group} was answered 503 during the fault ({_summary(window, group)})")
+    for group in sorted(expect.served):
+        refused = [a for a in window if a.group == group and not a.ok]
         if refused:
-            found.append(f"{len(refused)} {kind}s failed during the fault ({_summary(window, kind)})")
+            found.append(f"{len(refused)} {group}s failed during the fault ({_summary(window, group)})")
     found += _recovery(answers, happened)
     found += _log_volume(happened, answers)
     found += editors.ledger.verify(happened.server.database_url)
@@ -125,6 +126,6 @@ def _log_volume(happened: Fault, answers: list[Answer]) -> Iterator[str]:
         yield f"the server logged {written:,} bytes during the fault ({count} answers; budget {budget:,})"
 
 
-def _summary(answers: list[Answer], kind: str) -> str:
-    statuses = Counter(a.status for a in answers if a.kind == kind)
+def _summary(answers: list[Answer], group: str) -> str:
+    statuses = Counter(a.status for a in answers if a.group == group)
     return ", ".join(f"{status}: {n}" for status, n in sorted(statuses.items(), key=str)) or "none sent"

@@ -20,7 +20,7 @@ DISK_FULL_SECONDS = 5.0
 DEADLINE_BOUND = 6.0
 # Reads never wait for a writer (WAL): they stay quick while writes queue for the lock.
 READ_BOUND = 1.0
-WRITES = frozenset({"create", "edit"})
+WRITES = frozenset({"write"})
 
 
 def database_file(server: Server) -> Path:
