@@ -11,7 +11,7 @@ from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
-from webapp import logs, templating
+from webapp import health, logs, outages, templating
 from webapp.auth import OPEN, VIEWERS, SessionMiddleware, authorize, csrf_token, prepare_security, signed_in_user
 from webapp.config import Settings
 from webapp.controllers.account import (
@@ -79,7 +79,7 @@ def _resource_controllers() -> list[type[ResourceController]]:
 
 
 def create_app(settings: Settings) -> Litestar:
-    logs.configure()
+    logs.configure(log_format=settings.log_format)
     app = Litestar(
         route_handlers=[
             # In a router of its own so the OPTIONS handler Litestar adds to "/" inherits the access rule too
@@ -93,6 +93,8 @@ def create_app(settings: Settings) -> Litestar:
             ActivityController,
             TrashController,
             UserController,
+            health.healthz,
+            health.readyz,
             create_static_files_router(
                 path="/static",
                 directories=[settings.static_dir],
@@ -107,9 +109,11 @@ def create_app(settings: Settings) -> Litestar:
         template_config=TemplateConfig(instance=_template_engine(settings)),
         lifespan=[make_lifespan(settings)],
         on_startup=[prepare_security],
-        # Limits first: an oversized or overfull request is refused before anything reads it.
+        # Limits first: an oversized or overfull request is refused before anything reads it. The deadline then
+        # counts from a request fully received, and covers everything that may wait on the database.
         middleware=[
             DefineMiddleware(LimitsMiddleware, settings=settings),
+            outages.Deadline,
             DefineMiddleware(SessionMiddleware, settings=settings),
         ],
         before_send=[add_response_headers],
@@ -128,4 +132,6 @@ def create_app(settings: Settings) -> Litestar:
     assert isinstance(engine, JinjaTemplateEngine)
     # Litestar's url_for looks each route up; ours reads the route table read once (webapp.links).
     engine.engine.globals |= {"links": app.state.links, "url_for": app.state.links.url}
+    # Around the app's own handler, so unknown paths and refusals before routing are in the request log too.
+    app.asgi_handler = logs.RequestLog(app.asgi_handler)
     return app

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -25,13 +26,14 @@ from litestar.handlers import BaseRouteHandler
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from webapp import accounts, audit, throttle, totp
+from webapp import accounts, audit, outages, throttle, totp
 from webapp.config import Settings
 from webapp.db import REQUEST_SESSION, release_request_session
-from webapp.logs import escape
+from webapp.logs import PROBES, escape
 from webapp.middleware import SAFE_METHODS, STATIC_PREFIX, request_id
 from webapp.models import Role
 
+logger = logging.getLogger(__name__)
 R = TypeVar("R", bound=Response[Any])
 PUBLIC = "public"
 # Steps of signing in after the password: entering a second-factor code, and setting one up (when the role
@@ -150,14 +152,14 @@ class SessionMiddleware:
         self.cookie = session_cookie_name(settings)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != ScopeType.HTTP or scope["path"].startswith(STATIC_PREFIX):
-            # Static files are public: no need to look the session up for each stylesheet and script.
+        if scope["type"] != ScopeType.HTTP or scope["path"].startswith(STATIC_PREFIX) or scope["path"] in PROBES:
+            # Static files and probes are public: no need to look the session up for each of them.
             scope["user"] = None
             await self.app(scope, receive, send)
             return
         token = ASGIConnection(scope).cookies.get(self.cookie)
         async with scope["app"].state.reader() as db:
-            user, cookie = await self._resolve(scope, db, token) if token else (None, None)
+            user, cookie = await self._resolve_or_degrade(scope, db, token) if token else (None, None)
             signed_in = user is not None and user.stage == SIGNED_IN
             scope["user"] = user if signed_in else None
             scope["state"]["pending"] = None if signed_in else user
@@ -178,6 +180,21 @@ class SessionMiddleware:
                 return
         # Others give the connection back before their handler's write transaction takes one.
         await self.app(scope, receive, send_with_cookie)
+
+    async def _resolve_or_degrade(
+        self, scope: Scope, db: AsyncSession, token: str
+    ) -> tuple[CurrentUser | None, Cookie | None]:
+        """The session; or, when the database does not answer, signed out on public pages (sign-in keeps working,
+        and its form says what happens next), and the outage (a 503 page) everywhere else."""
+        try:
+            return await self._resolve(scope, db, token)
+        except Exception as error:
+            reason = outages.cause(error)
+            if reason is None or _access(ASGIConnection(scope)) != PUBLIC:
+                raise
+            logger.warning("request %s: session not looked up, treated as signed out: %s", request_id(scope), reason)
+            await db.close()
+            return None, None
 
     async def _resolve(self, scope: Scope, db: AsyncSession, token: str) -> tuple[CurrentUser | None, Cookie | None]:
         state = scope["app"].state

@@ -5,19 +5,22 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 from litestar import Litestar, Request
-from sqlalchemy import Connection, event, inspect
+from sqlalchemy import Connection, event, inspect, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from webapp import models  # registers the tables on SQLModel.metadata
+from webapp import logs, models  # models: registers the tables on SQLModel.metadata
 from webapp.config import PROJECT_DIR, Settings
 from webapp.middleware import SAFE_METHODS
 from webapp.passwords import Passwords
@@ -29,20 +32,42 @@ WRITE_OPTION = "sqlite_begin_immediate"
 READ_OPTION = "read_only"
 
 
-def create_engine(settings: Settings) -> AsyncEngine:
-    if settings.is_sqlite:
-        return _create_sqlite_engine(settings)
+def create_engine(settings: Settings, *, serving: bool = False, writer: bool = False) -> AsyncEngine:
+    """An engine on the configured database. `serving`: with the limits that keep a request's answer within the
+    request deadline (a short wait for a pooled connection, a statement timeout); without, for the command line
+    and migrations, which may take long. `writer` (SQLite): the engine of the one connection that writes."""
+    engine = (
+        _create_sqlite_engine(settings, serving=serving, writer=writer)
+        if settings.is_sqlite
+        else _create_postgres_engine(settings, serving=serving)
+    )
+    if serving:
+        # The request log's database time (webapp.logs).
+        event.listen(engine.sync_engine, "before_cursor_execute", logs.statement_started)
+        event.listen(engine.sync_engine, "after_cursor_execute", logs.statement_ended)
+    return engine
+
+
+def _create_postgres_engine(settings: Settings, *, serving: bool) -> AsyncEngine:
+    server_settings = {
+        # asyncpg prepares every statement, and after five runs PostgreSQL may plan one generically, blind
+        # to its values: a search's pattern ('%zzzq%' or '%a%') or a page's cursor decides between an index
+        # and a scan, and a generic plan for a search walked a million heroes. Plan with the values always.
+        "plan_cache_mode": "force_custom_plan",
+    }
+    if serving:
+        # The server ends a statement the client has stopped waiting for (asyncpg's command_timeout gives up
+        # client-side, and its cancel request may not arrive), so it holds no locks past the deadline.
+        server_settings["statement_timeout"] = str(int(settings.pg_command_timeout * 1000))
     return create_async_engine(
         settings.database_url,
         pool_pre_ping=True,
         pool_size=settings.pool_size,
+        pool_timeout=settings.pool_timeout if serving else 30,
         connect_args={
             "timeout": settings.pg_connect_timeout,
-            "command_timeout": settings.pg_command_timeout,
-            # asyncpg prepares every statement, and after five runs PostgreSQL may plan one generically, blind
-            # to its values: a search's pattern ('%zzzq%' or '%a%') or a page's cursor decides between an index
-            # and a scan, and a generic plan for a search walked a million heroes. Plan with the values always.
-            "server_settings": {"plan_cache_mode": "force_custom_plan"},
+            "command_timeout": settings.pg_command_timeout if serving else None,
+            "server_settings": server_settings,
         },
     )
 
@@ -54,14 +79,19 @@ def _unicode_lower(value: object) -> object:
     return value.lower() if isinstance(value, str) else value
 
 
-def _create_sqlite_engine(settings: Settings) -> AsyncEngine:
+def _create_sqlite_engine(settings: Settings, *, serving: bool, writer: bool) -> AsyncEngine:
     database = make_url(settings.database_url).database
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
+    # SQLite takes one writer at a time. A process's writers share one connection and queue for it in the pool
+    # (for pool_timeout at most), so parked writers never take the connections readers use: in WAL mode reads
+    # go on beside the one write in progress.
+    sizes = {"pool_size": 1, "max_overflow": 0} if writer else {"pool_size": settings.pool_size}
     engine = create_async_engine(
         settings.database_url,
-        pool_size=settings.pool_size,
+        pool_timeout=settings.pool_timeout if serving else 30,
         connect_args={"timeout": settings.sqlite_busy_timeout_ms / 1000},
+        **sizes,
     )
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -116,8 +146,7 @@ def described_by_models(dialect: str) -> Callable[[Any, str | None, str, bool, A
 
 
 def _upgrade(connection: Connection) -> None:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config = _alembic_config()
     config.attributes["connection"] = connection
     inspector = inspect(connection)
     sqlite = connection.dialect.name == "sqlite"
@@ -179,6 +208,32 @@ def _driver_execute(connection: Connection, sql: str) -> None:
         cursor.close()
 
 
+def _alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return config
+
+
+@cache
+def newest_revision() -> str | None:
+    """The newest migration's revision (read from the migration scripts once)."""
+    return ScriptDirectory.from_config(_alembic_config()).get_current_head()
+
+
+async def schema_revision(session: AsyncSession) -> str | None:
+    """The revision the database's schema is at (None: no migration records)."""
+    try:
+        found = await session.exec(text("SELECT version_num FROM alembic_version"))  # type: ignore[call-overload]
+    except ProgrammingError:  # PostgreSQL: no such table
+        return None
+    except OperationalError as error:  # SQLite says "no such table" this way; an outage is another matter
+        if "no such table" in str(error):
+            return None
+        raise
+    row = found.first()
+    return str(row[0]) if row is not None else None
+
+
 async def upgrade_schema(engine: AsyncEngine) -> None:
     """Create or upgrade the schema to the newest migration (what serve, demo and the CLI run first)."""
     async with engine.connect() as connection:
@@ -192,15 +247,18 @@ async def create_tables(engine: AsyncEngine) -> None:
         await connection.run_sync(SQLModel.metadata.create_all)
 
 
-def session_factories(engine: AsyncEngine) -> tuple[async_sessionmaker[AsyncSession], async_sessionmaker[AsyncSession]]:
-    """A reader and a writer factory over the same engine and pool: readers read statement by statement
-    (SQLite without BEGIN, PostgreSQL in autocommit), writers open a transaction (on SQLite, BEGIN IMMEDIATE)."""
+def session_factories(
+    engine: AsyncEngine, writing: AsyncEngine | None = None
+) -> tuple[async_sessionmaker[AsyncSession], async_sessionmaker[AsyncSession]]:
+    """A reader and a writer factory, over the same engine and pool or writers on an engine of their own
+    (`writing`): readers read statement by statement (SQLite without BEGIN, PostgreSQL in autocommit), writers
+    open a transaction (on SQLite, BEGIN IMMEDIATE)."""
     read_only: dict[str, Any] = {READ_OPTION: True}
     if engine.dialect.name != "sqlite":
         read_only["isolation_level"] = "AUTOCOMMIT"
     reader = async_sessionmaker(engine.execution_options(**read_only), class_=AsyncSession, expire_on_commit=False)
     writer = async_sessionmaker(
-        engine.execution_options(**{WRITE_OPTION: True}), class_=AsyncSession, expire_on_commit=False
+        (writing or engine).execution_options(**{WRITE_OPTION: True}), class_=AsyncSession, expire_on_commit=False
     )
     return reader, writer
 
@@ -208,9 +266,10 @@ def session_factories(engine: AsyncEngine) -> tuple[async_sessionmaker[AsyncSess
 def make_lifespan(settings: Settings) -> Any:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        engine = create_engine(settings)
+        engine = create_engine(settings, serving=True)
+        writing = create_engine(settings, serving=True, writer=True) if settings.is_sqlite else None
         app.state.engine = engine
-        app.state.reader, app.state.writer = session_factories(engine)
+        app.state.reader, app.state.writer = session_factories(engine, writing)
         app.state.passwords = Passwords(settings.argon2_parameters)
         # How many CSV exports this process streams at once (each holds a connection while its client reads).
         app.state.export_slots = asyncio.Semaphore(settings.export_slots)
@@ -218,6 +277,8 @@ def make_lifespan(settings: Settings) -> Any:
             yield
         finally:
             await engine.dispose()
+            if writing is not None:
+                await writing.dispose()
 
     return lifespan
 

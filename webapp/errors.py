@@ -11,6 +11,7 @@ from litestar.exceptions import ClientException, HTTPException, NotAuthorizedExc
 from litestar.response import Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
+from webapp import outages
 from webapp.auth import SECOND_FACTOR, CsrfFailed, SignInUnfinished, pending_user, safe_next
 from webapp.data.writes import InTrash, Missing, TrashChanged
 from webapp.htmx import clear_flash, redirect, wants_fragment
@@ -30,6 +31,7 @@ TITLES = {
     431: ("Request headers too large", "The request carried more or larger headers than this site accepts."),
     422: ("Invalid input", "Some of what was sent is not valid."),
     429: ("Too many requests", "Please wait a moment and try again."),
+    503: ("The database did not answer", "Please try again in a few seconds."),
     500: ("Something went wrong", "The error has been logged. Please try again."),
 }
 
@@ -161,6 +163,41 @@ def repeat_handler(request: Request[Any, Any, Any], exc: AlreadySent) -> Respons
     return redirect(exc.location or request.app.route_reverse("home"), flash=REPEAT_MESSAGE)
 
 
+# A route whose form comes back with the user's values when the database refuses the change: its `opt` holds,
+# under this key, what renders that form (request, the submitted fields, why it was not saved) -> the response.
+KEEPS_FORM = "keeps_form"
+# The route's submitted fields, as read (webapp.controllers.common.read_form), for the form to come back with.
+SUBMITTED = "submitted_fields"
+
+
+def unavailable_message(request: Request[Any, Any, Any]) -> str:
+    seconds = request.app.state.settings.retry_after
+    saved = "" if request.method in SAFE_METHODS else " Your change was not saved; nothing was lost."
+    return f"The database did not answer.{saved} Try again in {seconds} seconds."
+
+
+def outage_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """The database away, hanging, locked or full: 503 with Retry-After and one log line, never a 500. A refused
+    form comes back with what the user typed, so pressing Save again is all it takes."""
+    reason = outages.cause(exc)
+    if reason is None:
+        return internal_error_handler(request, exc)
+    logger.warning("request %s: 503 for %s %s: %s", request_id(request.scope), request.method, request.url.path, reason)
+    message = unavailable_message(request)
+    handler = request.scope.get("route_handler")
+    keep = handler.opt.get(KEEPS_FORM) if handler is not None and request.method not in SAFE_METHODS else None
+    fields = request.scope.get("state", {}).get(SUBMITTED)
+    if keep is not None and fields is not None:
+        response: Response[Any] = keep(request, fields, message)
+    else:
+        busy = "Busy" if request.method in SAFE_METHODS else "Busy, not saved"
+        title = busy if outages.is_busy(reason) else "The database did not answer"
+        response = error_response(request, 503, title, message)
+    response.status_code = 503
+    response.headers["Retry-After"] = str(request.app.state.settings.retry_after)
+    return response
+
+
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     logger.exception("request %s failed: %s %s", request_id(request.scope), request.method, request.url.path)
     return error_response(request, HTTP_500_INTERNAL_SERVER_ERROR)
@@ -174,5 +211,6 @@ exception_handlers: dict[Any, Any] = {
     TrashChanged: trash_changed_handler,
     AlreadySent: repeat_handler,
     HTTP_500_INTERNAL_SERVER_ERROR: internal_error_handler,
-    Exception: internal_error_handler,
+    # An outage, or a bug (outage_handler tells them apart and passes bugs on to internal_error_handler).
+    Exception: outage_handler,
 }

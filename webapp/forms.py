@@ -30,6 +30,8 @@ class Form:
     # stored now, as shown to people, for each field where that differs from what the user typed.
     version: int | None = None
     conflict: Conflict | None = None
+    # Why the form came back although it was fine (the database did not answer): said above the form.
+    unsaved: str | None = None
 
     @property
     def is_valid(self) -> bool:

@@ -19,6 +19,7 @@ from litestar.exceptions import ClientException, NotFoundException
 from litestar.types import ASGIApp, Message, Receive, ReceiveMessage, Scope, Send
 
 from webapp.config import Settings
+from webapp.logs import PROBES
 from webapp.middleware import request_id
 
 logger = logging.getLogger(__name__)
@@ -51,7 +52,8 @@ class LimitsMiddleware:
         if len(raw) > MAX_HEADERS or sum(len(name) + len(value) for name, value in raw) > MAX_HEADER_BYTES:
             raise TooManyHeaders("too many or too large request headers")
         headers = Headers.from_scope(scope)
-        if not self.settings.host_allowed(headers.get("host", "")):
+        # Probes come from load balancers, which name the server by its address; they show nothing to rebind to.
+        if scope["path"] not in PROBES and not self.settings.host_allowed(headers.get("host", "")):
             # DNS rebinding: a name the attacker controls, pointed at this server, must not reach the app.
             raise ClientException("this server does not answer to that host name")
         if scope["method"] in SAFE_METHODS:

@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from webapp import submissions
 from webapp.audit import Actor
 from webapp.auth import current_user, submitted_form
+from webapp.errors import SUBMITTED
 from webapp.middleware import request_id
 from webapp.models import Submission
 from webapp.numbers import whole_number
@@ -25,7 +26,9 @@ T = TypeVar("T")
 async def read_form(request: Request[Any, Any, Any]) -> dict[str, str]:
     """The submitted form as plain strings (first value per name); anything that is not text is ignored."""
     form = await submitted_form(request)  # its size and field count were checked as it arrived (webapp.limits)
-    return {name: values[0] for name, values in form.dict().items() if values and isinstance(values[0], str)}
+    fields = {name: values[0] for name, values in form.dict().items() if values and isinstance(values[0], str)}
+    request.scope.setdefault("state", {})[SUBMITTED] = fields  # for the form to come back if the database fails
+    return fields
 
 
 def page_number(request: Request[Any, Any, Any], name: str = "page") -> int:

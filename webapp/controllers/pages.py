@@ -3,8 +3,9 @@ field choices, the conflict view, and the count line after a change made from a 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from litestar import Request
 from litestar.response import Template
@@ -13,12 +14,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from webapp import listing
 from webapp.auth import current_user
+from webapp.controllers.common import ResourceController
 from webapp.data import reads, writes
 from webapp.data.lists import UnknownName, live_count, unknown_name
 from webapp.forms import Conflict, Form, means_none, record_form
 from webapp.htmx import render
 from webapp.links import Links
-from webapp.numbers import whole_number
+from webapp.numbers import version_of, whole_number
 from webapp.resource import Resource
 
 
@@ -70,7 +72,7 @@ class Picker:
     """How a reference field is offered: every live record in a select (`choices`), or past the select limit
     (`choices` None) a field taking a name, holding the name of the record the form points at (`chosen`)."""
 
-    choices: list[Row[Any]] | None
+    choices: Sequence[Row[Any] | Choice] | None
     chosen: str = ""
 
 
@@ -110,6 +112,37 @@ async def form_page(
     }
     fragment = "records/_form.html" if record_id is None else "records/_row_form.html"
     return render(request, page="records/form.html", fragment=fragment, context=context, status_code=status_code)
+
+
+def kept_form(request: Request[Any, Any, Any], fields: dict[str, str], message: str) -> Template:
+    """The create or edit form again, with what the user typed and why it was not saved, when the database did
+    not answer (webapp.errors.outage_handler sets the status): rendered without the database, so a reference
+    field offers what the user chose (a select of that one record, or the name typed) rather than every record."""
+    controller = request.scope["route_handler"].owner
+    assert isinstance(controller, ResourceController)  # only the resource controllers' routes keep their forms
+    resource = controller.resource
+    record_id = request.path_params.get("record_id")
+    form = record_form(resource, fields)
+    form.version, form.unsaved = version_of(fields), message
+    offline: dict[str, Picker] = {}
+    for spec in resource.references:
+        target = resource.targets[spec.name]
+        if (typed := form.values.get(target.name)) is not None:
+            offline[spec.name] = Picker(None, typed)
+            continue
+        chosen = whole_number(form.values.get(spec.name, ""))
+        choices = [Choice(chosen, f"{target.name.capitalize()} #{chosen}")] if chosen is not None else []
+        offline[spec.name] = Picker(choices)
+    context = {"resource": resource, "form": form, "record_id": record_id, "pickers": offline}
+    fragment = "records/_form.html" if record_id is None else "records/_row_form.html"
+    return render(request, page="records/form.html", fragment=fragment, context=context)
+
+
+class Choice(NamedTuple):
+    """A select's option as `reads.choices` lists them, for a form rendered without the database."""
+
+    id: int
+    name: str
 
 
 def edit_form(resource: Resource, record: Any) -> Form:

@@ -23,6 +23,7 @@ from webapp.controllers.common import Posted, ResourceController, Session, actor
 from webapp.data import reads, writes
 from webapp.data.keyset import Window
 from webapp.data.lists import UnknownName
+from webapp.errors import KEEPS_FORM
 from webapp.forms import Form
 from webapp.htmx import Undo, redirect, render, wants_fragment
 from webapp.numbers import version_of
@@ -35,6 +36,10 @@ def _trashed_message(resource: Resource, outcome: writes.Outcome) -> str:
         if detached := outcome.detached.get(referencing.plural):
             message += f" {referencing.count(detached)} left without a {resource.name}; Undo puts them back."
     return message
+
+
+# Create and edit: if the database does not answer, the form comes back with the user's values (503).
+KEPT = EDITORS | {KEEPS_FORM: pages.kept_form}
 
 
 class RecordController(ResourceController):
@@ -88,7 +93,7 @@ class RecordController(ResourceController):
     async def new(self, request: Request[Any, Any, Any], session: Session) -> Template:
         return await pages.form_page(request, session, self.resource, Form(values={}))
 
-    @post("/", name="create", status_code=303, opt=EDITORS)
+    @post("/", name="create", status_code=303, opt=KEPT)
     async def create(self, request: Request[Any, Any, Any], session: Session, submitted: Posted) -> Response[Any]:
         resource = self.resource
         form = await pages.checked_form(session, resource, submitted.data)
@@ -124,7 +129,7 @@ class RecordController(ResourceController):
         form = pages.edit_form(self.resource, record)
         return await pages.form_page(request, session, self.resource, form, record_id=record_id)
 
-    @post("/{record_id:int}", name="update", status_code=303, opt=EDITORS)
+    @post("/{record_id:int}", name="update", status_code=303, opt=KEPT)
     async def update(
         self, request: Request[Any, Any, Any], session: Session, submitted: Posted, record_id: FromPath[int]
     ) -> Response[Any]:

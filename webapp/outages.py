@@ -1,0 +1,142 @@
+"""The database away, locked or full: which failures those are, and the request deadline that bounds every answer.
+
+A database that does not answer is not a bug of ours: the request is answered 503 with Retry-After and a page
+that says the change was not saved (webapp.errors), with one log line naming the cause, and no traceback.
+Everything else that fails stays a 500 with its traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import sqlite3
+from collections.abc import Iterator
+
+from asyncpg import exceptions as pg  # type: ignore[import-untyped]
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from sqlalchemy import exc as sa
+
+# SQLite result codes (the low byte of an extended code) that mean the database could not do the work now:
+# busy or locked by another connection, an I/O error, the disk full, the file not openable, read-only media.
+_SQLITE_CODES = {
+    sqlite3.SQLITE_BUSY: "locked by another writer",
+    sqlite3.SQLITE_LOCKED: "locked by another writer",
+    sqlite3.SQLITE_IOERR: "disk I/O error",
+    sqlite3.SQLITE_FULL: "disk full",
+    sqlite3.SQLITE_CANTOPEN: "cannot open the database file",
+    sqlite3.SQLITE_READONLY: "the database file is read-only",
+}
+# PostgreSQL errors that say the server is away or refusing work for now, not that our statement is wrong:
+# connection failures (class 08), operator intervention (57: shutting down, starting up, statement_timeout's
+# query_canceled), insufficient resources (53: disk full, out of memory, too many connections).
+_POSTGRES_AWAY = (pg.PostgresConnectionError, pg.OperatorInterventionError, pg.InsufficientResourcesError)
+_NETWORK_ERRNOS = {
+    errno.ECONNREFUSED,
+    errno.ECONNRESET,
+    errno.ECONNABORTED,
+    errno.EHOSTUNREACH,
+    errno.ENETUNREACH,
+    errno.ETIMEDOUT,
+    errno.EPIPE,
+    errno.ENOSPC,
+}
+# Causes that mean "busy" rather than "away": the page says so, since pressing Save again soon is likely to work.
+BUSY = ("locked by another writer", "no database connection free")
+
+
+class DeadlinePassed(Exception):
+    """The request's database work did not finish within the request deadline."""
+
+
+def cause(exc: BaseException) -> str | None:
+    """Why the database could not serve this request, in a few words for the log; None when `exc` is not an
+    outage (a bug, to be logged with its traceback)."""
+    for error in _chain(exc):
+        if isinstance(error, DeadlinePassed):
+            return str(error)
+        if isinstance(error, sa.TimeoutError):
+            return "no database connection free in time"
+        if isinstance(error, sa.DBAPIError) and error.connection_invalidated:
+            return "the database connection was lost"
+        if isinstance(error, sqlite3.Error) and (meaning := _SQLITE_CODES.get(error.sqlite_errorcode & 0xFF)):
+            return f"SQLite: {meaning}"
+        if isinstance(error, _POSTGRES_AWAY):
+            return f"PostgreSQL: {type(error).__name__}"
+        if isinstance(error, pg.InterfaceError) and "connection" in str(error):
+            return "PostgreSQL: the connection was closed"
+        if isinstance(error, TimeoutError):
+            return "the database did not answer in time"
+        if isinstance(error, ConnectionError) or (isinstance(error, OSError) and error.errno in _NETWORK_ERRNOS):
+            return f"cannot reach the database ({type(error).__name__})"
+    return None
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    """`exc`, what caused it (SQLAlchemy wraps the driver's error, which may wrap the socket's), and inside
+    exception groups."""
+    seen: set[int] = set()
+    pending = [exc]
+    while pending:
+        error = pending.pop()
+        if id(error) in seen:
+            continue
+        seen.add(id(error))
+        yield error
+        if isinstance(error, BaseExceptionGroup):
+            pending.extend(error.exceptions)
+        pending.extend(e for e in (error.__cause__, error.__context__, getattr(error, "orig", None)) if e is not None)
+
+
+def is_busy(reason: str) -> bool:
+    return any(word in reason for word in BUSY)
+
+
+class Deadline:
+    """Answers every request within `settings.request_deadline` seconds of its start: if the app has not begun
+    its response by then (a database that hangs, a lock that does not come), the work is cancelled in the
+    background and DeadlinePassed is raised here, which the app's handlers answer with a 503 at once, without
+    waiting for the cancelled work to wind down. A response that has begun (an export's stream) is not cut."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        deadline: float = scope["app"].state.settings.request_deadline
+        started = asyncio.Event()
+        abandoned = False
+
+        async def guarded_send(message: Message) -> None:
+            if abandoned:
+                return  # the request was answered already; the cancelled work has nothing more to say
+            if message["type"] == "http.response.start":
+                started.set()
+            await send(message)
+
+        work = asyncio.ensure_future(self.app(scope, receive, guarded_send))
+        begun = asyncio.ensure_future(started.wait())
+        try:
+            await asyncio.wait({work, begun}, timeout=deadline, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
+            work.cancel()
+            raise
+        finally:
+            begun.cancel()
+        if work.done() or started.is_set():
+            await work  # its result, or its exception for the handlers
+            return
+        abandoned = True
+        work.cancel()
+        _winding_down.add(work)
+        work.add_done_callback(_wound_down)
+        raise DeadlinePassed(f"no answer within the {deadline:g} s request deadline")
+
+
+# Cancelled requests still unwinding (rolling back, returning their connection): held so they are not collected
+# mid-way, and their outcome read so asyncio does not log it as never retrieved.
+_winding_down: set[asyncio.Future[None]] = set()
+
+
+def _wound_down(work: asyncio.Future[None]) -> None:
+    _winding_down.discard(work)
+    if not work.cancelled():
+        work.exception()
