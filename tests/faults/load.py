@@ -52,7 +52,7 @@ class Answer:
 
     @property
     def group(self) -> str:
-        """"read" or "write" (a create or an edit)."""
+        """ "read" or "write" (a create or an edit)."""
         return "write" if self.kind in {"create", "edit"} else self.kind
 
     @property

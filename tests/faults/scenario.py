@@ -53,8 +53,9 @@ class Expect:
 def weathered(server: Server, inject: Callable[[Fault], None], expect: Expect) -> None:
     """Serve a load, let `inject` do the fault (calling `over()` when the database answers again), keep the load
     going until writes are acknowledged again, and fail with everything that went wrong."""
+    before = server.log_bytes()
     found = run(server, inject, expect)
-    assert not found, "\n".join(found)
+    assert not found, "\n".join([*found, "the server's first errors:", *_errors(server.log_text(since=before))])
 
 
 def run(server: Server, inject: Callable[[Fault], None], expect: Expect) -> list[str]:
@@ -124,6 +125,11 @@ def _log_volume(happened: Fault, answers: list[Answer]) -> Iterator[str]:
     budget = LOG_BYTES_FIXED + LOG_BYTES_PER_ANSWER * count
     if written > budget:
         yield f"the server logged {written:,} bytes during the fault ({count} answers; budget {budget:,})"
+
+
+def _errors(log: str, shown: int = 3) -> list[str]:
+    """The first few error lines of a log (a traceback's lines are marked "  | " and left out)."""
+    return [line for line in log.splitlines() if " ERROR " in line][:shown]
 
 
 def _summary(answers: list[Answer], group: str) -> str:
