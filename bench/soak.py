@@ -46,7 +46,7 @@ def report(database: str, answers: list[Answer], seconds: float, found: list[str
     print(f"\n## {database}: {len(answers):,} requests in {seconds:.0f} s ({len(answers) / seconds:.0f}/s)\n")
     print("| kind | requests | p50 ms | p99 ms | max ms | statuses |")
     print("| --- | ---: | ---: | ---: | ---: | --- |")
-    for kind in ("read", "create", "edit"):
+    for kind in ("read", "create", "edit", "health"):
         mine = [a for a in answers if a.kind == kind]
         times = [a.seconds * 1000 for a in mine if a.status is not None]
         statuses = ", ".join(f"{s}: {n}" for s, n in sorted(Counter(a.status for a in mine).items(), key=str))
@@ -110,7 +110,7 @@ def start_server(
             stack.enter_context(tmpfs(disk, "64m"))
         disk.mkdir(exist_ok=True)
         url = f"sqlite+aiosqlite:///{disk / 'soak.db'}"
-    server = Server(url, directory / f"{database}.log", workers=args.workers)
+    server = Server(url, args.logs / f"{database}.log", workers=args.workers)
     server.start()
     stack.callback(server.stop)
     return server, cluster
@@ -136,9 +136,12 @@ def soak(database: str, args: argparse.Namespace) -> None:
         else:
             # The fault's own checks (no 500, answer bound, recovery, log volume), besides the ledger's.
             bound = 6.0 if fault in {"freeze", "lock", "disk-full"} else 2.0
-            found = problems(editors, happened, Expect(bound=bound, refused=frozenset(), unanswered=fault == "kill"))
+            killed = fault == "kill"
+            expect = Expect(bound=bound, refused=frozenset(), unanswered=killed, health_bound=None if killed else 0.5)
+            found = problems(editors, happened, expect)
         print(f"\nacknowledged writes: {editors.ledger.acknowledged:,}; fault: {fault}")
         report(database, editors.answers, elapsed, found)
+        print(f"server log: {server.log}")
 
 
 def main() -> int:
@@ -153,7 +156,10 @@ def main() -> int:
     parser.add_argument(
         "--fault-seconds", type=float, default=15, help="how long a stop, freeze, lock or full disk lasts"
     )
+    parser.add_argument("--logs", type=Path, help="where the servers' logs are kept (default: a new directory)")
     args = parser.parse_args()
+    args.logs = args.logs or Path(tempfile.mkdtemp(prefix="hero-soak-logs-"))
+    args.logs.mkdir(parents=True, exist_ok=True)
     for database in args.databases.split(","):
         soak(database.strip(), args)
     return 0

@@ -19,6 +19,9 @@ WRITES_BEFORE, WRITES_AFTER = 8, 8
 # Server output while a fault lasts: an access line and one line per failure fit; a traceback per request does not.
 LOG_BYTES_PER_ANSWER = 1024
 LOG_BYTES_FIXED = 16_384
+# The liveness probe answers without the database, so no fault slows it (the target is 100 ms; this
+# leaves room for a loaded CI machine).
+HEALTH_BOUND = 0.5
 
 
 @dataclass
@@ -48,6 +51,8 @@ class Expect:
     served: frozenset[str] = frozenset()  # the same, answered 2xx/3xx throughout (reads under a write lock)
     unanswered: bool = False  # connections may be cut (the server itself was killed)
     read_bound: float | None = None  # a tighter bound for reads (they must not wait behind writes)
+    # /healthz, probed throughout: 200 within this, whatever the database does (None: the server was killed).
+    health_bound: float | None = HEALTH_BOUND
 
 
 def weathered(server: Server, inject: Callable[[Fault], None], expect: Expect) -> None:
@@ -86,6 +91,8 @@ def problems(editors: Editors, happened: Fault, expect: Expect) -> list[str]:
         refused = [a for a in window if a.group == group and not a.ok]
         if refused:
             found.append(f"{len(refused)} {group}s failed during the fault ({_summary(window, group)})")
+    if expect.health_bound is not None:
+        found += _healthy([a for a in answers if a.group == "health"], expect.health_bound)
     found += _recovery(answers, happened)
     found += _log_volume(happened, answers)
     found += editors.ledger.verify(happened.server.database_url)
@@ -110,8 +117,16 @@ def _bounded(window: list[Answer], bound: float, what: str) -> Iterator[str]:
         yield f"{len(slow)} of {len(window)} {what} during the fault took over {bound} s (the slowest {worst:.1f} s)"
 
 
+def _healthy(probes: list[Answer], bound: float) -> Iterator[str]:
+    failed = Counter(a.status for a in probes if a.status != 200)
+    if failed or not probes:
+        yield f"/healthz answered other than 200: {dict(failed)} of {len(probes)}"
+    if slow := [a.seconds for a in probes if a.seconds > bound]:
+        yield f"{len(slow)} of {len(probes)} /healthz answers took over {bound} s (the slowest {max(slow):.2f} s)"
+
+
 def _recovery(answers: list[Answer], happened: Fault) -> Iterator[str]:
-    after = [a.ended for a in answers if a.ok and a.ended >= happened.ended]
+    after = [a.ended for a in answers if a.ok and a.group != "health" and a.ended >= happened.ended]
     if not after:
         yield "no request succeeded after the fault"
     elif (took := min(after) - happened.ended) > RECOVERY_SECONDS:
