@@ -165,6 +165,7 @@ class Editors:
         self.prefix = f"{prefix}{secrets.token_hex(3)}"
         self.ledger = Ledger()
         self.answers: list[Answer] = []
+        self.crashes: list[str] = []
         self._stop = threading.Event()
         self._sessions = run_async(_sessions(database_url, count, self.prefix))
         self._threads = [threading.Thread(target=self._editor, args=(i,), daemon=True) for i in range(count)]
@@ -183,13 +184,15 @@ class Editors:
         for thread in self._threads:
             thread.join(timeout=CLIENT_TIMEOUT + 5)
 
-    def wait_for(self, acknowledged: int, timeout: float = 30.0) -> None:
-        """Until the load has `acknowledged` more writes than now (the app is working, under load)."""
+    def wait_for(self, acknowledged: int, timeout: float = 30.0) -> bool:
+        """Until the load has `acknowledged` more writes than now (the app is working, under load); False if that
+        took longer than `timeout`."""
         target, deadline = self.ledger.acknowledged + acknowledged, time.monotonic() + timeout
-        while self.ledger.acknowledged < target:
+        while self.ledger.acknowledged < target and not self.crashes:
             if time.monotonic() > deadline:
-                raise AssertionError(f"the load got {self.ledger.acknowledged} writes acknowledged; wanted {target}")
+                return False
             time.sleep(0.05)
+        return not self.crashes
 
     def _prober(self) -> None:
         """A load balancer's liveness probe: /healthz ten times a second, which must never need the database."""
@@ -198,6 +201,13 @@ class Editors:
                 self._send(http, "health", "GET", "/healthz")
 
     def _editor(self, index: int) -> None:
+        try:
+            self._edit(index)
+        except Exception as exc:  # a bug of the harness: reported by the scenario rather than lost with the thread
+            self.crashes.append(f"editor {index} stopped: {exc!r}")
+            raise
+
+    def _edit(self, index: int) -> None:
         token, csrf = self._sessions[index]
         owned: dict[int, Owned] = {}
         names = (f"{self.prefix}-{index}-{n}" for n in itertools.count())

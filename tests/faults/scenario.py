@@ -66,20 +66,24 @@ def weathered(server: Server, inject: Callable[[Fault], None], expect: Expect) -
 def run(server: Server, inject: Callable[[Fault], None], expect: Expect) -> list[str]:
     """The scenario of `weathered`: what went wrong, in sentences."""
     with Editors(server.url, server.database_url, EDITORS) as editors:
-        editors.wait_for(WRITES_BEFORE)
+        if not editors.wait_for(WRITES_BEFORE):
+            return [f"the load did not get going: {editors.ledger.acknowledged} writes acknowledged", *editors.crashes]
         happened = Fault(server, started=time.monotonic(), log_at_start=server.log_bytes())
         inject(happened)
         if not happened.ended:
             happened.over()
-        editors.wait_for(WRITES_AFTER)
+        resumed = editors.wait_for(WRITES_AFTER)
         happened.log_at_end, happened.settled = server.log_bytes(), time.monotonic()
-    return problems(editors, happened, expect)
+    found = problems(editors, happened, expect)
+    return found if resumed else ["writes did not go through again within 30 s of the fault's end", *found]
 
 
 def problems(editors: Editors, happened: Fault, expect: Expect) -> list[str]:
     """Everything the scenario got wrong: 500s, slow or missing answers, no 503 where one was due, a 503 without
     Retry-After, a slow recovery, a noisy log, acknowledged writes lost or doubled, half-written rows."""
     answers = list(editors.answers)
+    if editors.crashes:
+        return editors.crashes
     window = list(during(answers, happened.started, happened.ended))
     found = [*_statuses(answers, expect), *_bounded(window, expect.bound, "requests")]
     if expect.read_bound is not None:
