@@ -11,6 +11,10 @@ from dataclasses import dataclass
 from tests.faults.load import Answer, Editors, during
 from tests.faults.processes import Server
 
+# Every request is answered within the app's request deadline (REQUEST_DEADLINE, 5 s by default), plus a second for
+# a loaded machine; a database that refuses connections outright is noticed at once (the target: 2 s).
+DEADLINE_BOUND = 6.0
+REFUSED_BOUND = 2.0
 # The database answering again -> the first answer of 2xx/3xx.
 RECOVERY_SECONDS = 2.0
 EDITORS = 4

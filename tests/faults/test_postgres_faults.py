@@ -8,14 +8,10 @@ import time
 
 from tests.faults.cluster import Cluster
 from tests.faults.processes import Server
-from tests.faults.scenario import Expect, Fault, weathered
+from tests.faults.scenario import DEADLINE_BOUND, REFUSED_BOUND, Expect, Fault, weathered
 
 STOPPED_SECONDS = 5.0
 FROZEN_SECONDS = 10.0
-# The app's own deadline for a request's database work is about 5 s; a frozen database is only noticed by it.
-DEADLINE_BOUND = 6.0
-# A database that refuses connections is noticed at once.
-REFUSED_BOUND = 2.0
 
 
 def test_fast_restart_answers_503_and_loses_no_write(cluster: Cluster, postgres_server: Server) -> None:

@@ -12,12 +12,11 @@ import pytest
 
 from tests.faults.conftest import required
 from tests.faults.processes import Server, disk_full, tmpfs, write_lock_held
-from tests.faults.scenario import Expect, Fault, weathered
+from tests.faults.scenario import DEADLINE_BOUND, Expect, Fault, weathered
 
 # Longer than the app's deadline (about 5 s), so writes waiting for the lock must be refused rather than wait.
 LOCK_SECONDS = 8.0
 DISK_FULL_SECONDS = 5.0
-DEADLINE_BOUND = 6.0
 # Reads never wait for a writer (WAL): they stay quick while writes queue for the lock.
 READ_BOUND = 1.0
 WRITES = frozenset({"write"})
