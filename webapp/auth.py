@@ -30,7 +30,7 @@ from webapp import accounts, audit, outages, throttle, totp
 from webapp.config import Settings
 from webapp.db import REQUEST_SESSION, release_request_session
 from webapp.logs import PROBES, escape
-from webapp.middleware import SAFE_METHODS, STATIC_PREFIX, request_id
+from webapp.middleware import SAFE_METHODS, STATIC_PREFIX, SUBMITTED, request_id
 from webapp.models import Role
 
 logger = logging.getLogger(__name__)
@@ -159,7 +159,7 @@ class SessionMiddleware:
             return
         token = ASGIConnection(scope).cookies.get(self.cookie)
         async with scope["app"].state.reader() as db:
-            user, cookie = await self._resolve_or_degrade(scope, db, token) if token else (None, None)
+            user, cookie = await self._resolve_or_degrade(scope, receive, db, token) if token else (None, None)
             signed_in = user is not None and user.stage == SIGNED_IN
             scope["user"] = user if signed_in else None
             scope["state"]["pending"] = None if signed_in else user
@@ -182,15 +182,19 @@ class SessionMiddleware:
         await self.app(scope, receive, send_with_cookie)
 
     async def _resolve_or_degrade(
-        self, scope: Scope, db: AsyncSession, token: str
+        self, scope: Scope, receive: Receive, db: AsyncSession, token: str
     ) -> tuple[CurrentUser | None, Cookie | None]:
-        """The session; or, when the database does not answer, signed out on public pages (sign-in keeps working,
-        and its form says what happens next), and the outage (a 503 page) everywhere else."""
+        """The session; or, when the database does not answer, signed out on public pages (sign-in keeps working),
+        and the outage (a 503) everywhere else, with a submitted form kept for it to come back with."""
         try:
             return await self._resolve(scope, db, token)
         except Exception as error:
             reason = outages.cause(error)
-            if reason is None or _access(ASGIConnection(scope)) != PUBLIC:
+            if reason is None:
+                raise
+            if _access(ASGIConnection(scope)) != PUBLIC:
+                if scope.get("method") not in SAFE_METHODS:
+                    await _keep_submitted(Request(scope, receive))
                 raise
             logger.warning("request %s: session not looked up, treated as signed out: %s", request_id(scope), reason)
             await db.close()
@@ -313,6 +317,20 @@ async def record_refusal(connection: ASGIConnection[Any, Any, Any, Any], user: C
         )
         await audit.write(session, [entry])
         await session.commit()
+
+
+def plain_fields(form: Any) -> dict[str, str]:
+    """A parsed form as plain strings (first value per name); anything that is not text is ignored."""
+    return {name: values[0] for name, values in form.dict().items() if values and isinstance(values[0], str)}
+
+
+async def _keep_submitted(request: Request[Any, Any, Any]) -> None:
+    """A form whose sender could not be looked up (the database did not answer): kept for the 503 to come back
+    with, carrying the token it was sent with, so Save works once the database answers. The token goes back
+    only to whoever sent it; nothing was checked or saved."""
+    fields = plain_fields(await submitted_form(request))
+    request.scope["state"][SUBMITTED] = fields
+    request.scope["state"][ANONYMOUS_CSRF] = fields.get(CSRF_FIELD, "")
 
 
 async def submitted_form(connection: ASGIConnection[Any, Any, Any, Any]) -> Any:

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from webapp import logs, models  # models: registers the tables on SQLModel.metadata
+from webapp import logs, models, outages  # models: registers the tables on SQLModel.metadata
 from webapp.config import PROJECT_DIR, Settings
 from webapp.middleware import SAFE_METHODS
 from webapp.passwords import Passwords
@@ -276,6 +276,7 @@ def make_lifespan(settings: Settings) -> Any:
         try:
             yield
         finally:
+            await outages.wind_down(settings.request_deadline)
             await engine.dispose()
             if writing is not None:
                 await writing.dispose()

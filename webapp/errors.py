@@ -16,7 +16,7 @@ from webapp.auth import SECOND_FACTOR, CsrfFailed, SignInUnfinished, pending_use
 from webapp.data.writes import InTrash, Missing, TrashChanged
 from webapp.htmx import clear_flash, redirect, wants_fragment
 from webapp.listing import BadList
-from webapp.middleware import SAFE_METHODS, request_id
+from webapp.middleware import SAFE_METHODS, SUBMITTED, request_id
 from webapp.submissions import AlreadySent
 
 logger = logging.getLogger("webapp.errors")
@@ -166,8 +166,6 @@ def repeat_handler(request: Request[Any, Any, Any], exc: AlreadySent) -> Respons
 # A route whose form comes back with the user's values when the database refuses the change: its `opt` holds,
 # under this key, what renders that form (request, the submitted fields, why it was not saved) -> the response.
 KEEPS_FORM = "keeps_form"
-# The route's submitted fields, as read (webapp.controllers.common.read_form), for the form to come back with.
-SUBMITTED = "submitted_fields"
 
 
 def unavailable_message(request: Request[Any, Any, Any]) -> str:

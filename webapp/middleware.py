@@ -22,6 +22,8 @@ STATIC_PREFIX = "/static/"
 # Methods that change nothing: they read in a session without a transaction, and carry no CSRF token.
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 HSTS_SECONDS = 31_536_000
+# A request's submitted fields, as read, for its form to come back with if the database fails (webapp.errors).
+SUBMITTED = "submitted_fields"
 
 
 def request_id(scope: Scope | Any) -> str:

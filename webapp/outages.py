@@ -136,6 +136,13 @@ class Deadline:
 _winding_down: set[asyncio.Future[None]] = set()
 
 
+async def wind_down(within: float) -> None:
+    """At shutdown, before the engines close: wait for cancelled requests to give their connections back (a
+    connection closed under one of them would leave it waiting for ever, and the process with it)."""
+    if _winding_down:
+        await asyncio.wait(set(_winding_down), timeout=within)
+
+
 def _wound_down(work: asyncio.Future[None]) -> None:
     _winding_down.discard(work)
     if not work.cancelled():

@@ -13,9 +13,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from webapp import submissions
 from webapp.audit import Actor
-from webapp.auth import current_user, submitted_form
-from webapp.errors import SUBMITTED
-from webapp.middleware import request_id
+from webapp.auth import current_user, plain_fields, submitted_form
+from webapp.middleware import SUBMITTED, request_id
 from webapp.models import Submission
 from webapp.numbers import whole_number
 from webapp.resource import Resource
@@ -26,7 +25,7 @@ T = TypeVar("T")
 async def read_form(request: Request[Any, Any, Any]) -> dict[str, str]:
     """The submitted form as plain strings (first value per name); anything that is not text is ignored."""
     form = await submitted_form(request)  # its size and field count were checked as it arrived (webapp.limits)
-    fields = {name: values[0] for name, values in form.dict().items() if values and isinstance(values[0], str)}
+    fields = plain_fields(form)
     request.scope.setdefault("state", {})[SUBMITTED] = fields  # for the form to come back if the database fails
     return fields
 
@@ -96,9 +95,13 @@ def found(value: T | None) -> T:
     return value
 
 
+# Under this key in a resource route's `opt`: its resource (for what handles its errors, outside the controller).
+RESOURCE = "resource"
+
+
 class ResourceController(Controller):
     """A controller for one resource: its routes' names (given in the decorators as the action alone) are
-    made the resource's (`heroes:list`)."""
+    made the resource's (`heroes:list`), and their `opt` names it."""
 
     resource: ClassVar[Resource]
 
@@ -106,6 +109,7 @@ class ResourceController(Controller):
         handlers = super().get_route_handlers()
         for handler in handlers:
             handler.name = self.resource.route(handler.name)  # type: ignore[arg-type]
+            handler.opt = {**handler.opt, RESOURCE: self.resource}
         return handlers
 
 

@@ -14,7 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from webapp import listing
 from webapp.auth import current_user
-from webapp.controllers.common import ResourceController
+from webapp.controllers.common import RESOURCE
 from webapp.data import reads, writes
 from webapp.data.lists import UnknownName, live_count, unknown_name
 from webapp.forms import Conflict, Form, means_none, record_form
@@ -118,9 +118,7 @@ def kept_form(request: Request[Any, Any, Any], fields: dict[str, str], message: 
     """The create or edit form again, with what the user typed and why it was not saved, when the database did
     not answer (webapp.errors.outage_handler sets the status): rendered without the database, so a reference
     field offers what the user chose (a select of that one record, or the name typed) rather than every record."""
-    controller = request.scope["route_handler"].owner
-    assert isinstance(controller, ResourceController)  # only the resource controllers' routes keep their forms
-    resource = controller.resource
+    resource: Resource = request.scope["route_handler"].opt[RESOURCE]
     record_id = request.path_params.get("record_id")
     form = record_form(resource, fields)
     form.version, form.unsaved = version_of(fields), message
