@@ -30,7 +30,7 @@ from tests.databases import create_postgres_database
 from tests.faults.cluster import Cluster, private_cluster
 from tests.faults.load import Answer, Editors
 from tests.faults.processes import Server, disk_full, tmpfs, write_lock_held
-from tests.faults.scenario import Expect, Fault, problems
+from tests.faults.scenario import DEADLINE_BOUND, HEALTH_BOUND, REFUSED_BOUND, Expect, Fault, problems
 
 FAULTS = ("none", "restart", "stop", "freeze", "lock", "disk-full", "kill")
 POSTGRES_FAULTS = {"restart", "stop", "freeze"}
@@ -135,9 +135,11 @@ def soak(database: str, args: argparse.Namespace) -> None:
             found = editors.ledger.verify(server.database_url)
         else:
             # The fault's own checks (no 500, answer bound, recovery, log volume), besides the ledger's.
-            bound = 6.0 if fault in {"freeze", "lock", "disk-full"} else 2.0
+            bound = REFUSED_BOUND if fault in {"restart", "stop"} else DEADLINE_BOUND
             killed = fault == "kill"
-            expect = Expect(bound=bound, refused=frozenset(), unanswered=killed, health_bound=None if killed else 0.5)
+            expect = Expect(
+                bound=bound, refused=frozenset(), unanswered=killed, health_bound=None if killed else HEALTH_BOUND
+            )
             found = problems(editors, happened, expect)
         print(f"\nacknowledged writes: {editors.ledger.acknowledged:,}; fault: {fault}")
         report(database, editors.answers, elapsed, found)
