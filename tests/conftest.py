@@ -12,6 +12,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from argon2 import profiles
@@ -138,6 +139,18 @@ SECOND_FACTOR_KEY = "ZBWLonlVGAd_GCGY9Im3YMMr5qRDn0QV03k7yPpf3P8="
 TEST_HOST = "testserver.local"
 
 
+# The database limits the app had before it bounded every answer by a request deadline: the tests run on a shared,
+# often loaded machine, where opening a dozen connections at once can take longer than a production limit. The
+# bounded limits are tested where they are the subject (tests/test_outages.py), with settings of their own.
+UNHURRIED: dict[str, Any] = {
+    "request_deadline": 60.0,
+    "pg_connect_timeout": 10.0,
+    "pg_command_timeout": 30.0,
+    "sqlite_busy_timeout_ms": 15_000,
+    "pool_timeout": 30.0,
+}
+
+
 @pytest.fixture
 def settings(database_url: str, clock: Clock) -> Settings:
     # Cheap argon2: a sign-in test costs a fraction of a millisecond instead of a full hash (twice).
@@ -148,6 +161,7 @@ def settings(database_url: str, clock: Clock) -> Settings:
             argon2_parameters=profiles.CHEAPEST,
             allowed_hosts=(TEST_HOST,),
             second_factor_keys=(SECOND_FACTOR_KEY,),
+            **UNHURRIED,
         )
     return _defaults[database_url]
 

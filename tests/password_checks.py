@@ -34,7 +34,7 @@ class CountingHasher:
         return getattr(self.hasher, name)
 
     def _connections_held(self) -> int:
-        return int(self.app.state.engine.sync_engine.pool.checkedout())
+        return sum(int(engine.sync_engine.pool.checkedout()) for engine in self.app.state.engines)
 
     def _sqlite_write_lock_free(self) -> bool | None:
         engine = self.app.state.engine

@@ -60,6 +60,8 @@ async def test_every_get_route_carries_the_security_headers(
     response = await http.get(path, headers=HTMX if htmx else {}, follow_redirects=False)
     if template.startswith("/setup/"):
         assert response.status_code == 404  # the set-up link is for an empty database only
+    elif template == "/readyz":
+        assert response.status_code == 503  # the tests' schema is made from the models, without migration records
     else:
         assert response.status_code in {200, 303}, (path, response.status_code)
     assert_security_headers(response)

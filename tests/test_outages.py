@@ -274,3 +274,27 @@ def test_the_database_limits_fit_inside_the_request_deadline() -> None:
 @pytest.fixture(autouse=True)
 def _errors_logged(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO)
+
+
+@pytest.mark.parametrize("direct", ["sqlite_url"], indirect=True)
+@pytest.mark.parametrize("htmx", [False, True], ids=["page", "inline-row"])
+async def test_sqlite_a_refused_edit_comes_back_with_the_typed_values_and_version(
+    sqlite_url: str, db: AsyncSession, clock: Clock, htmx: bool
+) -> None:
+    hero_id = id_of(await HEROES.make(db, "Before"))
+    app = create_app(outage_settings(sqlite_url, clock))
+    async with concurrent_client(app, db, clock) as client:
+        form_id = HEROES.form_of(hero_id, htmx)
+        served = await client.http.get(HEROES.url(hero_id, "/edit"), headers=HTMX if htmx else {})
+        typed = form_fields(served.text, form_id) | {"name": "After", "age": "52"}
+        with write_lock(sqlite_url):
+            refused = await client.http.post(HEROES.url(hero_id), data=typed, headers=HTMX if htmx else {})
+        assert (refused.status_code, refused.headers["retry-after"]) == (503, "5")
+        assert MESSAGE in refused.text
+        kept = form_fields(refused.text, form_id)
+        expected = {"name": "After", "age": "52", "version": "1"}
+        assert {name: kept[name] for name in expected} == expected
+        assert [hero.name for hero in await HEROES.all(db)] == ["Before"]
+        again = await client.http.post(HEROES.url(hero_id), data=kept, headers=HTMX if htmx else {})
+        assert again.status_code == (200 if htmx else 303)
+        assert [(hero.name, hero.age) for hero in await HEROES.all(db)] == [("After", 52)]

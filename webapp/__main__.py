@@ -22,6 +22,7 @@ from webapp.models import Role
 from webapp.passwords import Passwords
 
 SETUP_LINK_VALID = timedelta(hours=24)
+SHUTDOWN_GRACE = 30  # seconds
 
 
 async def _prepare(settings: Settings, *, demo: bool) -> bool:
@@ -84,7 +85,12 @@ def serve(args: argparse.Namespace) -> int:
         forwarded_allow_ips=os.environ.get("FORWARDED_ALLOW_IPS") or None,
         server_header=False,
         log_level="info",
-        log_config=logs.uvicorn_config(),
+        log_config=logs.uvicorn_config(settings.log_format),
+        # The app writes its own request log (webapp.logs.RequestLog): no route template, user or database time here.
+        access_log=False,
+        # On SIGTERM uvicorn stops accepting, closes idle keep-alive connections and lets requests in flight
+        # finish; for this long at most (an export's stream to a slow client may take longer), then it closes.
+        timeout_graceful_shutdown=SHUTDOWN_GRACE,
     )
     return 0
 

@@ -269,6 +269,7 @@ def make_lifespan(settings: Settings) -> Any:
         engine = create_engine(settings, serving=True)
         writing = create_engine(settings, serving=True, writer=True) if settings.is_sqlite else None
         app.state.engine = engine
+        app.state.engines = (engine,) if writing is None else (engine, writing)
         app.state.reader, app.state.writer = session_factories(engine, writing)
         app.state.passwords = Passwords(settings.argon2_parameters)
         # How many CSV exports this process streams at once (each holds a connection while its client reads).
