@@ -23,11 +23,12 @@ WRITES_BEFORE, WRITES_AFTER = 8, 8
 # Server output while a fault lasts: an access line and one line per failure fit; a traceback per request does not.
 LOG_BYTES_PER_ANSWER = 1024
 LOG_BYTES_FIXED = 16_384
-# The liveness probe answers without the database, so no fault slows it. A probe that waited for the database would
-# take a timeout (the pool's 3 s, the deadline's 5 s) when it hangs, and a refusal is a 503 the status check
-# catches. The target is 100 ms; on a machine at a load of 17 on 2 CPUs probes took up to 0.8 s during
-# faults here, and up to 2.2 s in a soak with no fault at all (CPU starvation, not the database).
-HEALTH_BOUND = 1.0
+# The liveness probe answers without the database, so no fault may slow it: a probe that asked a database that
+# refuses would be a 503 (the status check), and one that waited for a hung database would take at least the
+# pool's checkout timeout (3 s), so the bound sits below that. The target is 100 ms; on this 2-CPU
+# machine at a load of 10 to 17, probes took up to 1.3 s during faults, and up to 2.2 s in a 30-client soak
+# with no fault at all: CPU starvation, not the database.
+HEALTH_BOUND = 2.0
 
 
 @dataclass
