@@ -44,6 +44,13 @@ _NETWORK_ERRNOS = {
 BUSY = ("locked by another writer", "no database connection free")
 
 
+# In a route's `opt`: work that may rightly take longer than the request deadline (an import of a large file, a bulk
+# change of thousands of records) gets this many times it. Each statement still has its timeout, so a database
+# that hangs is noticed as soon as on any other route.
+LONG_WORK = "long_work"
+LONG_WORK_FACTOR = 6
+
+
 class DeadlinePassed(Exception):
     """The request's database work did not finish within the request deadline."""
 
@@ -102,6 +109,9 @@ class Deadline:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         deadline: float = scope["app"].state.settings.request_deadline
+        handler = scope.get("route_handler")
+        if handler is not None and handler.opt.get(LONG_WORK):
+            deadline *= LONG_WORK_FACTOR
         started = asyncio.Event()
         abandoned = False
 

@@ -38,6 +38,7 @@ from webapp.htmx import redirect, render
 from webapp.limits import SendTimeout, stream_closed_on_stall
 from webapp.listing import COUNT_CAP, ListState
 from webapp.numbers import whole_number
+from webapp.outages import LONG_WORK
 from webapp.resource import FieldSpec, Resource
 
 # A preview names this many of the records it would change, then says how many more.
@@ -389,7 +390,7 @@ async def _apply(
 class BulkController(ResourceController):
     opt = EDITORS
 
-    @get("/bulk", name="bulk", status_code=200)
+    @get("/bulk", name="bulk", status_code=200, opt={LONG_WORK: True})
     async def bulk(self, request: Request[Any, Any, Any], session: Session) -> Response[Any]:
         resource, query = self.resource, request.query_params
         name = query.get("action", "")
@@ -421,7 +422,7 @@ class BulkController(ResourceController):
         action = bulk.BulkAction(name, spec.name, target_id)
         return await _preview(request, session, selection, action, target_name=typed if target_id is not None else None)
 
-    @post("/bulk/apply", name="bulk_apply", status_code=303)
+    @post("/bulk/apply", name="bulk_apply", status_code=303, opt={LONG_WORK: True})
     async def bulk_apply(self, request: Request[Any, Any, Any], session: Session, submitted: Posted) -> Response[Any]:
         resource, data = self.resource, submitted.data
         selection, action, target_name = await _confirmed(request, session, resource, data)

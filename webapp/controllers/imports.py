@@ -15,6 +15,7 @@ from webapp.controllers import pages
 from webapp.controllers.common import Posted, ResourceController, Session, actor
 from webapp.data import imports
 from webapp.htmx import redirect, render
+from webapp.outages import LONG_WORK
 from webapp.resource import Resource
 
 # Problems listed on the dry run page (all are counted).
@@ -80,7 +81,7 @@ class ImportController(ResourceController):
     async def import_form(self, request: Request[Any, Any, Any]) -> Template:
         return _page(request, self.resource)
 
-    @post("/import", name="import_check", status_code=200)
+    @post("/import", name="import_check", status_code=200, opt={LONG_WORK: True})
     async def import_check(self, request: Request[Any, Any, Any]) -> Template:
         """The dry run: what the file would do, row by row. It changes nothing, so it reads outside any write
         transaction (on SQLite a POST's session would hold the write lock meanwhile)."""
@@ -102,7 +103,7 @@ class ImportController(ResourceController):
             filename=filename,
         )
 
-    @post("/import/apply", name="import_apply", status_code=303)
+    @post("/import/apply", name="import_apply", status_code=303, opt={LONG_WORK: True})
     async def import_apply(self, request: Request[Any, Any, Any], session: Session, submitted: Posted) -> Response[Any]:
         """Everything or nothing, checked again here: the dry run's page could be old, or forged."""
         resource = self.resource
