@@ -183,6 +183,7 @@ def effective_form(endpoint: Endpoint, sample: Sample) -> dict[str, str]:
         ("POST", "/logout"): {},
         ("POST", "/setup/{token:str}"): {"username": "founder"} | new_password,
         ("POST", "/account/password"): {"current_password": TEST_PASSWORD} | new_password,
+        ("POST", "/account/theme"): {"theme": "dark"},
         ("POST", "/heroes"): {"name": "Forged Hero", "secret_name": "Forger", "age": "30", "team_id": ""},
         ("POST", "/heroes/{record_id:int}"): {"name": "Renamed", "secret_name": "Renamed", "age": "1", "team_id": ""}
         | version,

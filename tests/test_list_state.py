@@ -57,15 +57,18 @@ async def test_search_form_is_a_plain_get_form_to_the_list(client: Client) -> No
     assert form.find("label", **{"for": "hero-q"}).text == "Search"
 
 
-async def test_search_form_without_a_sort_sends_none(client: Client) -> None:
-    """The default order stays out of the URL, so the canonical address of a search is short."""
+async def test_search_form_sends_the_order_shown(client: Client) -> None:
+    """The "Sort by" control belongs to the search form (phones show it in place of the header links), so a search
+    keeps the order, the default one included; htmx pushes the canonical address, which leaves the default out."""
     assert form_fields((await client.get("/heroes")).text, "hero-search") == {
         "q": "",
         "team": "",
         "min_age": "",
         "max_age": "",
         "size": "25",
+        "sort": "name",
     }
+    assert form_fields((await client.get("/heroes?sort=-age")).text, "hero-search")["sort"] == "-age"
 
 
 async def test_the_same_address_gives_the_same_page_again(client: Client, db: AsyncSession) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -142,3 +142,40 @@ async def test_upgrade_to_0006_normalises_usernames_and_keeps_look_alikes_that_e
     assert [row[2] for row in rows][3] is None
     assert "login_failure" not in tables
     assert {"throttle", "recovery_code", "role_policy", "app_secret"} <= tables
+
+
+def _to(revision: str, *, down: bool = False) -> Callable[[Connection], None]:
+    def move(connection: Connection) -> None:
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS_DIR))
+        config.attributes["connection"] = connection
+        (command.downgrade if down else command.upgrade)(config, revision)
+
+    return move
+
+
+async def test_0007_adds_the_theme_and_kept_forms_and_goes_back_keeping_users(empty_engine: AsyncEngine) -> None:
+    """Users at 0006 get the "system" theme; going back to 0006 drops the theme and the kept forms and keeps the
+    users; coming forward again arrives at the models' schema."""
+    async with empty_engine.begin() as connection:
+        await connection.run_sync(_to("0006"))
+        await connection.execute(
+            text(
+                'INSERT INTO "user" (id, username, password_hash, role, is_active, created_at) '
+                "VALUES (1, 'ada', 'x', 'admin', true, '2026-01-01 00:00:00')"
+            )
+        )
+    await upgrade_schema(empty_engine)
+    async with empty_engine.begin() as connection:
+        assert (await connection.execute(text('SELECT theme FROM "user"'))).scalars().all() == ["system"]
+        await connection.execute(text("UPDATE \"user\" SET theme = 'dark'"))
+        await connection.run_sync(_to("0006", down=True))
+    async with empty_engine.connect() as connection:
+        columns = await connection.run_sync(lambda sync: {c["name"] for c in inspect(sync).get_columns("user")})
+        tables = await connection.run_sync(lambda sync: set(inspect(sync).get_table_names()))
+        assert (await connection.execute(text('SELECT username FROM "user"'))).scalars().all() == ["ada"]
+    assert "theme" not in columns
+    assert "form_stash" not in tables
+    await upgrade_schema(empty_engine)
+    async with empty_engine.connect() as connection:
+        assert await connection.run_sync(_differences) == []

@@ -249,9 +249,28 @@ async def test_update_htmx_returns_the_saved_read_only_row(client: Client, db: A
     assert row.tag == "tr"
     expected = ["Renamed", "Changed", *FULL_ROW[subject.resource.plural][2:]]
     assert cells(row)[: len(expected)] == expected
-    assert [field.attrs.get("name") for field in parse(response.text).find_all("input")] == ["selected"]
+    assert [field.attrs.get("name") for field in row.find_all("input")] == ["selected"]
     stored = await subject.stored(db, record_id)
     assert (stored.name, getattr(stored, subject.other_field), stored.version) == ("Renamed", "Changed", 2)
+
+
+@each_resource
+async def test_update_htmx_updates_the_count_line_and_select_all_out_of_band(
+    client: Client, db: AsyncSession, subject: Subject
+) -> None:
+    """The saved record left the list's search: the count line and "Select all N matching" both drop to 1."""
+    await subject.make(db, name="Alpha One")
+    leaving = id_of(await subject.make(db, name="Alpha Two"))
+    data = await edit_form(client, subject, leaving, True) | {"name": "Gamma"}
+    headers = HTMX | {"HX-Current-URL": f"http://testserver.local/{subject.resource.plural}?q=alpha"}
+    response = await client.post(subject.url(leaving), data=data, headers=headers, follow_redirects=False)
+    assert response.status_code == 200
+    page = parse(response.text)
+    name = subject.resource.name
+    summary, bulk = page.by_id(f"{name}-summary"), page.by_id(f"{name}-bulk")
+    assert (summary.attrs.get("hx-swap-oob"), bulk.attrs.get("hx-swap-oob")) == ("true", "true")
+    assert summary.text.split() == ["1", name, "matches"]
+    assert "Select all 1 matching" in bulk.text
 
 
 @each_resource

@@ -17,7 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from webapp import usernames
 from webapp.data.ids import valid_id
-from webapp.models import AppSecret, RecoveryCode, Role, RolePolicy, SetupToken, User, UserSession
+from webapp.models import AppSecret, RecoveryCode, Role, RolePolicy, SetupToken, Theme, User, UserSession
 
 
 def digest(token: str) -> str:
@@ -112,6 +112,10 @@ async def find_session(session: AsyncSession, *, token: str) -> tuple[UserSessio
     )
     row = (await session.exec(statement)).first()
     return (row[0], row[1]) if row else None
+
+
+async def set_theme(session: AsyncSession, *, user_id: int, theme: Theme) -> None:
+    await session.exec(update(User).where(col(User.id) == user_id).values(theme=theme.value))
 
 
 async def end_session(session: AsyncSession, *, session_id: str) -> None:

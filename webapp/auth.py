@@ -26,7 +26,7 @@ from litestar.handlers import BaseRouteHandler
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from webapp import accounts, audit, outages, throttle, totp
+from webapp import accounts, audit, outages, stash, throttle, totp
 from webapp.config import Settings
 from webapp.db import REQUEST_SESSION, release_request_session
 from webapp.logs import PROBES, escape
@@ -42,6 +42,8 @@ CODE_STEP = "code_step"
 SETUP_STEP = "setup_step"
 SIGNED_IN, SECOND_FACTOR, ENROLL = "signed_in", "second_factor", "enroll"
 ANONYMOUS_CSRF = "anonymous_csrf"
+# The scope state key of a signed-in session found expired by this request (see SessionEnded).
+ENDED = "ended_session"
 # `opt` values for routes (and controllers, whose routes inherit them).
 OPEN = {"access": PUBLIC}
 CODE = {"access": CODE_STEP}
@@ -68,6 +70,7 @@ class CurrentUser:
     session_id: str
     csrf_token: str
     stage: str = SIGNED_IN
+    theme: str = "system"
 
     @property
     def can_edit(self) -> bool:
@@ -110,7 +113,7 @@ def csrf_cookie_name(settings: Settings) -> str:
     return "__Host-csrf" if settings.secure_cookies else "csrf"
 
 
-def make_cookie(settings: Settings, key: str, value: str, *, clear: bool = False) -> Cookie:
+def make_cookie(settings: Settings, key: str, value: str, *, clear: bool = False, max_age: int | None = None) -> Cookie:
     # __Host- cookies must be Secure, Path=/ and have no Domain: that pins them to this exact origin.
     return Cookie(
         key=key,
@@ -119,7 +122,7 @@ def make_cookie(settings: Settings, key: str, value: str, *, clear: bool = False
         httponly=True,
         samesite="lax",
         secure=settings.secure_cookies,
-        max_age=0 if clear else None,
+        max_age=0 if clear else max_age,
     )
 
 
@@ -217,6 +220,9 @@ class SessionMiddleware:
         # wait on each other): the lookup's session lets its connection go before a write takes one. The handler
         # later takes one again for its reads.
         if expired:
+            if user.is_active and row.stage == SIGNED_IN and user.id is not None:
+                # Kept for this request only: a form it carries may be kept for after the next sign-in.
+                scope["state"][ENDED] = CurrentUser(user.id, user.username, Role(user.role), row.id, row.csrf_token)
             await db.close()
             async with state.writer() as writer:
                 await accounts.end_session(writer, session_id=row.id)
@@ -245,12 +251,22 @@ class SessionMiddleware:
             session_id=row.id,
             csrf_token=row.csrf_token,
             stage=row.stage,
+            theme=user.theme,
         )
         return current, cookie
 
 
 class SignInUnfinished(NotAuthorizedException):
     """The password was right but a step of signing in is left: the answer leads there, not to sign-in."""
+
+
+class SessionEnded(NotAuthorizedException):
+    """A form sent after its session ended, kept for after signing in again (webapp.stash): the answer goes to
+    sign-in with a cookie (`cookie`) that finds the form again, and on to the form's page (`form_page`)."""
+
+    def __init__(self, cookie: Cookie, form_page: str) -> None:
+        super().__init__()
+        self.cookie, self.form_page = cookie, form_page
 
 
 async def authorize(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
@@ -263,7 +279,9 @@ async def authorize(connection: ASGIConnection[Any, Any, Any, Any], handler: Bas
     if access == CODE_STEP and step is None and user is None:
         raise NotAuthorizedException()
     if access not in {PUBLIC, CODE_STEP} and user is None and step is None:
-        raise SignInUnfinished() if pending is not None else NotAuthorizedException()
+        if pending is not None:
+            raise SignInUnfinished()
+        raise await _kept_form(connection, handler) or NotAuthorizedException()
     if connection.scope.get("method") not in SAFE_METHODS:
         try:
             await check_csrf(connection, user or step)
@@ -275,6 +293,33 @@ async def authorize(connection: ASGIConnection[Any, Any, Any, Any], handler: Bas
     if access in Role.__members__ and user is not None and not user.role.allows(Role(access)):
         await record_refusal(connection, user, f"needs the {Role(access).value} role")
         raise PermissionDeniedException()
+
+
+async def _kept_form(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> SessionEnded | None:
+    """A record form sent just after its session ended: kept for the same user, if it passes the checks its
+    session would have put it through (same site, that session's CSRF token). Never a file upload."""
+    ended = connection.scope.get("state", {}).get(ENDED)
+    form_page = handler.opt.get("form_page")
+    if not isinstance(ended, CurrentUser) or form_page is None or connection.scope.get("method") in SAFE_METHODS:
+        return None
+    if not connection.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        return None
+    try:
+        await check_csrf(connection, ended)
+    except CsrfFailed:
+        return None
+    group = (handler.name or "").rpartition(":")[0]
+    path = connection.app.route_reverse(f"{group}:{form_page}", **connection.path_params)
+    sent = (await submitted_form(connection)).dict()
+    values = {name: texts[0] for name, texts in sent.items() if texts and isinstance(texts[0], str)}
+    token = await stash.keep(connection.app, user_id=ended.id, path=path, values=values)
+    settings: Settings = connection.app.state.settings
+    cookie = make_cookie(settings, stash_cookie_name(settings), token, max_age=int(stash.KEEP.total_seconds()))
+    return SessionEnded(cookie, path)
+
+
+def stash_cookie_name(settings: Settings) -> str:
+    return "__Host-restore" if settings.secure_cookies else "restore"
 
 
 def _step_allows(access: str, stage: str) -> bool:

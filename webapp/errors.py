@@ -12,7 +12,7 @@ from litestar.response import Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from webapp import outages
-from webapp.auth import SECOND_FACTOR, CsrfFailed, SignInUnfinished, pending_user, safe_next
+from webapp.auth import SECOND_FACTOR, CsrfFailed, SessionEnded, SignInUnfinished, pending_user, safe_next
 from webapp.data.writes import InTrash, Missing, TrashChanged
 from webapp.htmx import clear_flash, redirect, wants_fragment
 from webapp.listing import BadList
@@ -86,6 +86,10 @@ def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) 
         return sign_in_first(
             request, "login:code" if pending and pending.stage == SECOND_FACTOR else "two_factor:setup"
         )
+    if isinstance(exc, SessionEnded):
+        response = sign_in_first(request, back_to=exc.form_page)
+        response.cookies.append(exc.cookie)
+        return response
     if isinstance(exc, NotAuthorizedException):
         return sign_in_first(request)
     if isinstance(exc, CsrfFailed):
@@ -97,17 +101,22 @@ def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) 
     return error_response(request, exc.status_code)
 
 
-def sign_in_first(request: Request[Any, Any, Any], step: str | None = None) -> Response[Any]:
+def sign_in_first(
+    request: Request[Any, Any, Any], step: str | None = None, *, back_to: str | None = None
+) -> Response[Any]:
     """Signed out (or the session ended): go to sign-in, and come back to the page afterwards. With a step of
-    signing in left (`step`: the route of the code step or of setting a second factor up), go there instead."""
-    if request.method in SAFE_METHODS:
+    signing in left (`step`: the route of the code step or of setting a second factor up), go there instead.
+    A form kept for after sign-in (`back_to`, its page) comes back there; the sign-in page says so itself."""
+    if back_to is not None:
+        here, flash = back_to, None
+    elif request.method in SAFE_METHODS:
         here, flash = request.url.path + (f"?{request.url.query}" if request.url.query else ""), None
     else:
         # The change could not be saved; say so rather than drop it silently.
         referer = urlsplit(request.headers.get("referer", ""))
         here = referer.path if referer.netloc == request.headers.get("host") else "/"
         flash = "Your session has ended, so your last change was not saved. Sign in and try again."
-    if wants_fragment(request):
+    if wants_fragment(request) and back_to is None:
         current = urlsplit(request.headers.get("hx-current-url", ""))
         here = current.path if current.netloc == request.headers.get("host") else "/"
     login = f"{request.app.route_reverse(step or 'login')}?{urlencode({'next': safe_next(here, '/')})}"

@@ -32,6 +32,8 @@ class Form:
     conflict: Conflict | None = None
     # Why the form came back although it was fine (the database did not answer): said above the form.
     unsaved: str | None = None
+    # Filled from what was typed before the session ended (webapp.stash), not yet saved.
+    restored: bool = False
 
     @property
     def is_valid(self) -> bool:

@@ -158,6 +158,14 @@ class User(SQLModel, table=True):
     totp_secret: str | None = Field(default=None, max_length=500)
     # The last TOTP time step accepted: a code is good once, so a step at or before it is refused (no replay).
     totp_last_step: int | None = Field(default=None, sa_type=BigInteger)
+    # The colour scheme the pages use for this user: a Theme value ("system" follows the device's setting).
+    theme: str = Field(default="system", max_length=8, sa_column_kwargs={"server_default": "system"})
+
+
+class Theme(StrEnum):
+    system = "system"
+    light = "light"
+    dark = "dark"
 
 
 class UserSession(SQLModel, table=True):
@@ -261,6 +269,21 @@ class Submission(SQLModel, table=True):
     location: str = Field(max_length=500)
     # What the form said (see webapp.submissions).
     fingerprint: str = Field(default="", max_length=64, sa_column_kwargs={"server_default": ""})
+
+
+class FormStash(SQLModel, table=True):
+    """What someone typed into a form whose session had ended by the time they sent it: kept for a few minutes,
+    found again by a token in a cookie of that browser (only its SHA-256 is stored), and given back only to the
+    user whose session it was, once signed in again (webapp.stash)."""
+
+    __tablename__ = "form_stash"
+
+    id: str = Field(primary_key=True, max_length=64)
+    user_id: int = Field(foreign_key="user.id", ondelete="CASCADE")
+    # The form's page (where the values go back) and the values as typed, {field name: text}.
+    path: str = Field(max_length=500)
+    values: dict[str, Any] = Field(sa_type=JSON)
+    expires_at: datetime = Field(index=True)
 
 
 class LiveCount(SQLModel, table=True):

@@ -4,8 +4,10 @@ resource for its list rows."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup, escape
 
 from webapp.config import Settings
 
@@ -30,9 +32,21 @@ class RowsLoader(FileSystemLoader):
         return source.replace(CELLS_MARK, cells), filename, uptodate
 
 
+def moment(value: datetime, seconds: bool = False) -> Markup:
+    """A time as a <time> element in UTC, readable without JavaScript; static/js/times.js shows it in the viewer's
+    own time zone (relative when recent) with the exact local time in its title."""
+    at = value.astimezone(UTC)
+    shown = at.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+    return Markup('<time datetime="{}" title="{} UTC">{} UTC</time>').format(
+        escape(at.isoformat()), at.strftime("%Y-%m-%d %H:%M:%S"), shown
+    )
+
+
 def environment(settings: Settings) -> Environment:
     # StrictUndefined: a misspelt variable fails a test instead of rendering as an empty string. Templates are
     # read once per process (no file check on every include): a changed template needs a restart, like code.
-    return Environment(
+    env = Environment(
         loader=RowsLoader(settings.templates_dir), autoescape=True, undefined=StrictUndefined, auto_reload=False
     )
+    env.filters["moment"] = moment
+    return env

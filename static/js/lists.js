@@ -1,7 +1,8 @@
 // Bulk selection on the list pages. A list's bulk form (id "hero-bulk" / "team-bulk") owns the row checkboxes
 // through their form attribute. "Select all" ticks or clears every row of the page; ticking "Select all N
 // matching" ticks them too (they are part of it), and clearing one row clears it (the action would no longer
-// be on all of them). Without JavaScript "Select all" stays hidden and rows are ticked one by one.
+// be on all of them). The selection count beside them ("3 of 25 selected") follows every tick. Without JavaScript
+// "Select all" and the count stay hidden and rows are ticked one by one.
 // Event delegation on the document: the lists are swapped in and out by htmx.
 (function () {
   "use strict";
@@ -20,14 +21,26 @@
     return form.querySelector("input[type=checkbox][name=all_matching]");
   }
 
-  // "Select all" shows whether every row, some or none of the page are ticked.
+  function number(n) {
+    return n.toLocaleString("en"); // as the server writes counts: 1,234
+  }
+
+  // "Select all" shows whether every row, some or none of the page are ticked; the count says how many.
   function sync(form) {
-    var box = pageBox(form);
-    if (!box) return;
     var boxes = rows(form);
     var ticked = boxes.filter(function (row) { return row.checked; }).length;
-    box.checked = boxes.length > 0 && ticked === boxes.length;
-    box.indeterminate = ticked > 0 && ticked < boxes.length;
+    var box = pageBox(form);
+    if (box) {
+      box.checked = boxes.length > 0 && ticked === boxes.length;
+      box.indeterminate = ticked > 0 && ticked < boxes.length;
+    }
+    var output = form.querySelector("[data-selection-count]");
+    if (!output) return;
+    // data-matching is there while "Select all N matching" is offered (N within the count cap).
+    var matching = output.dataset.matching ? Number(output.dataset.matching) : null;
+    var all = allMatching(form);
+    if (all && all.checked && matching !== null) ticked = matching;
+    output.textContent = number(ticked) + (matching === null ? "" : " of " + number(matching)) + " selected";
   }
 
   function tickPage(form, checked) {
@@ -45,6 +58,7 @@
       if (!box.checked && matching) matching.checked = false;
     } else if (box === matching) {
       if (box.checked) tickPage(form, true);
+      else sync(form);
     } else if (box.name === "selected") {
       if (!box.checked && matching) matching.checked = false;
       sync(form);

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, ViewportSize, sync_playwright
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -256,3 +256,12 @@ def page(new_page: Callable[..., Page]) -> Page:
 def nojs_page(new_page: Callable[..., Page]) -> Page:
     """A page in a browser with JavaScript turned off: only links and forms work."""
     return new_page(javascript=False)
+
+
+SIZES: dict[str, ViewportSize] = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
+
+
+@pytest.fixture(params=list(SIZES))
+def sized_page(request: pytest.FixtureRequest, new_page: Callable[..., Page]) -> Page:
+    """A signed-in page at desktop size, and again at a 390 px phone's."""
+    return new_page(viewport=SIZES[request.param])

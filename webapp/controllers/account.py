@@ -38,6 +38,7 @@ from webapp.auth import (
     pending_user,
     safe_next,
     session_cookie_name,
+    stash_cookie_name,
 )
 from webapp.config import Settings
 from webapp.controllers.common import read_form
@@ -45,7 +46,7 @@ from webapp.errors import Refused
 from webapp.forms import AccountForm, change_password_form, code_form, login_form, new_user_form, password_only_form
 from webapp.htmx import redirect, render
 from webapp.middleware import request_id
-from webapp.models import Role, User
+from webapp.models import Role, Theme, User
 from webapp.passwords import Passwords
 
 BAD_CREDENTIALS = "Invalid username or password."
@@ -88,7 +89,9 @@ async def _login_page(
     alert: str | None = None,
     headers: dict[str, str] | None = None,
 ) -> Template:
-    context = {"form": form, "next": next_path, "alert": alert}
+    # A form kept when the session ended (webapp.stash) waits for this sign-in: the page says so, and stays.
+    kept = stash_cookie_name(_settings(request)) in request.cookies
+    context = {"form": form, "next": next_path, "alert": alert, "kept": kept}
     response = render(request, page="account/login.html", context=context, status_code=status_code, headers=headers)
     return await anonymous_csrf_cookie(request, response)
 
@@ -332,6 +335,18 @@ class OwnAccountController(Controller):
     @get("/account/password", name="account:password", status_code=200)
     async def password_page(self, request: Request[Any, Any, Any]) -> Template:
         return render(request, page="account/password.html", context={"form": AccountForm(values={})})
+
+    @post("/account/theme", name="account:theme", status_code=303)
+    async def set_theme(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession]) -> Redirect:
+        """The colour scheme of every page for this user, on every device they sign in on."""
+        current = current_user(request)
+        assert current is not None
+        chosen = (await read_form(request)).get("theme", "")
+        if chosen not in Theme.__members__:
+            raise Refused(400, "Unknown theme", "Choose System, Light or Dark.")
+        await accounts.set_theme(session, user_id=current.id, theme=Theme(chosen))
+        await session.commit()
+        return redirect(request.app.route_reverse("account:password"), flash=f"Theme set to {chosen}.")
 
     @post("/account/password", name="account:password:submit", status_code=303)
     async def change_password(self, request: Request[Any, Any, Any]) -> Template | Redirect:

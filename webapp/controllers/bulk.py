@@ -12,8 +12,6 @@ never acted on blindly.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncGenerator
 from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -21,7 +19,6 @@ from urllib.parse import parse_qsl, urlencode
 from litestar import Request, Response, get, post
 from litestar.response import Stream, Template
 from sqlalchemy import ColumnElement, Select
-from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from webapp import csvio, listing
@@ -29,13 +26,14 @@ from webapp.audit import Actor
 from webapp.auth import EDITORS
 from webapp.controllers import pages
 from webapp.controllers.common import Posted, ResourceController, Session, actor
+from webapp.controllers.downloads import csv_stream
 from webapp.data import bulk, reads
 from webapp.data.ids import valid_id
 from webapp.data.lists import UnknownName, unknown_name
 from webapp.errors import Refused
 from webapp.forms import means_none
 from webapp.htmx import redirect, render
-from webapp.limits import SendTimeout, stream_closed_on_stall
+from webapp.limits import SendTimeout
 from webapp.listing import COUNT_CAP, ListState
 from webapp.numbers import whole_number
 from webapp.outages import LONG_WORK
@@ -45,10 +43,6 @@ from webapp.resource import FieldSpec, Resource
 SHOWN = 100
 # A list's criteria are a handful of fields; more is not from our form.
 CRITERIA_FIELDS = 10
-# Rows fetched and written per chunk: memory stays flat however long the list.
-EXPORT_CHUNK = 1_000
-# Seconds a client refused for busy exports is asked to wait.
-EXPORT_RETRY_AFTER = 10
 
 
 def actions(resource: Resource) -> dict[str, FieldSpec | None]:
@@ -313,34 +307,8 @@ def _report(
 
 
 def _stream(request: Request[Any, Any, Any], statement: Select[Any], resource: Resource) -> Stream:
-    engine: AsyncEngine = request.app.state.engine
-    slots: asyncio.Semaphore = request.app.state.export_slots
-    # Each export holds a database connection for as long as its client takes to read the file: a few slow or
-    # stalled downloads must not take the whole pool from everyone else's pages.
-    if slots.locked():
-        raise Refused(
-            429,
-            "Exports are busy",
-            "Other exports are running on this server. Try again in a moment.",
-            headers={"Retry-After": str(EXPORT_RETRY_AFTER)},
-        )
-    cells = csvio.export_cells(resource)
-
-    async def chunks() -> AsyncGenerator[str, None]:
-        writer = csvio.Writer()
-        yield csvio.BOM + writer.rows([csvio.export_header(resource)])
-        # A connection of its own, for as long as the client reads (the request's session gave its connection
-        # back before: see `export`). One statement, so the file is one consistent snapshot. The slot is taken
-        # here, where the body is sent, so a response that is never sent holds none.
-        async with slots:
-            async for part in reads.in_parts(engine, statement, size=EXPORT_CHUNK):
-                yield writer.rows(cells(row) for row in part)
-
-    return Stream(
-        stream_closed_on_stall(request.scope, chunks()),
-        media_type="text/csv",  # Litestar adds "; charset=utf-8" to text types
-        headers={"Content-Disposition": f'attachment; filename="{resource.plural}.csv"'},
-    )
+    header, cells = csvio.export_header(resource), csvio.export_cells(resource)
+    return csv_stream(request, statement, header=header, cells=cells, filename=f"{resource.plural}.csv")
 
 
 async def _confirmed(

@@ -12,14 +12,15 @@ from litestar.response import Template
 from sqlalchemy.engine import Row
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from webapp import listing
-from webapp.auth import current_user
+from webapp import listing, stash
+from webapp.auth import current_user, make_cookie, stash_cookie_name
 from webapp.controllers.common import RESOURCE
 from webapp.data import reads, writes
 from webapp.data.lists import UnknownName, live_count, unknown_name
 from webapp.forms import Conflict, Form, means_none, record_form
-from webapp.htmx import render
+from webapp.htmx import render, wants_fragment
 from webapp.links import Links
+from webapp.middleware import SAFE_METHODS
 from webapp.numbers import version_of, whole_number
 from webapp.resource import Resource
 
@@ -103,7 +104,18 @@ async def form_page(
     record_id: int | None = None,
     status_code: int = 200,
 ) -> Template:
-    """The create form, or the edit form (the page, or the inline row for htmx)."""
+    """The create form, or the edit form (the page, or the inline row for htmx). Opened after signing in again
+    with a form kept from the ended session (webapp.stash), it holds what was typed then."""
+    kept_cookie = stash_cookie_name(request.app.state.settings)
+    full_page = request.method in SAFE_METHODS and not wants_fragment(request)
+    token = request.cookies.get(kept_cookie) if full_page else None
+    user = current_user(request)
+    if token and user is not None:
+        now = request.app.state.settings.clock()
+        kept = await stash.find(session, token=token, user_id=user.id, path=request.url.path, now=now)
+        if kept is not None:
+            version = whole_number(kept.pop("version", ""))
+            form = Form(values=kept, version=version if record_id is not None else None, restored=True)
     context = {
         "resource": resource,
         "form": form,
@@ -111,7 +123,11 @@ async def form_page(
         "pickers": await pickers(request, session, resource, form),
     }
     fragment = "records/_form.html" if record_id is None else "records/_row_form.html"
-    return render(request, page="records/form.html", fragment=fragment, context=context, status_code=status_code)
+    page = render(request, page="records/form.html", fragment=fragment, context=context, status_code=status_code)
+    if token:
+        # Given back once (or found stale): a reload shows the form as it is stored.
+        page.cookies.append(make_cookie(request.app.state.settings, kept_cookie, "", clear=True))
+    return page
 
 
 def kept_form(request: Request[Any, Any, Any], fields: dict[str, str], message: str) -> Template:
@@ -177,11 +193,12 @@ async def conflict_form(
 
 
 async def count_line(request: Request[Any, Any, Any], session: AsyncSession, resource: Resource) -> dict[str, Any]:
-    """The count of the list the user is on, after a create or delete there (htmx updates it in place)."""
+    """The count of the list the user is on, after a change made there: htmx updates the count line and the bulk
+    form's "Select all N matching" in place (records/_counts.html), from this one count so that they agree."""
     default_size = request.app.state.settings.page_size
     state = listing.seen_list(resource, request.headers, default_size=default_size)
     try:
         resolved = await resource.lists.resolve(session, state)
     except UnknownName:
-        return {"count": 0, "filtered": True}
-    return {"count": await resource.lists.count(session, state, resolved), "filtered": state.filtered}
+        return {"count": 0, "filtered": True, "state": state}
+    return {"count": await resource.lists.count(session, state, resolved), "filtered": state.filtered, "state": state}

@@ -93,7 +93,7 @@ class RecordController(ResourceController):
     async def new(self, request: Request[Any, Any, Any], session: Session) -> Template:
         return await pages.form_page(request, session, self.resource, Form(values={}))
 
-    @post("/", name="create", status_code=303, opt=KEPT)
+    @post("/", name="create", status_code=303, opt=KEPT | {"form_page": "new"})
     async def create(self, request: Request[Any, Any, Any], session: Session, submitted: Posted) -> Response[Any]:
         resource = self.resource
         form = await pages.checked_form(session, resource, submitted.data)
@@ -129,7 +129,7 @@ class RecordController(ResourceController):
         form = pages.edit_form(self.resource, record)
         return await pages.form_page(request, session, self.resource, form, record_id=record_id)
 
-    @post("/{record_id:int}", name="update", status_code=303, opt=KEPT)
+    @post("/{record_id:int}", name="update", status_code=303, opt=KEPT | {"form_page": "edit"})
     async def update(
         self, request: Request[Any, Any, Any], session: Session, submitted: Posted, record_id: FromPath[int]
     ) -> Response[Any]:
@@ -156,7 +156,11 @@ class RecordController(ResourceController):
         message = f"Saved {resource.name} {record.name}."
         if not wants_fragment(request):
             return redirect(detail, flash=message)
-        context = {"resource": resource, "record": await resource.lists.row(session, record_id)}
+        context = {
+            "resource": resource,
+            "record": await resource.lists.row(session, record_id),
+            **await pages.count_line(request, session, resource),
+        }
         return render(
             request, page="records/detail.html", fragment="records/_saved.html", context=context, toast=message
         )

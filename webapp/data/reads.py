@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from math import ceil
 from typing import Any, cast
 
@@ -130,19 +131,41 @@ async def history(
     return await _entries(session, statement, before=before, limit=limit)
 
 
+@dataclass(frozen=True)
+class ActivityFilter:
+    """Which entries Activity shows: of these record types, optionally by one user, at or after `since` and
+    before `until`."""
+
+    record_types: tuple[str, ...]
+    user_id: int | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def statement(self) -> Select[Any]:
+        """The filtered entries (in no order: a page or an export orders them)."""
+        statement = select(AuditEntry).where(col(AuditEntry.record_type).in_(self.record_types))
+        if self.user_id is not None:
+            statement = statement.where(AuditEntry.user_id == self.user_id)
+        if self.since is not None:
+            statement = statement.where(col(AuditEntry.at) >= self.since)
+        if self.until is not None:
+            statement = statement.where(col(AuditEntry.at) < self.until)
+        return statement
+
+
 async def activity(
     session: AsyncSession,
     *,
     record_types: tuple[str, ...],
     user_id: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
     before: int | None = None,
     limit: int = HISTORY_PAGE,
 ) -> Entries:
-    """Recent entries across the app, of the given record types, optionally by one user."""
-    statement = select(AuditEntry).where(col(AuditEntry.record_type).in_(record_types))
-    if user_id is not None:
-        statement = statement.where(AuditEntry.user_id == user_id)
-    return await _entries(session, statement, before=before, limit=limit)
+    """Recent entries across the app, of the given record types, optionally by one user and within a time range."""
+    chosen = ActivityFilter(record_types, user_id, since, until)
+    return await _entries(session, chosen.statement(), before=before, limit=limit)
 
 
 async def history_entry(session: AsyncSession, *, entry_id: int) -> AuditEntry | None:
