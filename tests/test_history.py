@@ -180,7 +180,8 @@ async def test_hero_history_names_teams_even_once_in_the_trash(client: Client, d
 
 def revert_form(html: str, entry_id: int) -> tuple[str, dict[str, str]]:
     """The revert button's form for one entry on a History page: its action and its hidden fields."""
-    [form] = [f for f in parse(html).find_all("form") if f.attrs["action"].endswith(f"/history/{entry_id}/revert")]
+    revert = f"/history/{entry_id}/revert"
+    [form] = [f for f in parse(html).find_all("form") if f.attrs.get("action", "").endswith(revert)]
     return form.attrs["action"], {i.attrs["name"]: i.attrs["value"] for i in form.find_all("input")}
 
 
