@@ -1,24 +1,34 @@
 """The count line of an unfiltered list reads a count the database keeps (models.LiveCount, kept by triggers):
-it must equal the live records after every kind of change, on both databases."""
+it must equal the live records after every kind of change, on both databases; on PostgreSQL, spread over slots,
+it must not make concurrent creates wait for each other."""
 
 from __future__ import annotations
 
+from contextlib import AsyncExitStack
 from pathlib import Path
 
-from sqlalchemy import func, text
+from sqlalchemy import Executable, Insert, delete, func, insert, text, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
 
+from tests.conftest import empty_postgres
 from tests.markup import parse
 from tests.support import HEROES, Client, Clock, Subject, each_resource, form_fields, id_of, make_team, signed_in_as
-from webapp.config import Settings
+from webapp.config import Settings, utcnow
 from webapp.db import create_engine, upgrade_schema
-from webapp.models import Hero, LiveCount, Role
+from webapp.models import LIVE_COUNT_SLOTS, Hero, LiveCount, Role
+
+
+def _kept(table: str) -> SelectOfScalar[int]:
+    """The count the triggers keep: the sum of the table's slots."""
+    return select(func.coalesce(func.sum(LiveCount.live), 0)).where(LiveCount.record_type == table)
 
 
 async def _kept_and_actual(db: AsyncSession, subject: Subject) -> tuple[int, int]:
     model = subject.resource.model
-    kept = (await db.exec(select(LiveCount.live).where(LiveCount.record_type == model.__tablename__))).first() or 0
+    kept = (await db.exec(_kept(str(model.__tablename__)))).one()
     actual = (await db.exec(select(func.count()).select_from(model).where(col(model.deleted_at).is_(None)))).one()
     await db.commit()
     return kept, actual
@@ -72,7 +82,7 @@ async def test_an_import_counts_the_heroes_it_creates(client: Client, db: AsyncS
     page = await client.post("/heroes/import", files=upload)
     assert page.status_code == 200, page.text
     await _post(client, "/heroes/import/apply", form_fields(page.text, "import-apply"))
-    kept = (await db.exec(select(LiveCount.live).where(LiveCount.record_type == "hero"))).first()
+    kept = (await db.exec(_kept("hero"))).one()
     assert kept == 2 == len(parse((await client.get("/heroes")).text).by_id("hero-rows").find_all("tr"))
     assert (await db.exec(select(func.count()).select_from(Hero))).one() == 2
 
@@ -105,3 +115,81 @@ async def test_emptying_a_table_at_once_sets_its_live_count_to_zero(db: AsyncSes
     await db.commit()
     await HEROES.make_many(db, 1)
     assert await _kept_and_actual(db, HEROES) == (1, 1)
+
+
+async def _two_slots(engine: AsyncEngine, stack: AsyncExitStack) -> tuple[AsyncConnection, AsyncConnection]:
+    """Two open connections whose backend pids fall in different count slots (connections kept open meanwhile,
+    so that each new one is a new backend)."""
+    pids: dict[int, AsyncConnection] = {}
+    for _ in range(50):  # new backends' pids mostly differ by small steps: two tries nearly always do
+        if len(pids) == 2:
+            break
+        connection = await stack.enter_async_context(engine.connect())
+        pid = (await connection.exec_driver_sql("SELECT pg_backend_pid()")).scalar_one()
+        pids.setdefault(pid % LIVE_COUNT_SLOTS, connection)
+        await connection.commit()
+    assert len(pids) == 2, pids
+    first, second = pids.values()
+    return first, second
+
+
+def _hero(name: str) -> Insert:
+    return insert(Hero).values(name=name, secret_name=f"{name}'s secret")
+
+
+async def test_concurrent_creates_on_postgresql_do_not_wait_for_each_other(postgres_url: str) -> None:
+    """A count row stays locked until the transaction that changed it ends: with one row per table, a second
+    create waited (here: gave up after lock_timeout) until the first committed."""
+    engine = create_engine(Settings(database_url=postgres_url))
+    try:
+        await empty_postgres(engine)
+        async with AsyncExitStack() as stack:
+            first, second = await _two_slots(engine, stack)
+            await first.execute(_hero("First"))
+            await second.exec_driver_sql("SET LOCAL lock_timeout = '1s'")
+            await second.execute(_hero("Second"))
+            await second.commit()
+            await first.commit()
+        async with engine.connect() as connection:
+            assert (await connection.execute(_kept("hero"))).scalar_one() == 2
+    finally:
+        await engine.dispose()
+
+
+async def test_the_count_spread_over_slots_sums_to_the_live_heroes(postgres_url: str) -> None:
+    """Inserts, trash, restore, deletes and a TRUNCATE from connections in different slots: a slot's own value
+    may be anything (even below zero), their sum is the number of live heroes."""
+    engine = create_engine(Settings(database_url=postgres_url))
+    try:
+        await empty_postgres(engine)
+        async with AsyncExitStack() as stack:
+            first, second = await _two_slots(engine, stack)
+            connections = {"first": first, "second": second}
+
+            async def run(where: str, statement: Executable) -> None:
+                await connections[where].execute(statement)
+                await connections[where].commit()
+
+            async def kept_and_actual() -> tuple[int, int]:
+                live = select(func.count()).select_from(Hero).where(col(Hero.deleted_at).is_(None))
+                counted = ((await first.execute(live)).scalar_one(), (await first.execute(_kept("hero"))).scalar_one())
+                await first.commit()
+                return counted
+
+            await run("first", insert(Hero).values([{"name": f"H{n}", "secret_name": "S"} for n in range(5)]))
+            await run("second", update(Hero).where(col(Hero.name).in_(["H0", "H1", "H2"])).values(deleted_at=utcnow()))
+            assert await kept_and_actual() == (2, 2)
+            await run("first", update(Hero).where(col(Hero.name) == "H0").values(deleted_at=None))
+            await run("second", delete(Hero).where(col(Hero.name).in_(["H0", "H3"])))
+            await run("second", _hero("H5"))
+            assert await kept_and_actual() == (2, 2)
+            slots = (
+                await first.execute(select(LiveCount.slot, LiveCount.live).where(LiveCount.record_type == "hero"))
+            ).all()
+            assert len(slots) >= 2, slots  # the test is about several slots
+            await run("second", text("TRUNCATE hero CASCADE"))
+            assert await kept_and_actual() == (0, 0)
+            await run("first", _hero("After"))
+            assert await kept_and_actual() == (1, 1)
+    finally:
+        await engine.dispose()

@@ -179,3 +179,32 @@ async def test_0007_adds_the_theme_and_kept_forms_and_goes_back_keeping_users(em
     await upgrade_schema(empty_engine)
     async with empty_engine.connect() as connection:
         assert await connection.run_sync(_differences) == []
+
+
+async def test_0008_spreads_the_live_counts_over_slots_and_goes_back_folding_them(empty_engine: AsyncEngine) -> None:
+    """The one count row per table of 0007 becomes slot 0 and the triggers count on; going back to 0007 folds each
+    table's slots into one row (slot 0 may be gone: a table's count rows can all have been deleted since) and the
+    triggers count on again. The triggers are checked without the upgrade's own repair (webapp.db)."""
+    count_rows = "SELECT record_type, live FROM live_count ORDER BY record_type"
+    async with empty_engine.begin() as connection:
+        await connection.run_sync(_to("0007"))
+        await connection.execute(text("INSERT INTO team (id, name, headquarters) VALUES (7, 'Preventers', 'Tower')"))
+        await connection.execute(text("INSERT INTO hero (name, secret_name) VALUES ('A', 'a'), ('B', 'b')"))
+        await connection.run_sync(_to("0008"))
+        await connection.execute(text("INSERT INTO hero (name, secret_name) VALUES ('C', 'c')"))
+        sums = "SELECT record_type, sum(live) FROM live_count GROUP BY record_type ORDER BY record_type"
+        assert (await connection.execute(text(sums))).all() == [("hero", 3), ("team", 1)]
+        # As other connections' triggers leave them on PostgreSQL: slots of any sign, summing to the count (in
+        # slots beyond those this connection's triggers write to).
+        await connection.execute(text("UPDATE live_count SET live = live - 5 WHERE record_type = 'hero' AND slot = 0"))
+        await connection.execute(text("DELETE FROM live_count WHERE record_type = 'team'"))
+        await connection.execute(
+            text("INSERT INTO live_count (record_type, slot, live) VALUES ('hero', 16, 5), ('team', 17, 1)")
+        )
+        await connection.run_sync(_to("0007", down=True))
+        assert (await connection.execute(text(count_rows))).all() == [("hero", 3), ("team", 1)]
+        await connection.execute(text("UPDATE hero SET deleted_at = '2026-01-01 00:00:00' WHERE name = 'A'"))
+        assert (await connection.execute(text(count_rows))).all() == [("hero", 2), ("team", 1)]
+    await upgrade_schema(empty_engine)
+    async with empty_engine.connect() as connection:
+        assert await connection.run_sync(_differences) == []

@@ -286,22 +286,37 @@ class FormStash(SQLModel, table=True):
     expires_at: datetime = Field(index=True)
 
 
+# How many rows PostgreSQL spreads each table's live count over (see LiveCount).
+LIVE_COUNT_SLOTS = 16
+
+
 class LiveCount(SQLModel, table=True):
-    """How many live (not trashed) records a table holds, kept by triggers (LIVE_COUNT_DDL): an unfiltered list's
-    count line reads one row instead of counting ten thousand."""
+    """How many live (not trashed) records a table holds, kept by triggers (live_count_ddl): an unfiltered list's
+    count line sums a few rows instead of counting ten thousand.
+
+    A count row stays locked from a trigger's write until its transaction ends, so with one row per table every
+    create or trash of that table would wait for all the others to commit. PostgreSQL's triggers therefore write
+    to the slot of their connection (its backend pid modulo LIVE_COUNT_SLOTS): concurrent transactions mostly
+    touch different rows. A slot's own value means nothing (it may be negative); the table's count is the sum of
+    its slots. SQLite has one writer at a time anyway and keeps one row per table, in slot 0."""
 
     __tablename__ = "live_count"
 
     record_type: str = Field(primary_key=True, max_length=16)
     live: int = 0
+    # Last, where migration 0008 added it.
+    slot: int = Field(default=0, primary_key=True, sa_column_kwargs={"server_default": "0"})
 
 
-def live_count_ddl(table: str, dialect: str) -> tuple[str, ...]:
+def live_count_ddl(table: str, dialect: str, *, slotted: bool = True) -> tuple[str, ...]:
     """The triggers that keep `table`'s live count: +1 for a live row inserted or restored, -1 for one trashed or
     deleted. SQLite updates its row for each row changed (the row exists from the table's creation: see
     LIVE_COUNT_ROW). PostgreSQL counts each statement's rows at once (transition tables), so a bulk change
-    touches the count row once, upserting it (a count row deleted with the rest of the data comes back), and a
-    TRUNCATE of the table sets it to 0."""
+    touches one count row once, upserting it into its connection's slot (a row deleted with the rest of the
+    data comes back), and a TRUNCATE of the table sets all its slots to 0.
+
+    `slotted=False` gives the triggers as migration 0005 made them, with one count row per table and no slot
+    column (0005 and the way back from 0008 need them: a migration keeps meaning what it meant)."""
     if dialect == "sqlite":
         change = "UPDATE live_count SET live = live + {delta} WHERE record_type = '" + table + "'; END"
         return (
@@ -314,7 +329,11 @@ def live_count_ddl(table: str, dialect: str) -> tuple[str, ...]:
             + change.format(delta="CASE WHEN new.deleted_at IS NULL THEN 1 ELSE -1 END"),
         )
     add = (
-        f"INSERT INTO live_count (record_type, live) VALUES ('{table}', delta) "
+        "INSERT INTO live_count (record_type, slot, live) "
+        f"VALUES ('{table}', mod(pg_backend_pid(), {LIVE_COUNT_SLOTS}), delta) "
+        "ON CONFLICT (record_type, slot) DO UPDATE SET live = live_count.live + excluded.live"
+        if slotted
+        else f"INSERT INTO live_count (record_type, live) VALUES ('{table}', delta) "
         "ON CONFLICT (record_type) DO UPDATE SET live = live_count.live + excluded.live"
     )
     live_in = "(SELECT count(*) FROM {rows} WHERE deleted_at IS NULL)"
@@ -344,7 +363,8 @@ def live_count_ddl(table: str, dialect: str) -> tuple[str, ...]:
     return tuple(statements)
 
 
-# A live-counted table's count row, counted from what the table holds (0 when it is new).
+# A live-counted table's count row, counted from what the table holds (0 when it is new), in slot 0 (the column's
+# default: the statement is also 0005's, from before slots).
 LIVE_COUNT_ROW = (
     "INSERT INTO live_count (record_type, live) SELECT '{table}', count(*) FROM {table} WHERE deleted_at IS NULL"
 )

@@ -33,7 +33,7 @@ def upgrade() -> None:
         op.execute(f"LOCK TABLE {', '.join(TABLES)} IN SHARE ROW EXCLUSIVE MODE")
     for table in TABLES:
         op.execute(LIVE_COUNT_ROW.format(table=table))
-        for statement in live_count_ddl(table, dialect):
+        for statement in live_count_ddl(table, dialect, slotted=False):
             op.execute(statement)
 
 

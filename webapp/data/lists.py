@@ -59,10 +59,10 @@ class ListQuery(Protocol):
 
 
 async def live_count(session: AsyncSession, table: str) -> int:
-    """How many live rows `table` holds: one row the triggers keep (models.LiveCount), where an unfiltered
-    list's count would otherwise read ten thousand index entries on every request."""
-    statement = select(LiveCount.live).where(LiveCount.record_type == table)
-    return (await session.exec(statement)).first() or 0
+    """How many live rows `table` holds: the sum of the few rows the triggers keep (models.LiveCount), where an
+    unfiltered list's count would otherwise read ten thousand index entries on every request."""
+    statement = select(func.coalesce(func.sum(LiveCount.live), 0)).where(LiveCount.record_type == table)
+    return int((await session.exec(statement)).one())
 
 
 async def _one(session: AsyncSession, statement: Select[Any]) -> Row[Any] | None:
