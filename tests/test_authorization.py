@@ -88,6 +88,10 @@ EXPECTED: dict[Endpoint, str] = {
     ("GET", "/"): VIEWER,
     ("OPTIONS", "/"): VIEWER,
     ("GET", "/favicon.ico"): PUBLIC,
+    ("GET", "/healthz"): PUBLIC,
+    ("OPTIONS", "/healthz"): PUBLIC,
+    ("GET", "/readyz"): PUBLIC,
+    ("OPTIONS", "/readyz"): PUBLIC,
     ("OPTIONS", "/favicon.ico"): PUBLIC,
     ("GET", "/login"): PUBLIC,
     ("POST", "/login"): PUBLIC,
@@ -288,7 +292,9 @@ async def test_route_answers_each_role_as_its_access_requires(
     for caller in world.callers:
         if caller not in refused:
             seen[caller.name] = outcome(await send(http, caller, method, url, {}, {}))
-            expected[caller.name] = "allowed"
+            # The tests' schema is made from the models without a migration record, so /readyz answers "not
+            # ready" to everyone alike: what is in question here is only that nobody gets a 401 or 403.
+            expected[caller.name] = "server error 503" if (method, template) == ("GET", "/readyz") else "allowed"
     assert seen == expected
 
 

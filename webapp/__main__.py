@@ -68,7 +68,7 @@ def serve(args: argparse.Namespace) -> int:
     address = f"http://{f'[{args.host}]' if ':' in args.host else args.host}:{args.port}"
     print(f"Serving the hero admin at {address} ({database})", flush=True)
     if token := asyncio.run(_setup_token(settings)):
-        logs.configure()
+        logs.configure(log_format=settings.log_format)
         # The full link only on standard output, once; logs are kept and shipped, so they get a redacted form.
         logger.info("No users yet: the one-time set-up link (%s/setup/%s…) is on standard output", address, token[:4])
         logging.getLogger("uvicorn.error").addFilter(AfterStartup(setup_box(f"{address}/setup/{token}")))

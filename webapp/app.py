@@ -88,8 +88,8 @@ def create_app(settings: Settings) -> Litestar:
             ActivityController,
             TrashController,
             UserController,
-            health.healthz,
-            health.readyz,
+            # A router of their own, like "/" above, so the OPTIONS handlers Litestar adds are public too.
+            Router(path="/", route_handlers=[health.healthz, health.readyz], opt=OPEN),
             create_static_files_router(
                 path="/static",
                 directories=[settings.static_dir],
