@@ -28,7 +28,7 @@ from tests.support import (
 )
 
 VALID = {"name": "Deadpond", "secret_name": "Dive Wilson", "age": "48", "team_id": ""}
-AGE = "Age must be a whole number from 0 to 10000."
+AGE = "Age must be a whole number from 0 to 10,000."
 GONE = "That team no longer exists. Choose another."
 INVALID = [
     ("age", "abc", AGE),

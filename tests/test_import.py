@@ -226,7 +226,7 @@ async def test_dry_run_lists_each_problem_by_row_and_column_and_offers_no_apply(
     assert_refused(response, 422)
     assert problems(response) == [
         ("2", "Name", "Name is required."),
-        ("3", "Age", "Age must be a whole number from 0 to 10000."),
+        ("3", "Age", "Age must be a whole number from 0 to 10,000."),
         ("4", "Team", "No team is named “Nobodies”."),
         ("5", "ID", "No hero has ID 999. Leave ID blank to create a new hero."),
         ("7", "ID", f"ID {live} is also on row 6: a hero can be in the file only once."),

@@ -143,8 +143,8 @@ SEARCHES = {
         ({"q": "Dead\x00pond"}, "Search contains control characters."),
         ({"team": "x" * 101}, "Filter by team is longer than 100 characters."),
         ({"team": "Z-\x00Force"}, "Filter by team contains control characters."),
-        ({"min_age": "１２"}, "Min age must be a whole number from 0 to 10000."),
-        ({"max_age": "-5"}, "Max age must be a whole number from 0 to 10000."),
+        ({"min_age": "１２"}, "Min age must be a whole number from 0 to 10,000."),
+        ({"max_age": "-5"}, "Max age must be a whole number from 0 to 10,000."),
     ],
     "teams": [
         ({"q": "x" * 201}, "Search is longer than 200 characters."),

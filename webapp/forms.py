@@ -69,7 +69,7 @@ def _message(spec: FieldSpec, error_type: str) -> str:
     if error_type == "string_too_long":
         return f"{spec.label} must be at most {spec.max_length} characters."
     if spec.is_number:
-        return f"{spec.label} must be a whole number from 0 to {spec.maximum}."
+        return f"{spec.label} must be a whole number from 0 to {spec.maximum:,}."
     if spec.references:
         return f"Choose a {spec.references} from the list."
     return f"{spec.label} is not valid."

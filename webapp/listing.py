@@ -103,7 +103,7 @@ def _filter_value(query: Mapping[str, str], spec: Filter) -> str | int | None:
         return None
     number = whole_number(raw)
     if number is None or number > spec.limit:
-        raise BadList(f"{spec.label} must be a whole number from 0 to {spec.limit}.")
+        raise BadList(f"{spec.label} must be a whole number from 0 to {spec.limit:,}.")
     return number
 
 

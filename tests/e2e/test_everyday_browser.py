@@ -138,7 +138,7 @@ def test_the_age_help_describes_the_field_and_stays_beside_its_error(sized_page:
 
     error = page.locator("#hero-form-age-error")
     expect(error).to_be_visible()
-    expect(error).to_have_text("Age must be a whole number from 0 to 10000.")
+    expect(error).to_have_text("Age must be a whole number from 0 to 10,000.")
     expect(page.get_by_label("Age", exact=True)).to_have_attribute("aria-invalid", "true")
     described = _described_by(page, "Age")
     assert "hero-form-age-error" in described, described

@@ -164,7 +164,7 @@ def test_field_errors_are_told_under_their_column_labels() -> None:
     result = check(",,C,old,,")
     assert result.errors == [
         RowError(2, "Name", "Name is required."),
-        RowError(2, "Age", "Age must be a whole number from 0 to 10000."),
+        RowError(2, "Age", "Age must be a whole number from 0 to 10,000."),
     ]
 
 

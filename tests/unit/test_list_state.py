@@ -191,11 +191,11 @@ def test_teams_list_is_filtered_by_has_heroes(value: str, expected: bool) -> Non
         ({"q": "a\x7fb"}, "Search contains control characters."),
         ({"team": "x" * 101}, "Filter by team is longer than 100 characters."),
         ({"team": "a\nb"}, "Filter by team contains control characters."),
-        ({"min_age": "abc"}, "Min age must be a whole number from 0 to 10000."),
-        ({"min_age": "10001"}, "Min age must be a whole number from 0 to 10000."),
-        ({"min_age": "-1"}, "Min age must be a whole number from 0 to 10000."),
-        ({"max_age": "1.5"}, "Max age must be a whole number from 0 to 10000."),
-        ({"max_age": "٤٢"}, "Max age must be a whole number from 0 to 10000."),
+        ({"min_age": "abc"}, "Min age must be a whole number from 0 to 10,000."),
+        ({"min_age": "10001"}, "Min age must be a whole number from 0 to 10,000."),
+        ({"min_age": "-1"}, "Min age must be a whole number from 0 to 10,000."),
+        ({"max_age": "1.5"}, "Max age must be a whole number from 0 to 10,000."),
+        ({"max_age": "٤٢"}, "Max age must be a whole number from 0 to 10,000."),
     ],
 )
 def test_heroes_list_refuses_a_bad_address_with_its_reason(query: dict[str, str], message: str) -> None:

@@ -12,7 +12,7 @@ from webapp.registry import HEROES, TEAMS
 
 HERO = {"name": "Deadpond", "secret_name": "Dive Wilson", "age": "48", "team_id": ""}
 TEAM = {"name": "Preventers", "headquarters": "Sharp Tower"}
-AGE = "Age must be a whole number from 0 to 10000."
+AGE = "Age must be a whole number from 0 to 10,000."
 
 HERO_CASES = [
     ("name", "", "Name is required."),

@@ -9,7 +9,7 @@ from webapp.forms import means_none, record_form
 from webapp.registry import HEROES, TEAMS
 from webapp.resource import Resource
 
-AGE_MESSAGE = "Age must be a whole number from 0 to 10000."
+AGE_MESSAGE = "Age must be a whole number from 0 to 10,000."
 CHOOSE_TEAM = "Choose a team from the list."
 NO_TEAM_NAME = "“No team” means a hero without a team, so no team can be called that."
 
