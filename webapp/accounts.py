@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime, timedelta
+from typing import NamedTuple, Protocol
 
 from sqlalchemy import delete, exists, func, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -87,7 +88,7 @@ async def other_active_admins(session: AsyncSession, *, user_id: int) -> int:
 
 
 async def start_session(
-    session: AsyncSession, *, user: User, now: datetime, stage: str = "signed_in"
+    session: AsyncSession, *, user: Owner, now: datetime, stage: str = "signed_in"
 ) -> tuple[str, UserSession]:
     """A new session with a fresh id and CSRF token; returns the token for the cookie. The caller commits.
     `stage` other than signed_in: the password was right and a second-factor step is left (see webapp.auth)."""
@@ -106,12 +107,56 @@ async def start_session(
     return token, row
 
 
-async def find_session(session: AsyncSession, *, token: str) -> tuple[UserSession, User] | None:
-    statement = (
-        select(UserSession, User).join(User, col(User.id) == UserSession.user_id).where(UserSession.id == digest(token))
-    )
-    row = (await session.exec(statement)).first()
-    return (row[0], row[1]) if row else None
+class Owner(Protocol):
+    """Whom a new session is for: a user, or a session lookup's row (which names its user's id and role)."""
+
+    @property
+    def id(self) -> int | None: ...
+
+    @property
+    def role(self) -> str: ...
+
+
+class FoundSession(NamedTuple):
+    """A session and the facts about its user that every request checks: one row, no ORM entities (this runs
+    on every request, and a user's row holds hashes and secrets no request needs)."""
+
+    session_id: str
+    csrf_token: str
+    session_role: str
+    created_at: datetime
+    last_seen_at: datetime
+    stage: str
+    user_id: int
+    username: str
+    role: str
+    is_active: bool
+    theme: str
+
+    @property
+    def id(self) -> int:
+        return self.user_id
+
+
+_FIND_SESSION = select(  # type: ignore[call-overload]
+    col(UserSession.id),
+    UserSession.csrf_token,
+    col(UserSession.role).label("session_role"),
+    UserSession.created_at,
+    UserSession.last_seen_at,
+    UserSession.stage,
+    col(User.id).label("user_id"),
+    User.username,
+    User.role,
+    User.is_active,
+    User.theme,
+).join(User, col(User.id) == UserSession.user_id)
+
+
+async def find_session(session: AsyncSession, *, token: str) -> FoundSession | None:
+    """The session a cookie's token names, by its primary key."""
+    row = (await session.exec(_FIND_SESSION.where(col(UserSession.id) == digest(token)))).first()
+    return FoundSession(*row) if row else None
 
 
 async def set_theme(session: AsyncSession, *, user_id: int, theme: Theme) -> None:
@@ -131,10 +176,7 @@ async def end_user_sessions(session: AsyncSession, *, user_id: int, keep: str | 
 
 
 async def touch_session(session: AsyncSession, *, session_id: str, now: datetime) -> None:
-    row = await session.get(UserSession, session_id)
-    if row is not None:
-        row.last_seen_at = now
-        session.add(row)
+    await session.exec(update(UserSession).where(col(UserSession.id) == session_id).values(last_seen_at=now))
 
 
 # --- the first admin's set-up link ------------------------------------------------------------------------

@@ -209,49 +209,51 @@ class SessionMiddleware:
         found = await accounts.find_session(db, token=token)
         if found is None:
             return None, make_cookie(self.settings, self.cookie, "", clear=True)
-        row, user = found
         expired = (
-            not user.is_active
-            or now - row.last_seen_at > self.settings.session_idle
-            or now - row.created_at > self.settings.session_max_age
-            or (row.stage != SIGNED_IN and now - row.created_at > STEP_MAX_AGE)
+            not found.is_active
+            or now - found.last_seen_at > self.settings.session_idle
+            or now - found.created_at > self.settings.session_max_age
+            or (found.stage != SIGNED_IN and now - found.created_at > STEP_MAX_AGE)
         )
         # A request never holds two connections at once (a burst of such requests would take the whole pool and
         # wait on each other): the lookup's session lets its connection go before a write takes one. The handler
         # later takes one again for its reads.
         if expired:
-            if user.is_active and row.stage == SIGNED_IN and user.id is not None:
+            if found.is_active and found.stage == SIGNED_IN:
                 # Kept for this request only: a form it carries may be kept for after the next sign-in.
-                scope["state"][ENDED] = CurrentUser(user.id, user.username, Role(user.role), row.id, row.csrf_token)
+                scope["state"][ENDED] = CurrentUser(
+                    found.user_id, found.username, Role(found.role), found.session_id, found.csrf_token
+                )
             await db.close()
             async with state.writer() as writer:
-                await accounts.end_session(writer, session_id=row.id)
+                await accounts.end_session(writer, session_id=found.session_id)
                 await writer.commit()
             return None, make_cookie(self.settings, self.cookie, "", clear=True)
         cookie = None
-        if row.role != user.role and row.stage == SIGNED_IN:
+        session_id, csrf_token = found.session_id, found.csrf_token
+        if found.session_role != found.role and found.stage == SIGNED_IN:
             # Privilege changed since sign-in: continue under a fresh id, so an id seen before the change
             # (for example one planted before sign-in) is worth nothing afterwards.
             await db.close()
             async with state.writer() as writer:
-                await accounts.end_session(writer, session_id=row.id)
-                token, row = await accounts.start_session(writer, user=user, now=now)
+                await accounts.end_session(writer, session_id=found.session_id)
+                token, row = await accounts.start_session(writer, user=found, now=now)
                 await writer.commit()
             cookie = make_cookie(self.settings, self.cookie, token)
-        elif now - row.last_seen_at > TOUCH_EVERY:
+            session_id, csrf_token = row.id, row.csrf_token
+        elif now - found.last_seen_at > TOUCH_EVERY:
             await db.close()
             async with state.writer() as writer:
-                await accounts.touch_session(writer, session_id=row.id, now=now)
+                await accounts.touch_session(writer, session_id=found.session_id, now=now)
                 await writer.commit()
-        assert user.id is not None
         current = CurrentUser(
-            id=user.id,
-            username=user.username,
-            role=Role(user.role),
-            session_id=row.id,
-            csrf_token=row.csrf_token,
-            stage=row.stage,
-            theme=user.theme,
+            id=found.user_id,
+            username=found.username,
+            role=Role(found.role),
+            session_id=session_id,
+            csrf_token=csrf_token,
+            stage=found.stage,
+            theme=found.theme,
         )
         return current, cookie
 

@@ -17,7 +17,7 @@ from webapp import listing, stash
 from webapp.auth import current_user, make_cookie, stash_cookie_name
 from webapp.controllers.common import RESOURCE
 from webapp.data import reads, writes
-from webapp.data.lists import UnknownName, live_count, unknown_name
+from webapp.data.lists import UnknownName, unknown_name
 from webapp.forms import Conflict, Form, means_none, record_form
 from webapp.htmx import render, wants_fragment
 from webapp.links import Links
@@ -85,8 +85,10 @@ async def pickers(
     found: dict[str, Picker] = {}
     for spec in resource.references:
         target = resource.targets[spec.name]
-        if await live_count(session, target.model.__tablename__) <= limit:
-            found[spec.name] = Picker(await reads.choices(session, target))
+        # One more than the limit is read: the answer says both which records to offer and whether to offer a select.
+        offered = await reads.choices(session, target, limit=limit + 1)
+        if len(offered) <= limit:
+            found[spec.name] = Picker(offered)
             continue
         pointed = whole_number(form.values.get(spec.name, ""))
         record = await reads.find(session, target, pointed) if pointed is not None else None

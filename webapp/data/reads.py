@@ -60,10 +60,10 @@ async def is_live(session: AsyncSession, resource: Resource, *, record_id: int, 
     return (await session.exec(statement)).first() is not None
 
 
-async def choices(session: AsyncSession, resource: Resource) -> list[Row[Any]]:
-    """Every live record's id and name, by name: a select's options."""
+async def choices(session: AsyncSession, resource: Resource, *, limit: int) -> list[Row[Any]]:
+    """Live records' ids and names, by name, `limit` at most: a select's options."""
     model = resource.model
-    statement = select(model.id, model.name).where(live(resource)).order_by(col(model.name), col(model.id))
+    statement = select(model.id, model.name).where(live(resource)).order_by(col(model.name), col(model.id)).limit(limit)
     return cast("list[Row[Any]]", list((await session.exec(statement)).all()))
 
 

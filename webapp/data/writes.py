@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import ColumnElement, delete, update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -120,18 +121,29 @@ async def _checked(session: AsyncSession, resource: Resource, record_id: int, ve
 async def _conditional_update(
     session: AsyncSession, resource: Resource, record: Any, values: dict[str, Any], *, live_row: bool = True
 ) -> None:
-    """UPDATE ... WHERE id = :id AND version = :seen: the one statement that decides who wins."""
+    """UPDATE ... WHERE id = :id AND version = :seen: the one statement that decides who wins. It returns the
+    row as it leaves it, so the record needs no second read (on SQLite every statement holds the write lock
+    through a round trip to the event loop)."""
     model = resource.model
     where = [col(model.id) == record.id, col(model.version) == record.version]
     where.append(live(resource) if live_row else ~live(resource))
-    result = await session.exec(update(model).where(*where).values(**values, version=col(model.version) + 1))
-    if result.rowcount != 1:
+    statement = (
+        update(model)
+        .where(*where)
+        .values(**values, version=col(model.version) + 1)
+        .returning(*model.__table__.columns)
+        # The returned row is put on the record below; the ORM need not evaluate the WHERE clause itself.
+        .execution_options(synchronize_session=False)
+    )
+    stored = (await session.exec(statement)).first()
+    if stored is None:
         # Another transaction got there first (PostgreSQL re-checks the WHERE clause once it commits).
         current = await load(session, resource, record.id)
         if live_row and current.deleted_at is not None:
             raise InTrash(resource, snapshot(resource, current))
         raise Stale(resource, snapshot(resource, current))
-    await session.refresh(record)
+    for name, value in stored._mapping.items():
+        set_committed_value(record, name, value)
 
 
 def _entry(actor: Actor, resource: Resource, action: str, record_id: int, label: str, **more: Any) -> dict[str, Any]:
