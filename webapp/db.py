@@ -24,6 +24,7 @@ from webapp import logs, models, outages  # models: registers the tables on SQLM
 from webapp.config import PROJECT_DIR, Settings
 from webapp.middleware import SAFE_METHODS
 from webapp.passwords import Passwords
+from webapp.sqlite_trips import OneTripDBAPI
 
 # Connections taken with this option open their transaction with BEGIN IMMEDIATE on SQLite.
 WRITE_OPTION = "sqlite_begin_immediate"
@@ -89,6 +90,7 @@ def _create_sqlite_engine(settings: Settings, *, serving: bool, writer: bool) ->
     sizes = {"pool_size": 1, "max_overflow": 0} if writer else {"pool_size": settings.pool_size}
     engine = create_async_engine(
         settings.database_url,
+        module=OneTripDBAPI(),
         pool_timeout=settings.pool_timeout if serving else 30,
         connect_args={"timeout": settings.sqlite_busy_timeout_ms / 1000},
         **sizes,

@@ -1,0 +1,89 @@
+"""SQLite statements in one trip each to aiosqlite's thread (webapp.sqlite_trips), with everything SQLAlchemy reads
+back from a cursor still right: rows, row counts, last row ids, many-row inserts, constraint errors, and a write
+lock another process holds (the outage pages rely on the driver's error codes)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from webapp import outages
+from webapp.config import Settings
+from webapp.db import create_engine
+
+
+@pytest.fixture
+async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'trips.db'}", sqlite_busy_timeout_ms=200)
+    made = create_engine(settings, serving=True)
+    async with made.begin() as connection:
+        await connection.execute(text("CREATE TABLE item (id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL)"))
+    yield made
+    await made.dispose()
+
+
+@pytest.fixture
+def trips(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The name of each function sent to an aiosqlite thread meanwhile."""
+    sent: list[str] = []
+    original = aiosqlite.Connection._execute
+
+    async def counted(self: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        sent.append(getattr(fn, "__name__", repr(fn)))
+        return await original(self, fn, *args, **kwargs)
+
+    monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+    return sent
+
+
+async def test_a_statement_is_one_trip_and_its_results_are_whole(engine: AsyncEngine, trips: list[str]) -> None:
+    async with engine.connect() as connection:
+        await connection.execute(text("SELECT 1"))  # the pool's first connection made outside the count
+        trips.clear()
+        inserted = await connection.execute(text("INSERT INTO item (name) VALUES ('a')"))
+        assert len(trips) == 1
+        assert inserted.rowcount == 1
+        assert inserted.lastrowid == 1
+        many = await connection.execute(text("INSERT INTO item (name) VALUES (:name)"), [{"name": "b"}, {"name": "c"}])
+        assert many.rowcount == 2
+        trips.clear()
+        rows = (await connection.execute(text("SELECT id, name FROM item ORDER BY id"))).all()
+        assert len(trips) == 1
+        assert [tuple(row) for row in rows] == [(1, "a"), (2, "b"), (3, "c")]
+        returned = await connection.execute(text("UPDATE item SET name = name || '!' WHERE id > 1 RETURNING id, name"))
+        assert sorted(tuple(row) for row in returned.all()) == [(2, "b!"), (3, "c!")]
+        assert (await connection.execute(text("DELETE FROM item WHERE id = 1"))).rowcount == 1
+        described = await connection.execute(text("SELECT name AS label FROM item WHERE id = 2"))
+        assert list(described.keys()) == ["label"]
+        assert described.scalar_one() == "b!"
+
+
+async def test_constraint_errors_reach_sqlalchemy_as_before(engine: AsyncEngine) -> None:
+    async with engine.begin() as connection:
+        await connection.execute(text("INSERT INTO item (name) VALUES ('same')"))
+    with pytest.raises(IntegrityError):
+        async with engine.begin() as connection:
+            await connection.execute(text("INSERT INTO item (name) VALUES ('same')"))
+    async with engine.connect() as connection:
+        assert (await connection.execute(text("SELECT count(*) FROM item"))).scalar_one() == 1
+
+
+async def test_a_lock_held_elsewhere_is_an_outage_with_its_sqlite_code(engine: AsyncEngine, tmp_path: Path) -> None:
+    outside = sqlite3.connect(tmp_path / "trips.db", isolation_level=None)
+    outside.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(OperationalError) as raised:
+            async with engine.connect() as connection:
+                await connection.exec_driver_sql("BEGIN IMMEDIATE")
+        assert outages.cause(raised.value) == "SQLite: locked by another writer"
+    finally:
+        outside.execute("ROLLBACK")
+        outside.close()
