@@ -27,6 +27,7 @@ from webapp.db import create_engine
 
 DRIVERS = {"sqlite+aiosqlite": "SQLite", "postgresql+asyncpg": "PostgreSQL"}
 WHOLE_NUMBERS = ("PAGE_SIZE", "TEAM_SELECT_LIMIT", "DB_POOL_SIZE")
+NUMBERS_FROM_ZERO = ("DB_MAX_OVERFLOW",)
 
 
 @dataclass
@@ -44,6 +45,10 @@ def check(environ: dict[str, str] | None = None, *, timeout: float = 5.0) -> Rep
         value = env.get(name)
         if value is not None and not (value.strip().isdigit() and int(value) > 0):
             report.problems.append(f"{name}: {value!r} is not a whole number above 0.")
+    for name in NUMBERS_FROM_ZERO:
+        value = env.get(name)
+        if value is not None and not value.strip().isdigit():
+            report.problems.append(f"{name}: {value!r} is not a whole number (0 or more).")
     _check_keys(env, report)
     _check_hosts(env, report)
     if report.problems:

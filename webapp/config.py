@@ -46,6 +46,8 @@ class Settings:
     # Seconds a request waits for a pooled connection (SQLite writers: for the one writer connection).
     pool_timeout: float = 3.0
     pool_size: int = 5
+    # Connections past pool_size a worker may open at busy moments (closed again when given back).
+    max_overflow: int = 10
     # What a 503 tells the client to wait (Retry-After, and the page's "Try again in N seconds").
     retry_after: int = 5
     # "text" (one escaped line per record) or "json" (one JSON object per line), from LOG_FORMAT.
@@ -100,6 +102,7 @@ class Settings:
             page_size=int(env.get("PAGE_SIZE", defaults.page_size)),
             team_select_limit=int(env.get("TEAM_SELECT_LIMIT", defaults.team_select_limit)),
             pool_size=int(env.get("DB_POOL_SIZE", defaults.pool_size)),
+            max_overflow=int(env.get("DB_MAX_OVERFLOW", defaults.max_overflow)),
             # The database's own limits end before the request's, so the usual failure is the database's
             # (precise, and the connection is left clean) and the deadline is the net for a database that hangs.
             request_deadline=deadline,

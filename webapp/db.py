@@ -64,6 +64,7 @@ def _create_postgres_engine(settings: Settings, *, serving: bool) -> AsyncEngine
         settings.database_url,
         pool_pre_ping=True,
         pool_size=settings.pool_size,
+        max_overflow=settings.max_overflow,
         pool_timeout=settings.pool_timeout if serving else 30,
         connect_args={
             "timeout": settings.pg_connect_timeout,
@@ -87,7 +88,11 @@ def _create_sqlite_engine(settings: Settings, *, serving: bool, writer: bool) ->
     # SQLite takes one writer at a time. A process's writers share one connection and queue for it in the pool
     # (for pool_timeout at most), so parked writers never take the connections readers use: in WAL mode reads
     # go on beside the one write in progress.
-    sizes = {"pool_size": 1, "max_overflow": 0} if writer else {"pool_size": settings.pool_size}
+    sizes = (
+        {"pool_size": 1, "max_overflow": 0}
+        if writer
+        else {"pool_size": settings.pool_size, "max_overflow": settings.max_overflow}
+    )
     engine = create_async_engine(
         settings.database_url,
         module=OneTripDBAPI(),
