@@ -77,3 +77,21 @@ async def test_the_filter_is_left_alone_by_the_list_swaps(client: Client, db: As
     await make_team(db, name="Preventers")
     fragment = parse((await client.get("/heroes", params={"team": "Preventers"}, headers=HTMX)).text)
     assert not fragment.has(id="hero-team-filter")  # the list's fragment: the form stays as the user left it
+
+
+async def test_an_unknown_team_in_the_address_stays_chosen_and_names_are_escaped(
+    client: Client, db: AsyncSession
+) -> None:
+    await make_team(db, name="<Preventers & co>")
+    response = await client.get("/heroes", params={"team": "<b>Nobody</b>"})
+    assert response.status_code == 422
+    field = parse(response.text).by_id("hero-team-filter")
+    options = [(option.attrs["value"], option.text, "selected" in option.attrs) for option in field.find_all("option")]
+    assert options == [
+        ("", "Any team", False),
+        ("No team", "No team", False),
+        ("<Preventers & co>", "<Preventers & co>", False),
+        ("<b>Nobody</b>", "<b>Nobody</b>", True),
+    ]
+    assert "<b>Nobody</b>" not in response.text
+    assert "<Preventers" not in response.text

@@ -3,8 +3,9 @@ resource for its list rows."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
+from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup, escape
@@ -42,6 +43,21 @@ def moment(value: datetime, seconds: bool = False) -> Markup:
     )
 
 
+def name_options(choices: Iterable[Any], current: str | None) -> Markup:
+    """A select's <option>s for records chosen by name (a list's filter), `current` selected; a `current` that is
+    none of them (an unknown name from the address) is kept as an option of its own, so it stays chosen. Built here
+    rather than in a template loop: a hundred options were a tenth of a list page's rendering."""
+    parts, found = [], False
+    for choice in choices:
+        name = escape(choice.name)
+        chosen = choice.name == current
+        found = found or chosen
+        parts.append(f'<option value="{name}"{" selected" if chosen else ""}>{name}</option>')
+    if current and not found:
+        parts.append(f'<option value="{escape(current)}" selected>{escape(current)}</option>')
+    return Markup("".join(parts))  # noqa: S704 - every name in it went through escape() above
+
+
 def environment(settings: Settings) -> Environment:
     # StrictUndefined: a misspelt variable fails a test instead of rendering as an empty string. Templates are
     # read once per process (no file check on every include): a changed template needs a restart, like code.
@@ -49,4 +65,5 @@ def environment(settings: Settings) -> Environment:
         loader=RowsLoader(settings.templates_dir), autoescape=True, undefined=StrictUndefined, auto_reload=False
     )
     env.filters["moment"] = moment
+    env.globals["name_options"] = name_options
     return env
