@@ -42,8 +42,25 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else 0.0
 
 
-def report(database: str, answers: list[Answer], seconds: float, found: list[str]) -> None:
+def report(
+    database: str, answers: list[Answer], seconds: float, found: list[str], fault: tuple[float, float] | None = None
+) -> None:
     print(f"\n## {database}: {len(answers):,} requests in {seconds:.0f} s ({len(answers) / seconds:.0f}/s)\n")
+    table(answers)
+    if fault is not None:
+        # The targets during a fault (reads while SQLite's lock is held elsewhere, /healthz while PostgreSQL is
+        # frozen) are about its window: the requests sent from its start until the database answers again.
+        started, ended = fault
+        print(f"\nSent during the fault ({ended - started:.1f} s):\n")
+        table([a for a in answers if started <= a.started <= ended])
+    server_errors = sum(1 for a in answers if a.status is not None and a.status >= 500)
+    print(f"\n5xx: {server_errors:,} (503: {sum(1 for a in answers if a.status == 503):,}); no answer: "
+          f"{sum(1 for a in answers if a.status is None):,}")  # fmt: skip
+    print("problems (lost or doubled writes, half-written rows; with a fault, its checks):")
+    print("\n".join(f"- {line}" for line in found) or "- none")
+
+
+def table(answers: list[Answer]) -> None:
     print("| kind | requests | p50 ms | p99 ms | max ms | statuses |")
     print("| --- | ---: | ---: | ---: | ---: | --- |")
     for kind in ("read", "create", "edit", "health"):
@@ -54,11 +71,6 @@ def report(database: str, answers: list[Answer], seconds: float, found: list[str
             f"| {kind} | {len(mine):,} | {percentile(times, 0.5):.0f} | {percentile(times, 0.99):.0f} "
             f"| {max(times, default=0):.0f} | {statuses} |"
         )
-    server_errors = sum(1 for a in answers if a.status is not None and a.status >= 500)
-    print(f"\n5xx: {server_errors:,} (503: {sum(1 for a in answers if a.status == 503):,}); no answer: "
-          f"{sum(1 for a in answers if a.status is None):,}")  # fmt: skip
-    print("problems (lost or doubled writes, half-written rows; with a fault, its checks):")
-    print("\n".join(f"- {line}" for line in found) or "- none")
 
 
 def injector(name: str, server: Server, cluster: Cluster | None, seconds: float) -> Callable[[Fault], None]:
@@ -142,7 +154,14 @@ def soak(database: str, args: argparse.Namespace) -> None:
             )
             found = problems(editors, happened, expect)
         print(f"\nacknowledged writes: {editors.ledger.acknowledged:,}; fault: {fault}")
-        report(database, editors.answers, elapsed, found)
+        window = (happened.started, happened.ended) if fault != "none" else None
+        report(database, editors.answers, elapsed, found, window)
+        if fault != "none":
+            after = [a.ended for a in editors.answers if a.ok and a.group != "health" and a.ended >= happened.ended]
+            first = f"{min(after) - happened.ended:.2f} s" if after else "none"
+            print(f"first success after the database answered again: {first}; the server logged "
+                  f"{happened.log_at_end - happened.log_at_start:,} bytes from the fault's start until writes went "
+                  "through again")  # fmt: skip
         print(f"server log: {server.log}")
 
 

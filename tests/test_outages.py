@@ -230,8 +230,15 @@ async def down_but_answering(http: httpx.AsyncClient, caplog: pytest.LogCaptureF
     ready = await http.get("/readyz")
     assert (ready.status_code, ready.text) == (503, "not ready")
     assert not [record for record in caplog.records if record.exc_info]
-    refusals = [record.getMessage() for record in caplog.records if record.name == "webapp.errors"]
-    assert len(refusals) == 2, refusals  # the write and the list page
+    # Each refusal has its line in the request log, with its cause; warnings of the same cause are not repeated.
+    lines = [record.getMessage() for record in caplog.records if record.name == "webapp.requests"]
+    refused = [line for line in lines if " 503 " in line]
+    assert len(refused) == 3, refused  # the write, the list page and the readiness probe
+    assert all(" cause=" in line for line in refused[:2])
+    warnings = [record.getMessage() for record in caplog.records if record.name == "webapp.errors"]
+    refusals = [line for line in warnings if ": 503 for " in line]
+    assert 1 <= len(refusals) <= 2, warnings  # one per cause (the write's and the list page's may differ)
+    assert len(warnings) == len(refusals) + 1, warnings  # and the sign-in page's session, looked up in vain
 
 
 @pytest.mark.parametrize("direct", ["postgres_url"], indirect=True)

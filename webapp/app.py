@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from litestar import Litestar, Router
 from litestar.datastructures import CacheControlHeader
 from litestar.di import Provide
@@ -122,6 +124,8 @@ def create_app(settings: Settings) -> Litestar:
         debug=False,
     )
     app.state.settings = settings
+    # Per process (each worker's own log lines), like the log itself.
+    app.state.outage_warnings = logs.Repeats(logging.getLogger("webapp.errors"))
     app.state.links = Links(app)
     engine = app.template_engine
     assert isinstance(engine, JinjaTemplateEngine)

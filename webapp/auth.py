@@ -199,7 +199,12 @@ class SessionMiddleware:
                 if scope.get("method") not in SAFE_METHODS:
                     await _keep_submitted(Request(scope, receive))
                 raise
-            logger.warning("request %s: session not looked up, treated as signed out: %s", request_id(scope), reason)
+            scope["app"].state.outage_warnings.warning(
+                f"signed out:{reason}",
+                "request %s: session not looked up, treated as signed out: %s",
+                request_id(scope),
+                reason,
+            )
             await db.close()
             return None, None
 

@@ -11,7 +11,7 @@ from litestar.exceptions import ClientException, HTTPException, NotAuthorizedExc
 from litestar.response import Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
-from webapp import outages
+from webapp import logs, outages
 from webapp.auth import SECOND_FACTOR, CsrfFailed, SessionEnded, SignInUnfinished, pending_user, safe_next
 from webapp.data.writes import InTrash, Missing, TrashChanged
 from webapp.htmx import clear_flash, redirect, wants_fragment
@@ -189,7 +189,11 @@ def outage_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[
     reason = outages.cause(exc)
     if reason is None:
         return internal_error_handler(request, exc)
-    logger.warning("request %s: 503 for %s %s: %s", request_id(request.scope), request.method, request.url.path, reason)
+    request.scope.setdefault("state", {})[logs.OUTAGE_CAUSE] = reason
+    route = request.scope.get("path_template") or "(no route)"
+    request.app.state.outage_warnings.warning(
+        f"503:{reason}", "request %s: 503 for %s %s: %s", request_id(request.scope), request.method, route, reason
+    )
     message = unavailable_message(request)
     handler = request.scope.get("route_handler")
     keep = handler.opt.get(KEEPS_FORM) if handler is not None and request.method not in SAFE_METHODS else None

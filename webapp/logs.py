@@ -110,6 +110,30 @@ def uvicorn_config(log_format: str = "text") -> dict[str, object]:
     }
 
 
+class Repeats:
+    """Warnings that come with every request while the database is away (a refusal, a session not looked up): the
+    first of each kind is logged, then one per `every` seconds at most, counting those left out. Each refused
+    request still has its line, with the cause, in the request log (OUTAGE_CAUSE): at hundreds of requests a
+    second, a warning per request as well would double the log an outage leaves."""
+
+    def __init__(self, logger: logging.Logger, every: float = 10.0) -> None:
+        self.logger, self.every = logger, every
+        self._last: dict[str, tuple[float, int]] = {}  # kind -> (when last logged, how many left out since)
+
+    def warning(self, kind: str, message: str, *args: object) -> None:
+        now = time.monotonic()
+        logged, left_out = self._last.get(kind, (None, 0))
+        if logged is not None and now - logged < self.every:
+            self._last[kind] = (logged, left_out + 1)
+            return
+        self._last[kind] = (now, 0)
+        if left_out and logged is not None:
+            message += f" (and {left_out} more like it in the last {now - logged:.0f} s: see the request log)"
+        self.logger.warning(message, *args)
+
+
+# Where a request refused for an outage notes its cause (in the scope's state), for its line in the request log.
+OUTAGE_CAUSE = "outage_cause"
 # The request log's values on its records, for JsonFormatter to write as keys of their own.
 FIELDS = "fields"
 requests_logger = logging.getLogger("webapp.requests")
@@ -174,14 +198,12 @@ def _log_request(scope: Scope, status: int, duration: float, database: float) ->
         "duration_ms": round(duration * 1000, 1),
         "database_ms": round(database * 1000, 1),
     }
-    requests_logger.info(
-        "%s %s %s %s %s %.1fms db=%.1fms",
-        fields["request_id"],
-        user or "-",
-        fields["method"],
-        fields["route"],
-        status,
-        fields["duration_ms"],
-        fields["database_ms"],
-        extra={FIELDS: fields},
-    )
+    message = "%s %s %s %s %s %.1fms db=%.1fms"
+    values = [fields[name] for name in ("request_id", "user", "method", "route", "status")]
+    values[1] = user or "-"
+    values += [fields["duration_ms"], fields["database_ms"]]
+    if cause := scope.get("state", {}).get(OUTAGE_CAUSE):
+        fields["cause"] = cause
+        message += " cause=%s"
+        values.append(cause)
+    requests_logger.info(message, *values, extra={FIELDS: fields})
