@@ -5,12 +5,14 @@ filters and search select, and its sorts, on the paging engine (webapp.data.keys
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import cache
 from typing import Any, Protocol, cast
 
 from sqlalchemy import ColumnElement, Select, and_, exists, func, not_
 from sqlalchemy.engine import Row
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
 
 from webapp.data import keyset, search
 from webapp.data.ids import valid_id
@@ -58,11 +60,16 @@ class ListQuery(Protocol):
     async def row(self, session: AsyncSession, record_id: int) -> Row[Any] | None: ...
 
 
+@cache
+def _live_count_statement(table: str) -> SelectOfScalar[int]:
+    # Built once per table: a statement that never changes needs no building, and its cache key is kept on it.
+    return select(func.coalesce(func.sum(LiveCount.live), 0)).where(LiveCount.record_type == table)
+
+
 async def live_count(session: AsyncSession, table: str) -> int:
     """How many live rows `table` holds: the sum of the few rows the triggers keep (models.LiveCount), where an
     unfiltered list's count would otherwise read ten thousand index entries on every request."""
-    statement = select(func.coalesce(func.sum(LiveCount.live), 0)).where(LiveCount.record_type == table)
-    return int((await session.exec(statement)).one())
+    return int((await session.exec(_live_count_statement(table))).one())
 
 
 async def _one(session: AsyncSession, statement: Select[Any]) -> Row[Any] | None:

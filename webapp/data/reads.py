@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from math import ceil
 from typing import Any, cast
 
@@ -60,11 +61,16 @@ async def is_live(session: AsyncSession, resource: Resource, *, record_id: int, 
     return (await session.exec(statement)).first() is not None
 
 
+@cache
+def _choices_statement(resource: Resource, limit: int) -> Any:
+    # Built once: the same statement on every list and form page (its cache key is kept on it).
+    model = resource.model
+    return select(model.id, model.name).where(live(resource)).order_by(col(model.name), col(model.id)).limit(limit)
+
+
 async def choices(session: AsyncSession, resource: Resource, *, limit: int) -> list[Row[Any]]:
     """Live records' ids and names, by name, `limit` at most: a select's options."""
-    model = resource.model
-    statement = select(model.id, model.name).where(live(resource)).order_by(col(model.name), col(model.id)).limit(limit)
-    return cast("list[Row[Any]]", list((await session.exec(statement)).all()))
+    return cast("list[Row[Any]]", list((await session.exec(_choices_statement(resource, limit))).all()))
 
 
 OPTIONS_SHOWN = 20
