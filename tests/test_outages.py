@@ -206,6 +206,21 @@ async def test_postgres_unreachable_is_503_not_500_with_the_form_kept(
     assert [hero.name for hero in await HEROES.all(db)] == ["Kept Hero"]
 
 
+@pytest.mark.parametrize("direct", ["postgres_url"], indirect=True)
+async def test_postgres_a_worker_started_before_an_outage_shows_the_sign_in_page_during_it(
+    postgres_url: str, db: AsyncSession, clock: Clock
+) -> None:
+    """Nobody has opened the sign-in page in this worker yet when the database goes away: its form still comes."""
+    async with relay_to(postgres_url) as relay:
+        app = create_app(outage_settings(relay.url(postgres_url), clock))
+        async with concurrent_client(app, db, clock) as client:
+            await relay.cut()
+            client.http.cookies.delete("session")
+            page = await client.http.get("/login")
+            assert page.status_code == 200
+            assert 'name="password"' in page.text
+
+
 async def signed_out_sign_in_page(http: httpx.AsyncClient) -> None:
     """The sign-in page as a signed-out visitor sees it: the key its form's token is signed with is read (once
     per process) while the database answers."""

@@ -93,6 +93,14 @@ async def prepare_security(app: Litestar) -> None:
     app.state.csrf_key = None
     await app.state.passwords.prepare()
     app.state.second_factor = totp.Secrets(app.state.settings.second_factor_keys)
+    try:
+        # Read now, so a worker that meets an outage later can still show the sign-in page (its form's token
+        # is signed with this key); if the database is away already, it is read on first use instead.
+        await csrf_key(app)
+    except Exception as error:
+        if (reason := outages.cause(error)) is None:
+            raise
+        logger.warning("the sign-in form's key is not read yet (the database did not answer): %s", reason)
 
 
 async def csrf_key(app: Litestar) -> bytes:
