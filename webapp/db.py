@@ -31,6 +31,9 @@ WRITE_OPTION = "sqlite_begin_immediate"
 # Connections taken with this option only read: each statement runs on its own (autocommit), so a request's
 # reads cost no BEGIN and no ROLLBACK round trips. Each statement still sees one consistent snapshot.
 READ_OPTION = "read_only"
+# How long a SQLite write transaction may run its statements on the event loop's thread before it makes trips to
+# the driver's thread again (so a bulk change or an import never holds the loop longer than this and a statement).
+WRITER_INLINE_SECONDS = 0.02
 
 
 def create_engine(settings: Settings, *, serving: bool = False, writer: bool = False) -> AsyncEngine:
@@ -95,7 +98,9 @@ def _create_sqlite_engine(settings: Settings, *, serving: bool, writer: bool) ->
     )
     engine = create_async_engine(
         settings.database_url,
-        module=OneTripDBAPI(),
+        # The writer's statements run in place once its transaction has begun, for a few milliseconds at most
+        # (webapp.sqlite_trips): a save holds the write lock for its own work, not for the event loop's queue.
+        module=OneTripDBAPI(inline_for=WRITER_INLINE_SECONDS if writer else None),
         pool_timeout=settings.pool_timeout if serving else 30,
         connect_args={"timeout": settings.sqlite_busy_timeout_ms / 1000},
         **sizes,

@@ -11,11 +11,23 @@ Here a statement is one trip: the thread opens a cursor, executes, fetches and c
 the cursor's description, row count and last row id. Everything else (server-side cursors, which stream an export
 chunk by chunk; commits, rollbacks, errors) is SQLAlchemy's aiosqlite adapter as it is. It is passed to the engine as
 its DBAPI module (`create_async_engine(module=...)`, SQLAlchemy's documented way to supply a driver module).
+
+The writer's connection goes further (`OneTripDBAPI(inline_for=...)`). Even at one trip a statement, a transaction
+of seven statements waited seven times for the event loop, behind every other request's rendering, with the write
+lock held: writes queued behind it at 20 ms each, 50 a second at most. Once its transaction has begun (BEGIN
+IMMEDIATE, which may wait for another process's lock, is still a trip), the writer's statements run right where
+they are called, on the event loop's thread, for `inline_for` seconds from the BEGIN: a record's save is a few
+small statements on a lock already held, a fraction of a millisecond each, and the transaction holds the lock for
+its own work only. A transaction still going past that (a bulk change, an import) makes trips again, so the loop
+is never held longer than that bound and a statement. The commit is a trip. The connection is opened with
+check_same_thread off for this; SQLite's own locking (serialized mode) and the adapter's one-statement-at-a-time
+mutex keep the two threads from ever using it at once.
 """
 
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -52,25 +64,55 @@ def _executemany(connection: sqlite3.Connection, sql: str, parameters: Iterable[
         cursor.close()
 
 
+class Inline:
+    """A writer connection's statements run in place: for `seconds` after its transaction began."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.began = 0.0
+
+    def allows(self, connection: sqlite3.Connection) -> bool:
+        return connection.in_transaction and time.perf_counter() - self.began < self.seconds
+
+
+# The attribute of an aiosqlite connection that holds its Inline (set by OneTripDBAPI.connect for the writer).
+INLINE = "_hero_inline"
+
+
 class _TripCursor:
-    """What SQLAlchemy's adapter drives as an aiosqlite cursor: execute is the one trip; the rest reads its outcome."""
+    """What SQLAlchemy's adapter drives as an aiosqlite cursor: execute is the one trip (or, for the writer within
+    its transaction, no trip at all); the rest reads its outcome."""
 
     arraysize = 1
 
     def __init__(self, connection: aiosqlite.Connection) -> None:
         self._connection = connection
+        self._inline: Inline | None = getattr(connection, INLINE, None)
         self.description: Any = None
         self.rowcount = -1
         self.lastrowid: int | None = None
         self._rows: list[Any] = []
 
     async def execute(self, sql: str, parameters: Any = None) -> None:
-        outcome = await self._trip(_execute, sql, parameters)
+        outcome = await self._run(_execute, sql, parameters)
         self.description, self._rows, self.rowcount, self.lastrowid = outcome
 
     async def executemany(self, sql: str, parameters: Iterable[Any]) -> None:
-        outcome = await self._trip(_executemany, sql, parameters)
+        outcome = await self._run(_executemany, sql, parameters)
         self.description, self._rows, self.rowcount, self.lastrowid = outcome
+
+    async def _run(self, work: Work, sql: str, parameters: Any) -> Outcome:
+        inline = self._inline
+        if inline is None:
+            return await self._trip(work, sql, parameters)
+        connection = self._connection._conn
+        if inline.allows(connection):
+            return work(connection, sql, parameters)
+        began = not connection.in_transaction
+        outcome = await self._trip(work, sql, parameters)
+        if began and connection.in_transaction:
+            inline.began = time.perf_counter()  # the BEGIN: from now on, statements run in place for a while
+        return outcome
 
     async def _trip(self, work: Work, sql: str, parameters: Any) -> Outcome:
         # aiosqlite's own way to run a function on its thread (SQLAlchemy's adapter reaches into it likewise, for
@@ -109,12 +151,18 @@ class _Connection(AsyncAdapt_aiosqlite_connection):
 
 
 class OneTripDBAPI(AsyncAdapt_aiosqlite_dbapi):
-    """aiosqlite as SQLAlchemy adapts it, with connections whose (client-side) cursors make one trip a statement."""
+    """aiosqlite as SQLAlchemy adapts it, with connections whose (client-side) cursors make one trip a statement;
+    with `inline_for` (the writer), none within the first that many seconds of a transaction."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, inline_for: float | None = None) -> None:
         super().__init__(aiosqlite, sqlite3)
+        self.inline_for = inline_for
 
     def connect(self, *arg: Any, **kw: Any) -> Any:
+        if self.inline_for is not None:
+            kw["check_same_thread"] = False  # statements in place run on the event loop's thread
         adapted = super().connect(*arg, **kw)
         adapted.__class__ = _Connection  # the same slots and state; only the cursor class differs
+        if self.inline_for is not None:
+            setattr(adapted._connection, INLINE, Inline(self.inline_for))
         return adapted
