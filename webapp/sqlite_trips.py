@@ -64,6 +64,20 @@ def _executemany(connection: sqlite3.Connection, sql: str, parameters: Iterable[
         cursor.close()
 
 
+def _without_waiting(connection: sqlite3.Connection, work: Work, sql: str, parameters: Any) -> Outcome | None:
+    """`work` done at once, or None if it would have to wait for another connection's lock."""
+    (waits,) = connection.execute("PRAGMA busy_timeout").fetchone()
+    connection.execute("PRAGMA busy_timeout = 0")
+    try:
+        return work(connection, sql, parameters)
+    except sqlite3.OperationalError as error:
+        if error.sqlite_errorcode & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+            return None
+        raise
+    finally:
+        connection.execute(f"PRAGMA busy_timeout = {int(waits)}")
+
+
 class Inline:
     """A writer connection's statements run in place: for `seconds` after its transaction began."""
 
@@ -108,10 +122,15 @@ class _TripCursor:
         connection = self._connection._conn
         if inline.allows(connection):
             return work(connection, sql, parameters)
-        began = not connection.in_transaction
-        outcome = await self._trip(work, sql, parameters)
-        if began and connection.in_transaction:
-            inline.began = time.perf_counter()  # the BEGIN: from now on, statements run in place for a while
+        if connection.in_transaction:  # a long transaction, past its time in place
+            return await self._trip(work, sql, parameters)
+        # The statement that begins a transaction (BEGIN IMMEDIATE): in place if the write lock is free, else a
+        # trip, where it waits for the lock (up to the busy timeout) without holding up the event loop.
+        outcome = _without_waiting(connection, work, sql, parameters)
+        if outcome is None:
+            outcome = await self._trip(work, sql, parameters)
+        if connection.in_transaction:
+            inline.began = time.perf_counter()
         return outcome
 
     async def _trip(self, work: Work, sql: str, parameters: Any) -> Outcome:
@@ -148,6 +167,18 @@ class _Cursor(AsyncAdapt_aiosqlite_cursor):
 class _Connection(AsyncAdapt_aiosqlite_connection):
     __slots__ = ()
     _cursor_cls = _Cursor
+
+    def commit(self) -> None:
+        inline: Inline | None = getattr(self._connection, INLINE, None)
+        if inline is None or not inline.allows(self._connection._conn):
+            super().commit()
+            return
+        # In place too: in WAL mode a commit appends to the log without waiting for readers (the write lock is
+        # held already), so the lock is given up without another turn of the event loop.
+        try:
+            self._connection._conn.commit()
+        except Exception as error:
+            self._handle_exception(error)
 
 
 class OneTripDBAPI(AsyncAdapt_aiosqlite_dbapi):
