@@ -4,7 +4,9 @@ lock another process holds (the outage pages rely on the driver's error codes)."
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from webapp import outages
 from webapp.config import Settings
-from webapp.db import create_engine
+from webapp.db import WRITE_OPTION, create_engine
 
 
 @pytest.fixture
@@ -87,3 +89,60 @@ async def test_a_lock_held_elsewhere_is_an_outage_with_its_sqlite_code(engine: A
     finally:
         outside.execute("ROLLBACK")
         outside.close()
+
+
+@pytest.fixture
+async def writer(tmp_path: Path, engine: AsyncEngine) -> AsyncIterator[AsyncEngine]:
+    """The app's writer engine on the same file (its transactions BEGIN IMMEDIATE, as webapp.db's sessions do)."""
+    settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'trips.db'}", sqlite_busy_timeout_ms=2000)
+    made = create_engine(settings, serving=True, writer=True)
+    yield made.execution_options(**{WRITE_OPTION: True})
+    await made.dispose()
+
+
+async def test_a_writers_transaction_runs_in_place_when_the_lock_is_free(writer: AsyncEngine, trips: list[str]) -> None:
+    async with writer.connect() as connection:
+        await connection.execute(text("SELECT 1"))
+        await connection.commit()
+        trips.clear()
+        await connection.execute(text("INSERT INTO item (name) VALUES ('in place')"))  # after BEGIN IMMEDIATE
+        await connection.execute(text("UPDATE item SET name = 'in place!'"))
+        assert (await connection.execute(text("SELECT name FROM item"))).scalar_one() == "in place!"
+        await connection.commit()
+    assert trips == []  # not one trip to the driver's thread: the lock is held for the transaction's own work
+    async with writer.connect() as connection:
+        assert (await connection.execute(text("SELECT count(*) FROM item"))).scalar_one() == 1
+
+
+async def test_a_writer_waits_for_a_lock_held_elsewhere_without_holding_up_the_event_loop(
+    writer: AsyncEngine, tmp_path: Path
+) -> None:
+    outside = sqlite3.connect(tmp_path / "trips.db", isolation_level=None, check_same_thread=False)
+    outside.execute("BEGIN IMMEDIATE")
+    ticks = 0
+
+    async def ticking() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    async def release_later() -> None:
+        await asyncio.sleep(0.5)
+        outside.execute("ROLLBACK")
+
+    ticker = asyncio.create_task(ticking())
+    releaser = asyncio.create_task(release_later())
+    try:
+        started = time.perf_counter()
+        async with writer.connect() as connection:
+            # BEGIN IMMEDIATE first, which waits for the lock in the driver's thread
+            await connection.execute(text("INSERT INTO item (name) VALUES ('after the wait')"))
+            waited = time.perf_counter() - started
+            await connection.commit()
+    finally:
+        ticker.cancel()
+        await releaser
+        outside.close()
+    assert waited >= 0.4
+    assert ticks >= 20  # the loop ran on (every 10 ms) while the write waited

@@ -84,6 +84,15 @@ async def other_active_admins(session: AsyncSession, *, user_id: int) -> int:
     return (await session.exec(statement)).one()
 
 
+async def lock_active_admins(session: AsyncSession) -> None:
+    """Before a change that may take away an admin (the Users screen, the command line), lock every active admin's
+    row, in id order. PostgreSQL: two such changes to two admins at once would each count the other as still
+    active and leave none; locked first, the second waits for the first, then counts its change. The id order
+    keeps two of them from deadlocking. (SQLite's BEGIN IMMEDIATE runs them one after the other anyway.)"""
+    admins = select(User.id).where(User.role == Role.admin.value, col(User.is_active).is_(True))
+    await session.exec(admins.order_by(col(User.id)).with_for_update())
+
+
 # --- sessions ---------------------------------------------------------------------------------------------
 
 

@@ -43,6 +43,9 @@ class Settings:
     pg_command_timeout: float = 4.0
     # SQLite: milliseconds a writer waits for the lock (another process's write) before "database is locked".
     sqlite_busy_timeout_ms: int = 4_000
+    # SQLite: seconds a write transaction runs its statements on the event loop's thread (webapp.sqlite_trips)
+    # before it goes back to trips to the driver's thread; 0 makes every statement a trip.
+    sqlite_inline_seconds: float = 0.02
     # Seconds a request waits for a pooled connection (SQLite writers: for the one writer connection).
     pool_timeout: float = 3.0
     pool_size: int = 5

@@ -31,9 +31,6 @@ WRITE_OPTION = "sqlite_begin_immediate"
 # Connections taken with this option only read: each statement runs on its own (autocommit), so a request's
 # reads cost no BEGIN and no ROLLBACK round trips. Each statement still sees one consistent snapshot.
 READ_OPTION = "read_only"
-# How long a SQLite write transaction may run its statements on the event loop's thread before it makes trips to
-# the driver's thread again (so a bulk change or an import never holds the loop longer than this and a statement).
-WRITER_INLINE_SECONDS = 0.02
 
 
 def create_engine(settings: Settings, *, serving: bool = False, writer: bool = False) -> AsyncEngine:
@@ -100,7 +97,7 @@ def _create_sqlite_engine(settings: Settings, *, serving: bool, writer: bool) ->
         settings.database_url,
         # The writer's statements run in place once its transaction has begun, for a few milliseconds at most
         # (webapp.sqlite_trips): a save holds the write lock for its own work, not for the event loop's queue.
-        module=OneTripDBAPI(inline_for=WRITER_INLINE_SECONDS if writer else None),
+        module=OneTripDBAPI(inline_for=settings.sqlite_inline_seconds if writer else None),
         pool_timeout=settings.pool_timeout if serving else 30,
         connect_args={"timeout": settings.sqlite_busy_timeout_ms / 1000},
         **sizes,
@@ -259,9 +256,27 @@ async def create_tables(engine: AsyncEngine) -> None:
         await connection.run_sync(SQLModel.metadata.create_all)
 
 
+class WriteSession(AsyncSession):
+    """A write transaction's session. In a request, its commits are marked in the request's Commits
+    (webapp.outages): the deadline does not cut a commit in flight, and a failure after one was sent is not
+    answered "not saved"."""
+
+    async def commit(self) -> None:
+        commits: outages.Commits | None = self.info.get(outages.COMMITS)
+        if commits is None or not self.in_transaction():
+            await super().commit()
+            return
+        await self.flush()  # the statements first: a failure among them means nothing was sent to be saved
+        commits.sent = commits.in_flight = True
+        try:
+            await super().commit()
+        finally:
+            commits.in_flight = False
+
+
 def session_factories(
     engine: AsyncEngine, writing: AsyncEngine | None = None
-) -> tuple[async_sessionmaker[AsyncSession], async_sessionmaker[AsyncSession]]:
+) -> tuple[async_sessionmaker[AsyncSession], async_sessionmaker[WriteSession]]:
     """A reader and a writer factory, over the same engine and pool or writers on an engine of their own
     (`writing`): readers read statement by statement (SQLite without BEGIN, PostgreSQL in autocommit), writers
     open a transaction (on SQLite, BEGIN IMMEDIATE)."""
@@ -270,7 +285,7 @@ def session_factories(
         read_only["isolation_level"] = "AUTOCOMMIT"
     reader = async_sessionmaker(engine.execution_options(**read_only), class_=AsyncSession, expire_on_commit=False)
     writer = async_sessionmaker(
-        (writing or engine).execution_options(**{WRITE_OPTION: True}), class_=AsyncSession, expire_on_commit=False
+        (writing or engine).execution_options(**{WRITE_OPTION: True}), class_=WriteSession, expire_on_commit=False
     )
     return reader, writer
 
@@ -317,4 +332,6 @@ async def provide_session(request: Request[Any, Any, Any]) -> AsyncGenerator[Asy
         return
     factory = request.app.state.reader if request.method in SAFE_METHODS else request.app.state.writer
     async with factory() as session:
+        if (commits := outages.commits_of(request.scope)) is not None:
+            session.info[outages.COMMITS] = commits
         yield session

@@ -17,7 +17,7 @@ from webapp.data.writes import InTrash, Missing, TrashChanged
 from webapp.htmx import clear_flash, redirect, wants_fragment
 from webapp.listing import BadList
 from webapp.middleware import SAFE_METHODS, SUBMITTED, request_id
-from webapp.submissions import AlreadySent
+from webapp.submissions import FIELD, AlreadySent
 
 logger = logging.getLogger("webapp.errors")
 
@@ -179,8 +179,24 @@ KEEPS_FORM = "keeps_form"
 
 def unavailable_message(request: Request[Any, Any, Any]) -> str:
     seconds = request.app.state.settings.retry_after
-    saved = "" if request.method in SAFE_METHODS else " Your change was not saved; nothing was lost."
-    return f"The database did not answer.{saved} Try again in {seconds} seconds."
+    if request.method in SAFE_METHODS:
+        return f"The database did not answer. Try again in {seconds} seconds."
+    if not outages.commit_sent(request.scope):
+        return (
+            f"The database did not answer. Your change was not saved; nothing was lost. Try again in {seconds} seconds."
+        )
+    # The commit was sent: the database may have applied it, or may yet. A form with a one-time id can simply be
+    # sent again (a repeat leads where the first went); another one is better looked at first.
+    fields = request.scope.get("state", {}).get(SUBMITTED) or {}
+    again = (
+        "Saving again is safe: a change already saved is not made twice."
+        if fields.get(FIELD)
+        else "Reload the page to see whether it was before trying again."
+    )
+    return (
+        f"The database did not answer in time, so your change may have been saved. {again} "
+        f"Try again in {seconds} seconds."
+    )
 
 
 def outage_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:

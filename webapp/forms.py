@@ -32,6 +32,9 @@ class Form:
     conflict: Conflict | None = None
     # Why the form came back although it was fine (the database did not answer): said above the form.
     unsaved: str | None = None
+    # The one-time id it was sent with, when it comes back that way: sent again, it must count as a repeat, since
+    # the change may have been saved (webapp.submissions). None: a fresh id.
+    once: str | None = None
     # Filled from what was typed before the session ended (webapp.stash), not yet saved.
     restored: bool = False
 

@@ -11,6 +11,7 @@ import asyncio
 import errno
 import sqlite3
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from asyncpg import exceptions as pg  # type: ignore[import-untyped]
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -53,6 +54,31 @@ LONG_WORK_FACTOR = 6
 
 class DeadlinePassed(Exception):
     """The request's database work did not finish within the request deadline."""
+
+
+# Where a request's Commits wait in its scope's state.
+COMMITS = "commits"
+
+
+@dataclass
+class Commits:
+    """The commits of a request's handler (webapp.db.WriteSession marks them): once one has been sent, the change
+    may be in the database whatever comes after, so a failure can no longer be answered "not saved"; while one is
+    in flight, the deadline leaves it be, since the database may be applying it."""
+
+    sent: bool = False
+    in_flight: bool = False
+
+
+def commits_of(scope: Scope) -> Commits | None:
+    commits: Commits | None = scope.get("state", {}).get(COMMITS)
+    return commits
+
+
+def commit_sent(scope: Scope) -> bool:
+    """Whether this request's handler sent a commit: its change may have been saved."""
+    commits = commits_of(scope)
+    return commits is not None and commits.sent
 
 
 def cause(exc: BaseException) -> str | None:
@@ -102,7 +128,12 @@ class Deadline:
     """Answers every request within `settings.request_deadline` seconds of its start: if the app has not begun
     its response by then (a database that hangs, a lock that does not come), the work is cancelled in the
     background and DeadlinePassed is raised here, which the app's handlers answer with a 503 at once, without
-    waiting for the cancelled work to wind down. A response that has begun (an export's stream) is not cut."""
+    waiting for the cancelled work to wind down. A response that has begun (an export's stream) is not cut.
+
+    A commit in flight is not cancelled: the database may be applying it (a COMMIT sent cannot be called back),
+    and cutting the connection under it would only leave its outcome unknown to us as well. It finishes in the
+    background, bounded by the statement timeout, and the answer says the change may have been saved (see
+    webapp.errors); waiting for it instead would break the deadline whenever the database hangs mid-commit."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -114,6 +145,8 @@ class Deadline:
             deadline *= LONG_WORK_FACTOR
         started = asyncio.Event()
         abandoned = False
+        commits = Commits()
+        scope.setdefault("state", {})[COMMITS] = commits
 
         async def guarded_send(message: Message) -> None:
             if abandoned:
@@ -135,10 +168,12 @@ class Deadline:
             await work  # its result, or its exception for the handlers
             return
         abandoned = True
-        work.cancel()
+        if not commits.in_flight:
+            work.cancel()
         _winding_down.add(work)
         work.add_done_callback(_wound_down)
-        raise DeadlinePassed(f"no answer within the {deadline:g} s request deadline")
+        during = ", its commit still in flight" if commits.in_flight else ""
+        raise DeadlinePassed(f"no answer within the {deadline:g} s request deadline{during}")
 
 
 # Cancelled requests still unwinding (rolling back, returning their connection): held so they are not collected

@@ -15,7 +15,6 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from webapp import accounts, audit
@@ -170,14 +169,6 @@ async def _keep_an_admin(session: AsyncSession, user: User, *, role: str, active
         raise _LastAdmin
 
 
-async def _lock_active_admins(session: AsyncSession) -> None:
-    """PostgreSQL: two commands demoting or deactivating two admins at once would each count the other as still
-    active. Locking every active admin's row first, in id order (so two such commands cannot deadlock), makes the
-    second wait, then count the first one's change. (SQLite's BEGIN IMMEDIATE runs them one after the other.)"""
-    admins = select(User.id).where(User.role == Role.admin.value, col(User.is_active).is_(True))
-    await session.exec(admins.order_by(col(User.id)).with_for_update())
-
-
 def _change(
     settings: Settings, username: str, work: Callable[[AsyncSession, User], Awaitable[str]], *, admins: bool = False
 ) -> int:
@@ -186,7 +177,7 @@ def _change(
 
     async def locked(session: AsyncSession) -> str:
         if admins:
-            await _lock_active_admins(session)
+            await accounts.lock_active_admins(session)
         return await work(session, await _locked_user(session, username))
 
     try:

@@ -13,7 +13,7 @@ from litestar.response import Template
 from sqlalchemy.engine import Row
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from webapp import listing, stash
+from webapp import listing, stash, submissions
 from webapp.auth import current_user, make_cookie, stash_cookie_name
 from webapp.controllers.common import RESOURCE
 from webapp.data import reads, writes
@@ -144,6 +144,8 @@ def kept_form(request: Request[Any, Any, Any], fields: dict[str, str], message: 
     record_id = request.path_params.get("record_id")
     form = record_form(resource, fields)
     form.version, form.unsaved = version_of(fields), message
+    if submissions.well_formed(once := fields.get(submissions.FIELD, "")):
+        form.once = once
     offline: dict[str, Picker] = {}
     for spec in resource.references:
         target = resource.targets[spec.name]

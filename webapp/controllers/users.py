@@ -115,8 +115,10 @@ class UserController(Controller):
     async def update_user(
         self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession], user_id: FromPath[int]
     ) -> Template | Redirect:
-        user = found(await accounts.get_user(session, user_id=user_id, for_update=True))
         form = user_update_form(await read_form(request))
+        # The admins' rows before the user's, in the order the command line takes them (no deadlock between them).
+        await accounts.lock_active_admins(session)
+        user = found(await accounts.get_user(session, user_id=user_id, for_update=True))
         status = 422
         demotes_admin = user.role == Role.admin.value and (
             form.values["role"] != Role.admin.value or not form.values["is_active"]
