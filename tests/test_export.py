@@ -14,6 +14,7 @@ from litestar import Litestar
 from sqlalchemy import insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from tests.concurrent import concurrent_client
 from tests.hostile_checks import assert_refused
 from tests.markup import Element, parse
 from tests.support import (
@@ -30,6 +31,7 @@ from tests.support import (
     move_to_trash,
     sign_in,
 )
+from webapp.app import create_app
 from webapp.config import Settings
 from webapp.models import Hero, Role, Team
 
@@ -223,11 +225,14 @@ async def streamed(app: Litestar, path: str, session_token: str) -> tuple[dict[s
     return start, [message.get("body", b"") for message in messages if message["type"] == "http.response.body"]
 
 
-async def test_export_of_25000_heroes_is_streamed_in_chunks(http: Client, db: AsyncSession, clock: Clock) -> None:
+async def test_export_of_25000_heroes_is_streamed_in_chunks(settings: Settings, db: AsyncSession, clock: Clock) -> None:
     await db.exec(insert(Hero), params=[{"name": f"Hero {n:05d}", "secret_name": "Secret"} for n in range(25_000)])
     await db.commit()
-    await sign_in(http, db, await make_user(db, username="eddie", role=Role.editor), clock)
-    start, bodies = await streamed(http.app, "/heroes/export.csv", http.cookies["session"])
+    # An app of its own on this test's event loop: the test client's runs on another loop, in another thread, and
+    # its pooled connections (asyncpg's are bound to their loop) must not be used from this one.
+    app = create_app(settings)
+    async with concurrent_client(app, db, clock) as client:
+        start, bodies = await streamed(app, "/heroes/export.csv", client.http.cookies["session"])
     assert start["status"] == 200
     assert b"content-length" not in dict(start["headers"])  # sent as it is made, not measured first
     chunks = [body for body in bodies if body]
