@@ -14,6 +14,8 @@ from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 
+from webapp.__main__ import default_workers
+from webapp.config import Settings
 from webapp.db import BASELINE, MIGRATIONS_DIR
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -126,6 +128,12 @@ def test_serve_help_lists_host_port_and_workers(tmp_path: Path) -> None:
     for option in ("--host", "--port", "--workers"):
         assert option in result.stdout
     assert not (tmp_path / "unused.db").exists()
+
+
+def test_serve_runs_one_worker_on_sqlite_and_one_per_cpu_on_postgresql_unless_told() -> None:
+    assert default_workers(Settings(database_url="sqlite+aiosqlite:///x.db")) == 1
+    postgres = Settings(database_url="postgresql+asyncpg://postgres@127.0.0.1/heroes")
+    assert default_workers(postgres) == (os.cpu_count() or 1)
 
 
 def test_unknown_command_fails_with_usage(tmp_path: Path) -> None:
