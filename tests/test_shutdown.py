@@ -73,11 +73,12 @@ def test_sigterm_with_two_workers_answers_the_request_in_flight_and_closes_idle_
             assert connection.sock.recv(1) == b""  # closed by the server with a FIN, not a reset or silence
         in_flight.sendall(body)
         answer = b""
-        while chunk := in_flight.recv(65536):
+        while chunk := in_flight.recv(65536):  # until the server closes the connection after its answer
             answer += chunk
-        status_line, _, rest = answer.partition(b"\r\n")
-        assert status_line.startswith(b"HTTP/1.1 403 ")  # answered (refused: the form carries no token)
-        assert b"connection: close" in rest.lower()
+        # Answered (refused: the form carries no token). Whether the answer also says "Connection: close" depends on
+        # whether this connection's worker had taken in the SIGTERM yet (the idle ones may all be the other
+        # worker's): the close itself is what ended the loop above.
+        assert answer.startswith(b"HTTP/1.1 403 ")
         assert server.wait(timeout=60) == 0
     finally:
         if server.poll() is None:
