@@ -10,7 +10,6 @@ from urllib.parse import parse_qsl
 
 from litestar import Request
 from litestar.response import Template
-from sqlalchemy.engine import Row
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from webapp import listing, stash, submissions
@@ -18,6 +17,7 @@ from webapp.auth import current_user, make_cookie, stash_cookie_name
 from webapp.controllers.common import RESOURCE
 from webapp.data import reads, writes
 from webapp.data.lists import UnknownName, unknown_name
+from webapp.data.plain import PlainRow
 from webapp.forms import Conflict, Form, means_none, record_form
 from webapp.htmx import render, wants_fragment
 from webapp.links import Links
@@ -30,7 +30,7 @@ def links(request: Request[Any, Any, Any]) -> Links:
     return request.app.state.links  # type: ignore[no-any-return]
 
 
-async def shown(session: AsyncSession, resource: Resource, record_id: int) -> Row[Any]:
+async def shown(session: AsyncSession, resource: Resource, record_id: int) -> PlainRow:
     """A live record as its list shows it; one in the trash is refused with the reason (InTrash), not a bare 404."""
     row = await resource.lists.row(session, record_id)
     if row is None:
@@ -74,7 +74,7 @@ class Picker:
     """How a reference field is offered: every live record in a select (`choices`), or past the select limit
     (`choices` None) a field taking a name, holding the name of the record the form points at (`chosen`)."""
 
-    choices: Sequence[Row[Any] | Choice] | None
+    choices: Sequence[PlainRow | Choice] | None
     chosen: str = ""
 
 

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Select, and_, func, not_, tuple_
-from sqlalchemy.engine import Row
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from webapp.data.plain import PlainRow, plain_rows
 from webapp.listing import COUNT_CAP, Cursor, ListState
 
 
@@ -19,7 +19,7 @@ class Window:
     """One page of a keyset-paginated list: its rows, the cursors to the pages either side (None where there
     is none), and how many rows match, exact up to COUNT_CAP."""
 
-    items: list[Row[Any]]
+    items: list[PlainRow]
     next: Cursor | None
     previous: Cursor | None
     count: int
@@ -72,19 +72,19 @@ async def window(
     )
 
 
-def _cursor_of(row: Row[Any], state: ListState) -> Cursor:
+def _cursor_of(row: PlainRow, state: ListState) -> Cursor:
     return Cursor(getattr(row, state.column.attr), row.id)
 
 
 async def _seek(
     session: AsyncSession, statement: Select[Any], sort: SortKey, *, cursor: Cursor | None, forward: bool, limit: int
-) -> list[Row[Any]]:
+) -> list[PlainRow]:
     """Up to `limit` rows strictly past `cursor`, walking the ascending order forward or backward."""
     parts = ["values", "nulls"] if sort.is_null is not None else ["values"]
     if not forward:
         parts.reverse()
     start = None if cursor is None else ("nulls" if cursor.value is None else "values")
-    rows: list[Row[Any]] = []
+    rows: list[PlainRow] = []
     for part in parts:
         if start is not None and part != start and parts.index(part) < parts.index(start):
             continue
@@ -109,7 +109,7 @@ async def _seek(
         ordering = [column.asc() if forward else column.desc() for column in order]
         source = sort.values if part == "values" and sort.values is not None else statement
         page = source.where(and_(*where)) if where else source
-        rows += list((await session.exec(cast(Any, page.order_by(*ordering).limit(limit - len(rows))))).all())
+        rows += plain_rows(await session.exec(cast(Any, page.order_by(*ordering).limit(limit - len(rows)))))
         if len(rows) >= limit:
             break
     return rows

@@ -9,13 +9,13 @@ from functools import cache
 from typing import Any, Protocol, cast
 
 from sqlalchemy import ColumnElement, Select, and_, exists, func, not_
-from sqlalchemy.engine import Row
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
 from webapp.data import keyset, search
 from webapp.data.ids import valid_id
+from webapp.data.plain import PlainRow, plain_row
 from webapp.data.search import dialect, live_hero, live_team
 from webapp.listing import COUNT_CAP, ListState
 from webapp.models import Hero, LiveCount, Team
@@ -57,7 +57,7 @@ class ListQuery(Protocol):
 
     def ordered(self, session: AsyncSession, state: ListState, resolved: Resolved) -> Select[Any]: ...
 
-    async def row(self, session: AsyncSession, record_id: int) -> Row[Any] | None: ...
+    async def row(self, session: AsyncSession, record_id: int) -> PlainRow | None: ...
 
 
 @cache
@@ -72,8 +72,8 @@ async def live_count(session: AsyncSession, table: str) -> int:
     return int((await session.exec(_live_count_statement(table))).one())
 
 
-async def _one(session: AsyncSession, statement: Select[Any]) -> Row[Any] | None:
-    return cast("Row[Any] | None", (await session.exec(cast(Any, statement))).first())
+async def _one(session: AsyncSession, statement: Select[Any]) -> PlainRow | None:
+    return plain_row(await session.exec(cast(Any, statement)))
 
 
 class HeroList:
@@ -168,7 +168,7 @@ class HeroList:
         statement: Select[Any] = select(*self.columns()).outerjoin(Team, col(Hero.team_id) == Team.id)
         return keyset.ordered(statement.where(*self.conditions(session, state, resolved)), state, self._sort(state))
 
-    async def row(self, session: AsyncSession, record_id: int) -> Row[Any] | None:
+    async def row(self, session: AsyncSession, record_id: int) -> PlainRow | None:
         """One live hero as the list shows it (with its team's name)."""
         if not valid_id(record_id):
             return None
@@ -225,7 +225,7 @@ class TeamList:
         statement: Select[Any] = select(*self.columns()).where(*self.conditions(session, state, resolved))
         return keyset.ordered(statement, state, self._sort(state))
 
-    async def row(self, session: AsyncSession, record_id: int) -> Row[Any] | None:
+    async def row(self, session: AsyncSession, record_id: int) -> PlainRow | None:
         """One live team as the list shows it (with its hero count)."""
         if not valid_id(record_id):
             return None

@@ -17,6 +17,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from webapp.data.ids import valid_id
+from webapp.data.plain import PlainRow, plain_rows
 from webapp.data.search import contains, starts_with
 from webapp.models import AuditEntry, User
 from webapp.resource import Resource
@@ -68,9 +69,9 @@ def _choices_statement(resource: Resource, limit: int) -> Any:
     return select(model.id, model.name).where(live(resource)).order_by(col(model.name), col(model.id)).limit(limit)
 
 
-async def choices(session: AsyncSession, resource: Resource, *, limit: int) -> list[Row[Any]]:
+async def choices(session: AsyncSession, resource: Resource, *, limit: int) -> list[PlainRow]:
     """Live records' ids and names, by name, `limit` at most: a select's options."""
-    return cast("list[Row[Any]]", list((await session.exec(_choices_statement(resource, limit))).all()))
+    return plain_rows(await session.exec(_choices_statement(resource, limit)))
 
 
 OPTIONS_SHOWN = 20
@@ -94,7 +95,7 @@ MEMBERS_SHOWN = 100
 
 async def members(
     session: AsyncSession, resource: Resource, *, field: str, record_id: int, limit: int = MEMBERS_SHOWN
-) -> list[Row[Any]]:
+) -> list[PlainRow]:
     """The first `limit` live records of `resource` whose `field` points at `record_id`, by name (a team's
     heroes; the page says how many there are in all)."""
     model = resource.model
