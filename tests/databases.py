@@ -87,8 +87,8 @@ def drop_postgres_database(admin_url: str, database_url: str) -> None:
     _admin_execute(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-async def reset_tables(engine: AsyncEngine) -> None:
-    """Empty every table (PostgreSQL tests share one database per run)."""
-    tables = ", ".join(f'"{table.name}"' for table in SQLModel.metadata.sorted_tables)
+async def reset_tables(engine: AsyncEngine, *, keep: frozenset[str] = frozenset()) -> None:
+    """Empty every table but those named in `keep` (PostgreSQL tests share one database per run)."""
+    tables = ", ".join(f'"{table.name}"' for table in SQLModel.metadata.sorted_tables if table.name not in keep)
     async with engine.begin() as connection:
         await connection.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")

@@ -27,7 +27,7 @@ from tests.support import make_user
 from webapp import accounts
 from webapp.config import PROJECT_DIR, Settings, utcnow
 from webapp.db import create_engine, session_factories, upgrade_schema
-from webapp.models import LiveCount, Role
+from webapp.models import AppSecret, LiveCount, Role
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -84,18 +84,24 @@ class LiveServer:
             engine = create_engine(Settings(database_url=self.database_url))
             try:
                 if self.database_url.startswith("postgresql"):
-                    await reset_tables(engine)
+                    await reset_tables(engine, keep=SERVER_KEPT)
                 else:
-                    # The live counts stay: their rows exist from the tables' creation and the delete triggers
+                    # The live counts stay too: their rows exist from the tables' creation and the delete triggers
                     # bring them back to zero, as they would for any delete.
                     async with engine.begin() as connection:
                         for table in reversed(SQLModel.metadata.sorted_tables):
-                            if table is not LiveCount.__table__:
+                            if table.name not in SERVER_KEPT and table is not LiveCount.__table__:
                                 await connection.execute(table.delete())
             finally:
                 await engine.dispose()
 
         run_async(go())
+
+
+# What a reset leaves to the running server: the key its workers sign sign-in forms with, read by each worker at
+# start-up. Deleting it under a server whose second worker is still starting gave that worker a new key, and forms
+# one worker served failed the other's check ("This page has expired"); no deployment deletes it.
+SERVER_KEPT = frozenset({str(AppSecret.__tablename__)})
 
 
 def _free_port() -> int:
