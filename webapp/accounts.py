@@ -18,6 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from webapp import usernames
 from webapp.data.ids import valid_id
+from webapp.data.plain import read
 from webapp.models import AppSecret, RecoveryCode, Role, RolePolicy, SetupToken, Theme, User, UserSession
 
 
@@ -169,8 +170,8 @@ _FIND_SESSION = (
 
 async def find_session(session: AsyncSession, *, token: str) -> FoundSession | None:
     """The session a cookie's token names, by its primary key."""
-    row = (await session.exec(_FIND_SESSION, params={"session_id": digest(token)})).first()
-    return FoundSession(*row) if row else None
+    row = (await read(session, _FIND_SESSION, {"session_id": digest(token)})).first()
+    return FoundSession._make(row) if row else None
 
 
 async def set_theme(session: AsyncSession, *, user_id: int, theme: Theme) -> None:

@@ -4,13 +4,13 @@ first page and its last, at ten thousand rows or a million."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, func, not_, tuple_
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from webapp.data.plain import PlainRow, plain_rows
+from webapp.data.plain import PlainRow, plain_rows, read
 from webapp.listing import COUNT_CAP, Cursor, ListState
 
 
@@ -42,7 +42,9 @@ class SortKey:
 
 async def capped_count(session: AsyncSession, matching: Select[Any]) -> int:
     """How many rows `matching` selects, counting at most COUNT_CAP + 1 of them (bounded work at any size)."""
-    return (await session.exec(select(func.count()).select_from(matching.limit(COUNT_CAP + 1).subquery()))).one()
+    return int(
+        (await read(session, select(func.count()).select_from(matching.limit(COUNT_CAP + 1).subquery()))).scalar_one()
+    )
 
 
 async def window(
@@ -109,7 +111,7 @@ async def _seek(
         ordering = [column.asc() if forward else column.desc() for column in order]
         source = sort.values if part == "values" and sort.values is not None else statement
         page = source.where(and_(*where)) if where else source
-        rows += plain_rows(await session.exec(cast(Any, page.order_by(*ordering).limit(limit - len(rows)))))
+        rows += plain_rows(await read(session, page.order_by(*ordering).limit(limit - len(rows))))
         if len(rows) >= limit:
             break
     return rows

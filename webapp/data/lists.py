@@ -15,7 +15,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from webapp.data import keyset, search
 from webapp.data.ids import valid_id
-from webapp.data.plain import PlainRow, plain_row
+from webapp.data.plain import PlainRow, plain_row, read
 from webapp.data.search import dialect, live_hero, live_team
 from webapp.listing import COUNT_CAP, ListState
 from webapp.models import Hero, LiveCount, Team
@@ -69,7 +69,7 @@ def _live_count_statement(table: str) -> SelectOfScalar[int]:
 async def live_count(session: AsyncSession, table: str) -> int:
     """How many live rows `table` holds: the sum of the few rows the triggers keep (models.LiveCount), where an
     unfiltered list's count would otherwise read ten thousand index entries on every request."""
-    return int((await session.exec(_live_count_statement(table))).one())
+    return int((await read(session, _live_count_statement(table))).scalar_one())
 
 
 async def _one(session: AsyncSession, statement: Select[Any]) -> PlainRow | None:

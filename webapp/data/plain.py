@@ -10,7 +10,9 @@ from collections import namedtuple
 from functools import cache
 from typing import Any, TypeAlias
 
+from sqlalchemy import Executable
 from sqlalchemy.engine import Result
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 # A named tuple of a statement's columns (its class is made per column list, so it has no static type).
 PlainRow: TypeAlias = Any
@@ -32,3 +34,10 @@ def plain_row(result: Result[Any]) -> PlainRow | None:
     """The first row of `result` as a named tuple, or None."""
     row = result.first()
     return None if row is None else _row_type(tuple(result.keys()))._make(row)
+
+
+async def read(session: AsyncSession, statement: Executable, parameters: dict[str, Any] | None = None) -> Result[Any]:
+    """`statement`'s result, run on the session's connection: a statement of plain columns needs none of the ORM's
+    execution layer (no entities to load; about 5% of a list page). Nothing is flushed first, so it is for reads
+    that follow no unsaved change: the list pages, the session check, the pickers."""
+    return await (await session.connection()).execute(statement, parameters)

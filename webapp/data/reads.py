@@ -17,7 +17,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from webapp.data.ids import valid_id
-from webapp.data.plain import PlainRow, plain_rows
+from webapp.data.plain import PlainRow, plain_rows, read
 from webapp.data.search import contains, starts_with
 from webapp.models import AuditEntry, User
 from webapp.resource import Resource
@@ -71,7 +71,7 @@ def _choices_statement(resource: Resource, limit: int) -> Any:
 
 async def choices(session: AsyncSession, resource: Resource, *, limit: int) -> list[PlainRow]:
     """Live records' ids and names, by name, `limit` at most: a select's options."""
-    return plain_rows(await session.exec(_choices_statement(resource, limit)))
+    return plain_rows(await read(session, _choices_statement(resource, limit)))
 
 
 OPTIONS_SHOWN = 20
