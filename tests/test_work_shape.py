@@ -14,7 +14,8 @@ from litestar import Litestar
 from sqlalchemy import event
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from tests.support import HTMX, Client, Subject, each_resource
+from tests.support import HTMX, Client, Subject, each_resource, link
+from webapp.data import keyset
 
 # The session lookup, the count line (an unfiltered list reads the kept live count; a search counts its matches,
 # up to the cap), the page.
@@ -108,3 +109,31 @@ async def test_a_list_render_loads_each_template_once_at_any_size(
     await client.get(subject.path + "?size=100", headers=headers)
     assert dict(template_loads) == few
     assert set(few.values()) == {1}, few
+
+
+@each_resource
+async def test_a_list_builds_its_statements_once_per_shape(
+    client: Client, db: AsyncSession, subject: Subject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pages after the first of each shape run statements built before (their values are bound parameters,
+    keyset.SHAPES): building a statement and its cache key was a tenth of a list page."""
+    built: list[keyset.Part] = []
+    original = keyset.seek_statement
+
+    def counted(statement: Any, sort: keyset.SortKey, part: keyset.Part) -> Any:
+        built.append(part)
+        return original(statement, sort, part)
+
+    monkeypatch.setattr(keyset, "seek_statement", counted)
+    monkeypatch.setattr(keyset, "SHAPES", keyset.Shapes())  # none built by earlier tests in this process
+    await subject.make_many(db, 80)
+    query = "?size=25&sort=-name"
+    second = link((await client.get(subject.path + query)).text, "next")
+    assert second is not None
+    third = link((await client.get(second)).text, "next")
+    assert third is not None
+    assert built  # the first page and the first page past a cursor built theirs
+    built.clear()
+    assert link((await client.get(third)).text, "prev") is not None
+    assert link((await client.get(second)).text, "prev") is not None
+    assert built == []

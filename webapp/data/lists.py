@@ -4,11 +4,11 @@ filters and search select, and its sorts, on the paging engine (webapp.data.keys
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from functools import cache
+from collections.abc import Hashable, Mapping
+from functools import cache, partial
 from typing import Any, Protocol, cast
 
-from sqlalchemy import ColumnElement, Select, and_, exists, func, not_
+from sqlalchemy import ColumnElement, Integer, Select, and_, bindparam, exists, func, not_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
@@ -66,6 +66,12 @@ def _live_count_statement(table: str) -> SelectOfScalar[int]:
     return select(func.coalesce(func.sum(LiveCount.live), 0)).where(LiveCount.record_type == table)
 
 
+def _given(name: str, value: Any, bound: bool) -> Any:
+    """A filter's value in a statement: itself, or (`bound`) a parameter of that name, given when it runs, so the
+    statement is the same for every value and is built once (keyset.SHAPES)."""
+    return bindparam(name, type_=Integer()) if bound else value
+
+
 async def live_count(session: AsyncSession, table: str) -> int:
     """How many live rows `table` holds: the sum of the few rows the triggers keep (models.LiveCount), where an
     unfiltered list's count would otherwise read ten thousand index entries on every request."""
@@ -106,9 +112,17 @@ class HeroList:
         return {"team": team_id}
 
     def conditions(
-        self, session: AsyncSession, state: ListState, resolved: Resolved, *, ordered: bool = False, many: bool = False
+        self,
+        session: AsyncSession,
+        state: ListState,
+        resolved: Resolved,
+        *,
+        ordered: bool = False,
+        many: bool = False,
+        bound: bool = False,
     ) -> list[ColumnElement[bool]]:
-        """What makes a hero part of the list: live, and matching its search and filters.
+        """What makes a hero part of the list: live, and matching its search and filters (`bound`: their values
+        as parameters, given by `_parameters`).
 
         `ordered`: for a sorted page on SQLite, a broad filter on another column than the sort's is kept off its
         index (`column + 0`, SQLite's documented way), because SQLite's planner would otherwise read every match
@@ -129,18 +143,35 @@ class HeroList:
         if team == "none":
             conditions.append(filtered(col(Hero.team_id), "team").is_(None))
         elif team is not None:
-            conditions.append(col(Hero.team_id) == team)
+            conditions.append(col(Hero.team_id) == _given("team", team, bound))
         if (low := state.filter("min_age")) is not None:
-            conditions.append(filtered(col(Hero.age), "age") >= low)
+            conditions.append(filtered(col(Hero.age), "age") >= _given("min_age", low, bound))
         if (high := state.filter("max_age")) is not None:
-            conditions.append(filtered(col(Hero.age), "age") <= high)
+            conditions.append(filtered(col(Hero.age), "age") <= _given("max_age", high, bound))
         return conditions
+
+    @staticmethod
+    def _shape(session: AsyncSession, state: ListState, resolved: Resolved) -> Hashable:
+        """What the statements of a list without search depend on besides the filters' values."""
+        team = resolved.get("team")
+        ages = (state.filter("min_age") is not None, state.filter("max_age") is not None)
+        return ("hero", dialect(session), state.sort, team if team in (None, "none") else "id", ages)
+
+    @staticmethod
+    def _parameters(state: ListState, resolved: Resolved) -> dict[str, Any]:
+        return {"team": resolved.get("team"), "min_age": state.filter("min_age"), "max_age": state.filter("max_age")}
 
     async def count(self, session: AsyncSession, state: ListState, resolved: Resolved) -> int:
         """The heroes a list shows, counted exactly up to COUNT_CAP (the list says "more than" past it)."""
         if not state.filtered:
             return min(await live_count(session, str(Hero.__tablename__)), COUNT_CAP + 1)
-        return await keyset.capped_count(session, select(Hero.id).where(*self.conditions(session, state, resolved)))
+        if state.q:
+            return await keyset.capped_count(session, select(Hero.id).where(*self.conditions(session, state, resolved)))
+        statement = keyset.SHAPES.statement(
+            ("count", self._shape(session, state, resolved)),
+            lambda: keyset.counting(select(Hero.id).where(*self.conditions(session, state, resolved, bound=True))),
+        )
+        return int((await read(session, statement, self._parameters(state, resolved))).scalar_one())
 
     @staticmethod
     def _sort(state: ListState, with_team: Select[Any] | None = None) -> keyset.SortKey:
@@ -155,14 +186,26 @@ class HeroList:
 
     async def page(self, session: AsyncSession, state: ListState, resolved: Resolved) -> keyset.Window:
         count = await self.count(session, state, resolved)
-        conditions = self.conditions(session, state, resolved, ordered=True, many=count > search.SEARCH_FEW)
-        # A live hero's team is always live (the trash detaches heroes), so the join may use the live-names index.
-        on_team = and_(col(Hero.team_id) == col(Team.id), live_team())
-        shown = select(*self.columns()).outerjoin(Team, on_team).where(*conditions)
-        # Heroes with a team, in team-name order: an inner join lets the database walk the teams by name (their
-        # index) and each team's heroes by id, instead of sorting every hero.
-        with_team = select(*self.columns()).join(Team, on_team).where(*conditions) if state.sort == "team" else None
-        return await keyset.window(session, shown, state, self._sort(state, with_team), count=count)
+        many = count > search.SEARCH_FEW
+
+        def build(bound: bool) -> tuple[Select[Any], keyset.SortKey]:
+            conditions = self.conditions(session, state, resolved, ordered=True, many=many, bound=bound)
+            # A live hero's team is always live (the trash detaches heroes), so the join may use the live-names
+            # index.
+            on_team = and_(col(Hero.team_id) == col(Team.id), live_team())
+            shown = select(*self.columns()).outerjoin(Team, on_team).where(*conditions)
+            # Heroes with a team, in team-name order: an inner join lets the database walk the teams by name
+            # (their index) and each team's heroes by id, instead of sorting every hero.
+            with_team = select(*self.columns()).join(Team, on_team).where(*conditions) if state.sort == "team" else None
+            return shown, self._sort(state, with_team)
+
+        parts: keyset.Parts
+        if state.q:  # a search's statements depend on its words (see webapp.data.search): built each time
+            parts, parameters = partial(keyset.seek_statement, *build(bound=False)), None
+        else:
+            parts = keyset.SHAPES.parts(self._shape(session, state, resolved), lambda: build(bound=True))
+            parameters = self._parameters(state, resolved)
+        return await keyset.window(session, state, parts, count=count, parameters=parameters)
 
     def ordered(self, session: AsyncSession, state: ListState, resolved: Resolved) -> Select[Any]:
         statement: Select[Any] = select(*self.columns()).outerjoin(Team, col(Hero.team_id) == Team.id)
@@ -216,10 +259,17 @@ class TeamList:
         return keyset.SortKey(key=key, row_id=col(Team.id))
 
     async def page(self, session: AsyncSession, state: ListState, resolved: Resolved) -> keyset.Window:
-        conditions = self.conditions(session, state, resolved)
         count = await self.count(session, state, resolved)
-        statement = select(*self.columns()).where(*conditions)
-        return await keyset.window(session, statement, state, self._sort(state), count=count)
+
+        def build() -> tuple[Select[Any], keyset.SortKey]:
+            return select(*self.columns()).where(*self.conditions(session, state, resolved)), self._sort(state)
+
+        parts: keyset.Parts
+        if state.q:  # a search's statements depend on its words: built each time
+            parts = partial(keyset.seek_statement, *build())
+        else:  # they depend on the sort and the has-heroes filter only (it has no value to bind)
+            parts = keyset.SHAPES.parts(("team", state.sort, state.filter("has_heroes")), build)
+        return await keyset.window(session, state, parts, count=count)
 
     def ordered(self, session: AsyncSession, state: ListState, resolved: Resolved) -> Select[Any]:
         statement: Select[Any] = select(*self.columns()).where(*self.conditions(session, state, resolved))
