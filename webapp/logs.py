@@ -199,8 +199,7 @@ def _log_request(scope: Scope, status: int, duration: float, database: float) ->
         "database_ms": round(database * 1000, 1),
     }
     message = "%s %s %s %s %s %.1fms db=%.1fms"
-    values = [fields[name] for name in ("request_id", "user", "method", "route", "status")]
-    values[1] = user or "-"
+    values = [fields["request_id"], user or "-", fields["method"], fields["route"], status]
     values += [fields["duration_ms"], fields["database_ms"]]
     if cause := scope.get("state", {}).get(OUTAGE_CAUSE):
         fields["cause"] = cause

@@ -64,20 +64,23 @@ def test_the_site_icon_answers_with_an_image(sized_page: Page, server: LiveServe
         assert response.body(), url
 
 
+def fill_and_press(page: Page, name: str, secret_name: str, button: str) -> None:
+    """A hero form's two text fields typed in, then one of its save buttons pressed."""
+    page.get_by_label("Name", exact=True).fill(name)
+    page.get_by_label("Secret name", exact=True).fill(secret_name)
+    page.get_by_role("button", name=button, exact=True).click()
+
+
 def test_save_and_add_another_opens_a_fresh_form_naming_the_saved_hero(sized_page: Page, server: LiveServer) -> None:
     page = sized_page
     page.goto("/heroes/new")
-    page.get_by_label("Name", exact=True).fill("Spider-Boy")
-    page.get_by_label("Secret name", exact=True).fill("Pedro Parqueador")
-    page.get_by_role("button", name="Save and add another", exact=True).click()
+    fill_and_press(page, "Spider-Boy", "Pedro Parqueador", "Save and add another")
     expect(page).to_have_url(re.compile(r"/heroes/new$"))
     expect(page.get_by_role("status")).to_contain_text("Created hero Spider-Boy.")
     expect(page.get_by_label("Name", exact=True)).to_have_value("")
     expect(page.get_by_label("Secret name", exact=True)).to_have_value("")
     # The hero was saved: the next one can be added, and both are listed.
-    page.get_by_label("Name", exact=True).fill("Rusty-Man")
-    page.get_by_label("Secret name", exact=True).fill("Tommy Sharp")
-    page.get_by_role("button", name="Save", exact=True).click()
+    fill_and_press(page, "Rusty-Man", "Tommy Sharp", "Save")
     expect(page.get_by_role("heading", name="Rusty-Man")).to_be_visible()
     page.goto("/heroes")
     heroes = page.get_by_role("table", name="Heroes")
@@ -88,9 +91,7 @@ def test_save_and_add_another_opens_a_fresh_form_naming_the_saved_hero(sized_pag
 def test_save_and_continue_editing_comes_back_to_the_edit_form(sized_page: Page, server: LiveServer) -> None:
     page = sized_page
     page.goto("/heroes/new")
-    page.get_by_label("Name", exact=True).fill("Kept Open")
-    page.get_by_label("Secret name", exact=True).fill("Still Here")
-    page.get_by_role("button", name="Save and continue editing", exact=True).click()
+    fill_and_press(page, "Kept Open", "Still Here", "Save and continue editing")
     expect(page).to_have_url(re.compile(r"/heroes/\d+/edit$"))
     expect(page.get_by_role("status")).to_contain_text("Created hero Kept Open.")
     expect(page.get_by_label("Name", exact=True)).to_have_value("Kept Open")
