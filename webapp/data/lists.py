@@ -78,8 +78,15 @@ async def live_count(session: AsyncSession, table: str) -> int:
     return int((await read(session, _live_count_statement(table))).scalar_one())
 
 
-async def _one(session: AsyncSession, statement: Select[Any]) -> PlainRow | None:
-    return plain_row(await session.exec(cast(Any, statement)))
+async def _one(session: AsyncSession, statement: Select[Any], record_id: int) -> PlainRow | None:
+    """The row of `statement` (built once, its id a RECORD_ID parameter) for this record; flushed first like any
+    ORM read, since a page shows a record right after saving it."""
+    if not valid_id(record_id):
+        return None
+    return plain_row(await session.exec(cast(Any, statement), params={RECORD_ID: record_id}))
+
+
+RECORD_ID = "record_id"
 
 
 class HeroList:
@@ -211,12 +218,15 @@ class HeroList:
         statement: Select[Any] = select(*self.columns()).outerjoin(Team, col(Hero.team_id) == Team.id)
         return keyset.ordered(statement.where(*self.conditions(session, state, resolved)), state, self._sort(state))
 
+    @staticmethod
+    @cache
+    def _row_statement() -> Select[Any]:
+        statement: Select[Any] = select(*HeroList.columns()).outerjoin(Team, col(Hero.team_id) == Team.id)
+        return statement.where(col(Hero.id) == bindparam(RECORD_ID), live_hero())
+
     async def row(self, session: AsyncSession, record_id: int) -> PlainRow | None:
         """One live hero as the list shows it (with its team's name)."""
-        if not valid_id(record_id):
-            return None
-        statement = select(*self.columns()).outerjoin(Team, col(Hero.team_id) == Team.id)
-        return await _one(session, statement.where(Hero.id == record_id, live_hero()))
+        return await _one(session, self._row_statement(), record_id)
 
 
 class TeamList:
@@ -275,8 +285,12 @@ class TeamList:
         statement: Select[Any] = select(*self.columns()).where(*self.conditions(session, state, resolved))
         return keyset.ordered(statement, state, self._sort(state))
 
+    @staticmethod
+    @cache
+    def _row_statement() -> Select[Any]:
+        statement: Select[Any] = select(*TeamList.columns())
+        return statement.where(col(Team.id) == bindparam(RECORD_ID), live_team())
+
     async def row(self, session: AsyncSession, record_id: int) -> PlainRow | None:
         """One live team as the list shows it (with its hero count)."""
-        if not valid_id(record_id):
-            return None
-        return await _one(session, select(*self.columns()).where(Team.id == record_id, live_team()))
+        return await _one(session, self._row_statement(), record_id)
