@@ -15,11 +15,12 @@ its DBAPI module (`create_async_engine(module=...)`, SQLAlchemy's documented way
 The writer's connection goes further (`OneTripDBAPI(inline_for=...)`). Even at one trip a statement, a transaction
 of seven statements waited seven times for the event loop, behind every other request's rendering, with the write
 lock held: writes queued behind it at 20 ms each, 50 a second at most. Once its transaction has begun (BEGIN
-IMMEDIATE, which may wait for another process's lock, is still a trip), the writer's statements run right where
+IMMEDIATE, which may wait for another process's lock, is still a trip then, and in a request waits no longer than
+its deadline leaves time to answer), the writer's statements run right where
 they are called, on the event loop's thread, for `inline_for` seconds from the BEGIN: a record's save is a few
 small statements on a lock already held, a fraction of a millisecond each, and the transaction holds the lock for
 its own work only. A transaction still going past that (a bulk change, an import) makes trips again, so the loop
-is never held longer than that bound and a statement. The commit is a trip. The connection is opened with
+is never held longer than that bound and a statement; so is the commit within that time. The connection is opened with
 check_same_thread off for this; SQLite's own locking (serialized mode) and the adapter's one-statement-at-a-time
 mutex keep the two threads from ever using it at once.
 """
@@ -28,7 +29,8 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import aiosqlite
@@ -37,6 +39,8 @@ from sqlalchemy.dialects.sqlite.aiosqlite import (
     AsyncAdapt_aiosqlite_cursor,
     AsyncAdapt_aiosqlite_dbapi,
 )
+
+from webapp import outages
 
 # What one trip brings back: the cursor's description, its rows, row count and last row id.
 Outcome = tuple[Any, list[Any], int, int | None]
@@ -64,18 +68,38 @@ def _executemany(connection: sqlite3.Connection, sql: str, parameters: Iterable[
         cursor.close()
 
 
+@contextmanager
+def _busy_timeout_at_most(connection: sqlite3.Connection, seconds: float) -> Iterator[None]:
+    """The connection waits for another connection's lock for `seconds` at most (its busy timeout if shorter)."""
+    (waits,) = connection.execute("PRAGMA busy_timeout").fetchone()
+    connection.execute(f"PRAGMA busy_timeout = {min(int(waits), int(seconds * 1000))}")
+    try:
+        yield
+    finally:
+        connection.execute(f"PRAGMA busy_timeout = {int(waits)}")
+
+
 def _without_waiting(connection: sqlite3.Connection, work: Work, sql: str, parameters: Any) -> Outcome | None:
     """`work` done at once, or None if it would have to wait for another connection's lock."""
-    (waits,) = connection.execute("PRAGMA busy_timeout").fetchone()
-    connection.execute("PRAGMA busy_timeout = 0")
     try:
-        return work(connection, sql, parameters)
+        with _busy_timeout_at_most(connection, 0):
+            return work(connection, sql, parameters)
     except sqlite3.OperationalError as error:
         if error.sqlite_errorcode & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
             return None
         raise
-    finally:
-        connection.execute(f"PRAGMA busy_timeout = {int(waits)}")
+
+
+def _waiting_at_most(seconds: float | None, work: Work) -> Work:
+    """`work` waiting for another connection's lock `seconds` at most (None: for the busy timeout)."""
+    if seconds is None:
+        return work
+
+    def bounded(connection: sqlite3.Connection, sql: str, parameters: Any) -> Outcome:
+        with _busy_timeout_at_most(connection, seconds):
+            return work(connection, sql, parameters)
+
+    return bounded
 
 
 class Inline:
@@ -125,10 +149,12 @@ class _TripCursor:
         if connection.in_transaction:  # a long transaction, past its time in place
             return await self._trip(work, sql, parameters)
         # The statement that begins a transaction (BEGIN IMMEDIATE): in place if the write lock is free, else a
-        # trip, where it waits for the lock (up to the busy timeout) without holding up the event loop.
+        # trip, where it waits for the lock without holding up the event loop: up to the busy timeout, and in a
+        # request only while its refusal can still be answered within the deadline. Past that the deadline would
+        # cancel the request, its answer would come late, and the trip would wait on in the driver's thread.
         outcome = _without_waiting(connection, work, sql, parameters)
         if outcome is None:
-            outcome = await self._trip(work, sql, parameters)
+            outcome = await self._trip(_waiting_at_most(outages.time_left(), work), sql, parameters)
         if connection.in_transaction:
             inline.began = time.perf_counter()
         return outcome
