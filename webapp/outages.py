@@ -52,6 +52,10 @@ BUSY = ("locked by another writer", "no database connection free")
 # that hangs is noticed as soon as on any other route.
 LONG_WORK = "long_work"
 LONG_WORK_FACTOR = 6
+# In a route's `opt`: the route never waits for anything (the liveness probe), so it has no deadline to keep. It runs
+# in place, without the task the deadline watches work in: starting that task costs a turn of the event loop, and on
+# a busy loop every turn is every other request's next step.
+NEVER_WAITS = "never_waits"
 
 
 # The share of the request deadline kept for the answer itself: a wait for the database that the database ends
@@ -161,6 +165,9 @@ class Deadline:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         deadline: float = scope["app"].state.settings.request_deadline
         handler = scope.get("route_handler")
+        if handler is not None and handler.opt.get(NEVER_WAITS):
+            await self.app(scope, receive, send)
+            return
         if handler is not None and handler.opt.get(LONG_WORK):
             deadline *= LONG_WORK_FACTOR
         started = asyncio.Event()
