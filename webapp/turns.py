@@ -1,10 +1,10 @@
 """Reads take turns: a worker works on a few pages at once, and the rest wait their turn in the order they came.
 
 A worker is one event loop. Every request in progress puts its next step (a query's rows back, a template to
-render) on the loop's ready queue, and each turn of the loop runs every step queued before it began. With thirty
-pages in progress a turn was thirty renders long, and /healthz, which needs two or three turns, took up to 270 ms
-on a saturated machine (the issue's bound is 100). Pages waiting for a turn here are off the ready queue, so the
-loop's turns stay a few steps short; the pages are served at the same rate, in the order they arrived.
+render) on the loop's ready queue, and each turn of the loop runs every step queued before it began: with thirty
+pages in progress, a turn is thirty steps long, and whatever needs a turn (the next read, /healthz) waits for all
+of them. Pages waiting for a turn here are off the ready queue, so the loop's turns stay a few steps short, and
+the pages are served in the order they arrived.
 
 Probes do not wait: their answer is the point. Writes do not either: on SQLite they queue for the one writer
 connection already, and a write waiting there (or for another process's lock) for seconds would hold a turn
