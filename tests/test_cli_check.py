@@ -80,6 +80,7 @@ async def test_check_names_every_setting_that_is_wrong(tmp_path: Path) -> None:
         "PAGE_SIZE": "lots",
         "DB_POOL_SIZE": "0",
         "DB_MAX_OVERFLOW": "-1",
+        "READS_IN_PROGRESS": "0",
         "SECOND_FACTOR_KEY": f"{KEY},not-a-key",
         "ALLOWED_HOSTS": "admin.example.com,https://admin.example.com",
         "TRUSTED_ORIGINS": "admin.example.com",
@@ -90,13 +91,14 @@ async def test_check_names_every_setting_that_is_wrong(tmp_path: Path) -> None:
     assert err.splitlines() == [
         "PAGE_SIZE: 'lots' is not a whole number above 0.",
         "DB_POOL_SIZE: '0' is not a whole number above 0.",
+        "READS_IN_PROGRESS: '0' is not a whole number above 0.",
         "DB_MAX_OVERFLOW: '-1' is not a whole number (0 or more).",
         "SECOND_FACTOR_KEY: key 2 of 2 is not a Fernet key (32 url-safe base64-encoded bytes; make one with "
         "Fernet.generate_key()).",
         "ALLOWED_HOSTS: 'https://admin.example.com' is not a host name (no scheme, port or path).",
         "TRUSTED_ORIGINS: 'admin.example.com' is not an origin like https://admin.example.com.",
         "FORWARDED_ALLOW_IPS: 'proxy' is not an IP address or network.",
-        "7 problems: fix them before serve.",
+        "8 problems: fix them before serve.",
     ]
 
 

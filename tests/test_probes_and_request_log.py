@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from datetime import timedelta
 
 import pytest
+from litestar.types import Message
 from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.support import HEROES, Client, Clock, id_of
 from webapp import accounts, logs
+from webapp.app import create_app
+from webapp.config import Settings
 from webapp.db import newest_revision
 
 
@@ -21,6 +25,51 @@ async def test_healthz_answers_any_host_without_a_session(http: Client) -> None:
     assert (response.status_code, response.text) == (200, "ok")
     assert response.headers["content-type"].startswith("text/plain")
     assert "set-cookie" not in response.headers
+
+
+async def test_healthz_is_answered_without_yielding_to_the_event_loop(settings: Settings) -> None:
+    # On a busy loop each turn runs every other request's next step: a probe that yields even once waits for all of
+    # them (the request deadline's task cost /healthz three turns or more).
+    app = create_app(settings)
+    loop = asyncio.get_running_loop()
+    turns = 0
+    counting = True
+
+    def count_turns() -> None:
+        nonlocal turns
+        if counting:
+            turns += 1
+            loop.call_soon(count_turns)
+
+    sent: list[Message] = []
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": "/healthz",
+        "raw_path": b"/healthz",
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(b"host", b"10.0.0.7")],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+    }
+    async with app.lifespan():
+        loop.call_soon(count_turns)
+        await app(scope, receive, send)  # type: ignore[arg-type]
+        counting = False
+    assert [message["type"] for message in sent] == ["http.response.start", "http.response.body"]
+    assert (sent[0]["status"], sent[1]["body"]) == (200, b"ok")
+    assert turns == 0
 
 
 async def test_readyz_is_ready_only_at_the_newest_migration(http: Client, db: AsyncSession) -> None:

@@ -40,6 +40,7 @@ from webapp.registry import BY_NAME, REFERENCES, RESOURCES
 from webapp.resource import Resource
 from webapp.static import asset_url
 from webapp.submissions import new_token
+from webapp.turns import ReadTurns
 
 # History shows account changes too: their fields' labels beside the resources'.
 ACCOUNT_LABELS = {"role": "Role", "is_active": "Active"}
@@ -107,10 +108,11 @@ def create_app(settings: Settings) -> Litestar:
         lifespan=[make_lifespan(settings)],
         on_startup=[prepare_security],
         # Limits first: an oversized or overfull request is refused before anything reads it. The deadline then
-        # counts from a request fully received, and covers everything that may wait on the database.
+        # counts from a request fully received, and covers everything that may wait: a read's turn, the database.
         middleware=[
             DefineMiddleware(LimitsMiddleware, settings=settings),
             outages.Deadline,
+            ReadTurns,
             DefineMiddleware(SessionMiddleware, settings=settings),
         ],
         before_send=[add_response_headers],

@@ -26,7 +26,7 @@ from webapp.config import Settings
 from webapp.db import create_engine
 
 DRIVERS = {"sqlite+aiosqlite": "SQLite", "postgresql+asyncpg": "PostgreSQL"}
-WHOLE_NUMBERS = ("PAGE_SIZE", "TEAM_SELECT_LIMIT", "DB_POOL_SIZE")
+WHOLE_NUMBERS = ("PAGE_SIZE", "TEAM_SELECT_LIMIT", "DB_POOL_SIZE", "READS_IN_PROGRESS")
 NUMBERS_FROM_ZERO = ("DB_MAX_OVERFLOW",)
 
 

@@ -51,6 +51,9 @@ class Settings:
     pool_size: int = 5
     # Connections past pool_size a worker may open at busy moments (closed again when given back).
     max_overflow: int = 10
+    # Reads (GET pages, fragments, static files) a worker works on at once; more wait their turn in arrival order
+    # (webapp.turns), so the event loop's turns stay short and /healthz is answered at once.
+    reads_in_progress: int = 8
     # What a 503 tells the client to wait (Retry-After, and the page's "Try again in N seconds").
     retry_after: int = 5
     # "text" (one escaped line per record) or "json" (one JSON object per line), from LOG_FORMAT.
@@ -106,6 +109,7 @@ class Settings:
             team_select_limit=int(env.get("TEAM_SELECT_LIMIT", defaults.team_select_limit)),
             pool_size=int(env.get("DB_POOL_SIZE", defaults.pool_size)),
             max_overflow=int(env.get("DB_MAX_OVERFLOW", defaults.max_overflow)),
+            reads_in_progress=int(env.get("READS_IN_PROGRESS", defaults.reads_in_progress)),
             # The database's own limits end before the request's, so the usual failure is the database's
             # (precise, and the connection is left clean) and the deadline is the net for a database that hangs.
             request_deadline=deadline,

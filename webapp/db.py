@@ -301,6 +301,8 @@ def make_lifespan(settings: Settings) -> Any:
         app.state.passwords = Passwords(settings.argon2_parameters)
         # How many CSV exports this process streams at once (each holds a connection while its client reads).
         app.state.export_slots = asyncio.Semaphore(settings.export_slots)
+        # How many reads this process works on at once (webapp.turns).
+        app.state.read_turns = asyncio.Semaphore(settings.reads_in_progress)
         try:
             yield
         finally:

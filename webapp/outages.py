@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import errno
 import sqlite3
+import time
 from collections.abc import Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from asyncpg import exceptions as pg  # type: ignore[import-untyped]
@@ -50,6 +52,26 @@ BUSY = ("locked by another writer", "no database connection free")
 # that hangs is noticed as soon as on any other route.
 LONG_WORK = "long_work"
 LONG_WORK_FACTOR = 6
+# In a route's `opt`: the route never waits for anything (the liveness probe), so it has no deadline to keep. It runs
+# in place, without the task the deadline watches work in: starting that task costs a turn of the event loop, and on
+# a busy loop every turn is every other request's next step.
+NEVER_WAITS = "never_waits"
+
+
+# The share of the request deadline kept for the answer itself: a wait for the database that the database ends
+# (SQLite's lock wait, see time_left) ends this much before the deadline, so its refusal (a page with the form
+# rendered on a busy loop, then sent) still arrives within the deadline. A tenth (0.5 s of 5) was not always enough
+# on a starved machine; a fifth ends such waits where the database's own limits end (Settings.from_env).
+ANSWER_SHARE = 0.2
+# When (time.monotonic) this request's waits for the database must be over (Deadline sets it; None outside one).
+_waits_end: ContextVar[float | None] = ContextVar("waits_end", default=None)
+
+
+def time_left() -> float | None:
+    """Seconds this request may still wait for the database and be answered within its deadline (0 when that time
+    is up); None outside a request (the command line waits as long as its settings say)."""
+    ends = _waits_end.get()
+    return None if ends is None else max(0.0, ends - time.monotonic())
 
 
 class DeadlinePassed(Exception):
@@ -128,7 +150,10 @@ class Deadline:
     """Answers every request within `settings.request_deadline` seconds of its start: if the app has not begun
     its response by then (a database that hangs, a lock that does not come), the work is cancelled in the
     background and DeadlinePassed is raised here, which the app's handlers answer with a 503 at once, without
-    waiting for the cancelled work to wind down. A response that has begun (an export's stream) is not cut.
+    waiting for the cancelled work to wind down. A response that has begun (an export's stream) is not cut. A wait
+    that the database can end by itself (SQLite's wait for another process's write lock, webapp.sqlite_trips) ends
+    a little before the deadline instead (time_left), so its refusal is made and sent within the deadline, not
+    after it, and no trip is left waiting in the driver's thread after its request was cancelled.
 
     A commit in flight is not cancelled: the database may be applying it (a COMMIT sent cannot be called back),
     and cutting the connection under it would only leave its outcome unknown to us as well. It finishes in the
@@ -141,6 +166,9 @@ class Deadline:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         deadline: float = scope["app"].state.settings.request_deadline
         handler = scope.get("route_handler")
+        if handler is not None and handler.opt.get(NEVER_WAITS):
+            await self.app(scope, receive, send)
+            return
         if handler is not None and handler.opt.get(LONG_WORK):
             deadline *= LONG_WORK_FACTOR
         started = asyncio.Event()
@@ -155,7 +183,10 @@ class Deadline:
                 started.set()
             await send(message)
 
+        # The work's task takes a copy of this context: its waits know when they must end.
+        waits_end = _waits_end.set(time.monotonic() + deadline * (1 - ANSWER_SHARE))
         work = asyncio.ensure_future(self.app(scope, receive, guarded_send))
+        _waits_end.reset(waits_end)
         begun = asyncio.ensure_future(started.wait())
         try:
             await asyncio.wait({work, begun}, timeout=deadline, return_when=asyncio.FIRST_COMPLETED)

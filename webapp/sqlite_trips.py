@@ -15,11 +15,12 @@ its DBAPI module (`create_async_engine(module=...)`, SQLAlchemy's documented way
 The writer's connection goes further (`OneTripDBAPI(inline_for=...)`). Even at one trip a statement, a transaction
 of seven statements waited seven times for the event loop, behind every other request's rendering, with the write
 lock held: writes queued behind it at 20 ms each, 50 a second at most. Once its transaction has begun (BEGIN
-IMMEDIATE, which may wait for another process's lock, is still a trip), the writer's statements run right where
+IMMEDIATE, which may wait for another process's lock, is still a trip then, and in a request waits no longer than
+its deadline leaves time to answer), the writer's statements run right where
 they are called, on the event loop's thread, for `inline_for` seconds from the BEGIN: a record's save is a few
 small statements on a lock already held, a fraction of a millisecond each, and the transaction holds the lock for
 its own work only. A transaction still going past that (a bulk change, an import) makes trips again, so the loop
-is never held longer than that bound and a statement. The commit is a trip. The connection is opened with
+is never held longer than that bound and a statement; so is the commit within that time. The connection is opened with
 check_same_thread off for this; SQLite's own locking (serialized mode) and the adapter's one-statement-at-a-time
 mutex keep the two threads from ever using it at once.
 """
@@ -28,7 +29,8 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import aiosqlite
@@ -37,6 +39,8 @@ from sqlalchemy.dialects.sqlite.aiosqlite import (
     AsyncAdapt_aiosqlite_cursor,
     AsyncAdapt_aiosqlite_dbapi,
 )
+
+from webapp import outages
 
 # What one trip brings back: the cursor's description, its rows, row count and last row id.
 Outcome = tuple[Any, list[Any], int, int | None]
@@ -64,18 +68,58 @@ def _executemany(connection: sqlite3.Connection, sql: str, parameters: Iterable[
         cursor.close()
 
 
-def _without_waiting(connection: sqlite3.Connection, work: Work, sql: str, parameters: Any) -> Outcome | None:
-    """`work` done at once, or None if it would have to wait for another connection's lock."""
+# A wait for another connection's lock that must end by the clock is made of waits this long at most. SQLite counts
+# its busy timeout in the sleeps it asks for, not in the time that passes, and on a loaded machine each sleep runs
+# long: a wait of 3.2 s came to 4.2 s at a load of 12, past the request deadline it was meant to end well inside.
+WAIT_STEP = 0.25
+
+
+def _is_busy(error: sqlite3.OperationalError) -> bool:
+    return error.sqlite_errorcode & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+
+
+@contextmanager
+def _busy_timeout(connection: sqlite3.Connection, milliseconds: int) -> Iterator[int]:
+    """The connection's busy timeout set to `milliseconds` for the block; yields the one it had."""
     (waits,) = connection.execute("PRAGMA busy_timeout").fetchone()
-    connection.execute("PRAGMA busy_timeout = 0")
+    connection.execute(f"PRAGMA busy_timeout = {milliseconds}")
     try:
-        return work(connection, sql, parameters)
-    except sqlite3.OperationalError as error:
-        if error.sqlite_errorcode & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
-            return None
-        raise
+        yield int(waits)
     finally:
         connection.execute(f"PRAGMA busy_timeout = {int(waits)}")
+
+
+def _without_waiting(connection: sqlite3.Connection, work: Work, sql: str, parameters: Any) -> Outcome | None:
+    """`work` done at once, or None if it would have to wait for another connection's lock."""
+    try:
+        with _busy_timeout(connection, 0):
+            return work(connection, sql, parameters)
+    except sqlite3.OperationalError as error:
+        if _is_busy(error):
+            return None
+        raise
+
+
+def _waiting_at_most(seconds: float | None, work: Work) -> Work:
+    """`work` waiting for another connection's lock for its busy timeout, and by the clock no longer than `seconds`
+    (None: for the busy timeout alone)."""
+    if seconds is None:
+        return work
+
+    def bounded(connection: sqlite3.Connection, sql: str, parameters: Any) -> Outcome:
+        started = time.monotonic()
+        with _busy_timeout(connection, 0) as waits:
+            ends = started + min(seconds, waits / 1000)
+            while True:
+                step = min(WAIT_STEP, ends - time.monotonic())
+                connection.execute(f"PRAGMA busy_timeout = {max(0, int(step * 1000))}")
+                try:
+                    return work(connection, sql, parameters)
+                except sqlite3.OperationalError as error:
+                    if not _is_busy(error) or time.monotonic() >= ends:
+                        raise
+
+    return bounded
 
 
 class Inline:
@@ -125,10 +169,12 @@ class _TripCursor:
         if connection.in_transaction:  # a long transaction, past its time in place
             return await self._trip(work, sql, parameters)
         # The statement that begins a transaction (BEGIN IMMEDIATE): in place if the write lock is free, else a
-        # trip, where it waits for the lock (up to the busy timeout) without holding up the event loop.
+        # trip, where it waits for the lock without holding up the event loop: up to the busy timeout, and in a
+        # request only while its refusal can still be answered within the deadline. Past that the deadline would
+        # cancel the request, its answer would come late, and the trip would wait on in the driver's thread.
         outcome = _without_waiting(connection, work, sql, parameters)
         if outcome is None:
-            outcome = await self._trip(work, sql, parameters)
+            outcome = await self._trip(_waiting_at_most(outages.time_left(), work), sql, parameters)
         if connection.in_transaction:
             inline.began = time.perf_counter()
         return outcome

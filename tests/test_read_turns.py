@@ -1,0 +1,85 @@
+"""Reads take turns (webapp.turns): a worker works on READS_IN_PROGRESS reads at once, the rest wait in the order
+they came and are then served, not refused; /healthz never waits for a turn."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from litestar import Litestar
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from tests.concurrent import concurrent_client
+from tests.support import HEROES, Clock, id_of
+from webapp.app import create_app
+from webapp.config import Settings
+
+# Seconds a read waits for a pooled connection: long enough for the test to hand the connection back in time.
+POOL_TIMEOUT = 2.0
+
+
+def with_turns(settings: Settings, turns: int, **overrides: Any) -> Litestar:
+    return create_app(Settings(**{**settings.__dict__, "reads_in_progress": turns, **overrides}))
+
+
+async def test_reads_past_the_turns_wait_for_a_turn_not_for_the_database(
+    settings: Settings, db: AsyncSession, clock: Clock
+) -> None:
+    await HEROES.make_many(db, 3)
+    # Two turns and one connection for reads, which the test holds: the two reads with a turn wait for it and give up
+    # after the pool's timeout (503). The three after them wait for a turn meanwhile, not for the connection (with
+    # no turns they would all have waited for it, and given up together); the test lets it go, and they are served.
+    app = with_turns(settings, 2, pool_size=1, max_overflow=0, pool_timeout=POOL_TIMEOUT)
+    async with concurrent_client(app, db, clock) as concurrent:
+        async with app.state.engine.connect():
+            reads = []
+            for _ in range(5):
+                reads.append(asyncio.ensure_future(concurrent.http.get("/heroes")))
+                while concurrent.overlap.running < len(reads):  # noqa: ASYNC110 - a counter, with no event to wait on
+                    await asyncio.sleep(0)
+            while sum(read.done() for read in reads) < 2:  # noqa: ASYNC110 - the same
+                await asyncio.sleep(0.01)
+        pages = await asyncio.gather(*reads)
+    assert [page.status_code for page in pages] == [503, 503, 200, 200, 200]
+
+
+async def test_reads_past_the_turns_are_served_in_the_order_they_came(
+    settings: Settings, db: AsyncSession, clock: Clock
+) -> None:
+    ids = [id_of(hero) for hero in await HEROES.make_many(db, 8)]
+    app = with_turns(settings, 1)
+    answered: list[int] = []
+
+    async def read(hero_id: int) -> int:
+        page = await concurrent.http.get(HEROES.url(hero_id))
+        answered.append(hero_id)
+        return page.status_code
+
+    async with concurrent_client(app, db, clock) as concurrent:
+        reads = []
+        for hero_id in ids:
+            reads.append(asyncio.ensure_future(read(hero_id)))
+            while concurrent.overlap.running < len(reads):  # noqa: ASYNC110 - a counter, with no event to wait on
+                await asyncio.sleep(0)
+        statuses = await asyncio.gather(*reads)
+    assert statuses == [200] * len(ids)
+    assert answered == ids
+
+
+async def test_healthz_is_answered_while_reads_hold_every_turn(
+    settings: Settings, db: AsyncSession, clock: Clock
+) -> None:
+    await HEROES.make_many(db, 3)
+    # One connection for reads, which the test holds: the reads with a turn wait for it, the next for a turn.
+    app = with_turns(settings, 2, pool_size=1, max_overflow=0, pool_timeout=10.0)
+    async with concurrent_client(app, db, clock) as concurrent:
+        async with app.state.engine.connect():
+            reads = [asyncio.ensure_future(concurrent.http.get("/heroes")) for _ in range(3)]
+            while concurrent.overlap.running < len(reads):  # noqa: ASYNC110 - a counter, with no event to wait on
+                await asyncio.sleep(0.01)
+            probe = asyncio.ensure_future(concurrent.http.get("/healthz"))
+            done, _pending = await asyncio.wait({probe, *reads}, return_when=asyncio.FIRST_COMPLETED)
+            assert done == {probe}
+            assert (probe.result().status_code, probe.result().text) == (200, "ok")
+        pages = await asyncio.gather(*reads)
+    assert [page.status_code for page in pages] == [200] * 3
