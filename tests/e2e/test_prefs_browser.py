@@ -24,13 +24,13 @@ DESKTOP: ViewportSize = {"width": 1280, "height": 800}
 SIZES = pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
 DARK_BACKGROUND = "rgb(18, 21, 27)"
 LIGHT_BACKGROUND = "rgb(246, 247, 249)"
-# Intl's full date and long time in en-GB: "Sunday 6 December 2026 at 04:05:09 GMT+9".
-# What the browser does with the markup (colours, contrast, the theme switch's form and script, times shown in the
-# viewer's zone) is the same whichever database the server runs on, so those tests run on one database
-# (`one_database`). What they rely on the database for is proven on both by HTTP tests: the theme stored per user
-# and applied to every page (tests/test_theme_and_times.py), times read back and written as UTC <time> elements
-# (the same file). Ending sessions and filtering Activity by dates query the database, so those run on both.
+# What the browser does with the markup (colours, contrast, the theme switch's form and script) is the same
+# whichever database the server runs on, so those tests run on one database (`one_database`); the theme stored per
+# user and applied to every page is proven on both over HTTP (tests/test_theme_and_times.py). The times shown
+# ("now") come from timestamps each database stores and gives back, sessions ending and Activity's date filter
+# from its queries: those run on both.
 ONE_DATABASE = pytest.mark.one_database
+# Intl's full date and long time in en-GB: "Sunday 6 December 2026 at 04:05:09 GMT+9".
 TOKYO_TITLE = re.compile(r"\d{4} at \d{2}:\d{2}:\d{2} (GMT\+9|Japan Standard Time)$")
 UTC_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC$")
 
@@ -130,7 +130,6 @@ def test_phone_screens_following_the_device_have_no_axe_violations(
         expect_no_axe_violations(page)
 
 
-@ONE_DATABASE
 @SIZES
 def test_times_show_in_the_viewers_zone_with_the_exact_time_on_hover(
     new_page: Callable[..., Page], server: LiveServer, viewport: ViewportSize
@@ -145,7 +144,6 @@ def test_times_show_in_the_viewers_zone_with_the_exact_time_on_hover(
     expect(page.locator("time").first).to_have_text("now")
 
 
-@ONE_DATABASE
 def test_times_read_in_utc_without_javascript(nojs_page: Page, server: LiveServer) -> None:
     hero = _arrange_screens(server)
     nojs_page.goto(f"/heroes/{hero}/history")
