@@ -11,6 +11,9 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from webapp.config import Settings
+from webapp.db import create_engine, upgrade_schema
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -44,6 +47,17 @@ async def run_cli(
     out, err = await asyncio.wait_for(process.communicate(stdin.encode()), timeout=120)
     assert process.returncode is not None
     return process.returncode, out.decode(), err.decode()
+
+
+async def migrate(database_url: str) -> None:
+    """Bring the database to the newest schema in this process, with the code every command and `serve` run first
+    (a subprocess for it cost a second or two of interpreter start per test; commands migrating a database
+    themselves is proven in tests/test_cli.py and tests/test_cli_users.py)."""
+    engine = create_engine(Settings(database_url=database_url))
+    try:
+        await upgrade_schema(engine)
+    finally:
+        await engine.dispose()
 
 
 def free_port() -> int:

@@ -1,4 +1,5 @@
-"""Every test that asks for `settings` (directly or through `client`/`db`) runs on SQLite and on PostgreSQL.
+"""Every test that asks for `settings` (directly or through `client`/`db`) runs on SQLite and on PostgreSQL, but
+for those marked `one_database` (browser checks of presentation only), which run on SQLite.
 
 Each test starts from an empty database and a clock of its own. What costs time but holds no state is made once
 per worker: the schema (SQLite: a template file copied for each test; PostgreSQL: made once in the run's own
@@ -56,9 +57,21 @@ def pytest_report_header() -> str:
     return "databases: SQLite only - no PostgreSQL reachable (set TEST_DATABASE_URL to run the PostgreSQL half)"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # Registered here rather than in pyproject.toml, whose change would make scripts/_venv.sh reinstall the venv.
+    config.addinivalue_line(
+        "markers",
+        "one_database: checks what does not depend on the database (markup, contrast, layout, the page's script), "
+        "so runs on SQLite only; what the database does beneath it is tested on both",
+    )
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "database_kind" in metafunc.fixturenames:
-        metafunc.parametrize("database_kind", database_kinds(), scope="session")
+        kinds = database_kinds()
+        if metafunc.definition.get_closest_marker("one_database"):
+            kinds = kinds[:1]  # SQLite, which every run has
+        metafunc.parametrize("database_kind", kinds, scope="session")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.cli_support import free_port, run_cli, sqlite_url
+from tests.cli_support import free_port, migrate, run_cli, sqlite_url
 from webapp.config import Settings
 from webapp.revisions import newest
 
@@ -18,8 +18,7 @@ KEY = "5Ni332ZdYbY7ej1T1v_fe5mCObN7YyvCavgAmYTFY4w="  # a well-formed Fernet key
 
 
 async def test_check_passes_on_the_apps_database_and_says_ok(settings: Settings, engine: AsyncEngine) -> None:
-    code, _out, err = await run_cli("users", "list", database_url=settings.database_url)  # migrates, as serve does
-    assert code == 0, err
+    await migrate(settings.database_url)
     code, out, err = await run_cli("check", database_url=settings.database_url, env={"SECOND_FACTOR_KEY": KEY})
     assert (code, err) == (0, "")
     lines = out.splitlines()
@@ -32,8 +31,7 @@ async def test_check_passes_on_the_apps_database_and_says_ok(settings: Settings,
 
 async def test_check_of_an_older_schema_says_serve_upgrades_it(tmp_path: Path) -> None:
     database = tmp_path / "old.db"
-    code, _out, err = await run_cli("users", "list", database_url=sqlite_url(database))
-    assert code == 0, err
+    await migrate(sqlite_url(database))
     with closing(sqlite3.connect(database)) as connection, connection:
         connection.execute("UPDATE alembic_version SET version_num = '0004'")
     code, out, _err = await run_cli("check", database_url=sqlite_url(database))
@@ -43,7 +41,7 @@ async def test_check_of_an_older_schema_says_serve_upgrades_it(tmp_path: Path) -
 
 async def test_check_refuses_a_schema_this_version_does_not_know(tmp_path: Path) -> None:
     database = tmp_path / "new.db"
-    await run_cli("users", "list", database_url=sqlite_url(database))
+    await migrate(sqlite_url(database))
     with closing(sqlite3.connect(database)) as connection, connection:
         connection.execute("UPDATE alembic_version SET version_num = '9999'")
     code, out, err = await run_cli("check", database_url=sqlite_url(database))

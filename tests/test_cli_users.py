@@ -114,11 +114,27 @@ async def test_users_create_refuses_an_unknown_role(tmp_path: Path) -> None:
 # --- the set-up link that serve prints --------------------------------------------------------------------------
 
 
-async def test_serve_prints_a_working_setup_link_when_there_are_no_users(tmp_path: Path) -> None:
+# One `serve` start (seconds, on a loaded machine) for both what is printed and what the link does, on the same
+# fresh database.
+async def test_serve_boxes_a_working_setup_link_once_after_start_up_and_logs_only_a_redacted_form(
+    tmp_path: Path,
+) -> None:
     url = sqlite_url(tmp_path / "serve.db")
     async with serving(url) as served, httpx.AsyncClient() as browser:
         match = SETUP_LINK.search(served.out)
         assert match, served.out
+        token = match[2]
+        box = served.out.split("\n")[2:-2]  # after "Serving …" and a blank line, up to the trailing blank line
+        assert box[0] == box[-1] == "+" + "-" * (len(box[0]) - 2) + "+"
+        assert all(line.startswith("| ") and line.endswith(" |") and len(line) == len(box[0]) for line in box[1:-1])
+        assert sum(match[0] in line for line in box) == 1
+        assert served.out.count(token) == 1
+        assert token not in served.log
+        assert f"/setup/{token[:4]}…" in served.log
+        # uvicorn's start-up lines all came before the box (they cannot push it out of view).
+        assert "Application startup complete" in served.log
+
+        # The link works: it makes the first admin, once.
         assert int(match[1]) == served.port
         link = match[0]
         form = await browser.get(link)
@@ -132,22 +148,6 @@ async def test_serve_prints_a_working_setup_link_when_there_are_no_users(tmp_pat
         assert (await browser.get(link)).status_code == 410
     async with AsyncTestClient(app=create_app(Settings(database_url=url, allowed_hosts=(TEST_HOST,)))) as http:
         assert (await submit_login(http, "root", PASSWORD)).status_code == 303
-
-
-async def test_serve_boxes_the_setup_link_once_after_start_up_and_logs_only_a_redacted_form(tmp_path: Path) -> None:
-    async with serving(sqlite_url(tmp_path / "serve.db")) as served:
-        match = SETUP_LINK.search(served.out)
-        assert match, served.out
-        token = match[2]
-        box = served.out.split("\n")[2:-2]  # after "Serving …" and a blank line, up to the trailing blank line
-        assert box[0] == box[-1] == "+" + "-" * (len(box[0]) - 2) + "+"
-        assert all(line.startswith("| ") and line.endswith(" |") and len(line) == len(box[0]) for line in box[1:-1])
-        assert sum(match[0] in line for line in box) == 1
-        assert served.out.count(token) == 1
-        assert token not in served.log
-        assert f"/setup/{token[:4]}…" in served.log
-        # uvicorn's start-up lines all came before the box (they cannot push it out of view).
-        assert "Application startup complete" in served.log
 
 
 async def test_the_printed_fallback_command_creates_the_first_admin_from_anywhere(tmp_path: Path) -> None:

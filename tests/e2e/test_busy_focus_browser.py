@@ -23,6 +23,11 @@ from tests.e2e.support import (
     start_inline_edit,
 )
 
+# What the page shows while an answer is held back, and where the focus goes, are the page's script and markup:
+# the same on either database behind the server, so these run on one. The saves, creates and deletes they send
+# are proven on both databases over HTTP (tests/test_records_*.py).
+pytestmark = pytest.mark.one_database
+
 
 def test_searching_shows_its_indicator_and_busy_list_until_the_answer(sized_page: Page, server: LiveServer) -> None:
     page = sized_page

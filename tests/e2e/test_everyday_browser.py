@@ -12,6 +12,12 @@ from playwright.sync_api import Page, expect
 from tests.e2e.conftest import SIZES, LiveServer, PageProblems
 from tests.e2e.support import add_hero, expect_no_axe_violations
 
+# Tests marked `one_database` check presentation only (the alert's words and place, contrast in both schemes, the
+# icon, the help text's ties, the first-run hint), the same on either database behind the server. What the
+# database decides beneath them is proven on both over HTTP: the conflict with yourself (tests/test_conflicts.py),
+# the first-run hint while no account exists (tests/test_setup_link.py), the age refused (tests/test_heroes_forms.py).
+# The extra Save buttons store and re-read a hero through the browser's own round trips, so they run on both.
+ONE_DATABASE = pytest.mark.one_database
 SAVED_IN_ANOTHER_TAB = "You saved this hero in another tab or window while editing it here."
 AGE_HELP = "A whole number from 0 to 10,000; blank if unknown."
 
@@ -34,6 +40,7 @@ def _conflict_with_yourself(page: Page, problems: PageProblems, server: LiveServ
     return second
 
 
+@ONE_DATABASE
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_a_conflict_with_yourself_says_you_saved_in_another_tab(
     new_page: Callable[..., Page], problems: PageProblems, server: LiveServer, size: str, scheme: str
@@ -51,6 +58,7 @@ def test_a_conflict_with_yourself_says_you_saved_in_another_tab(
     expect_no_axe_violations(second)
 
 
+@ONE_DATABASE
 def test_the_site_icon_answers_with_an_image(sized_page: Page, server: LiveServer) -> None:
     sized_page.goto("/")
     icon = sized_page.locator("link[rel='icon']")
@@ -114,6 +122,7 @@ def _described_by(page: Page, label: str) -> list[str]:
     return (page.get_by_label(label, exact=True).get_attribute("aria-describedby") or "").split()
 
 
+@ONE_DATABASE
 def test_the_age_help_describes_the_field_and_stays_beside_its_error(sized_page: Page, server: LiveServer) -> None:
     page = sized_page
     page.goto("/heroes/new")
@@ -148,6 +157,7 @@ def test_the_age_help_describes_the_field_and_stays_beside_its_error(sized_page:
     expect(page.get_by_label("Age", exact=True)).to_have_accessible_description(re.compile(re.escape(AGE_HELP)))
 
 
+@ONE_DATABASE
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_the_first_run_sign_in_page_says_no_account_exists(
     new_page: Callable[..., Page], live_server: LiveServer, problems: PageProblems, size: str, scheme: str

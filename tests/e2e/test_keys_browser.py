@@ -13,6 +13,10 @@ from playwright.sync_api import Page, expect
 from tests.e2e.conftest import SIZES, LiveServer
 from tests.e2e.support import add_hero, expect_no_axe_violations, record_posts
 
+# The keyboard layer is the page's own script over the markup, the same on either database behind the server: these
+# run on one. What the keys lead to (the forms, a save) is proven on both databases over HTTP.
+pytestmark = pytest.mark.one_database
+
 SHORTCUT_KEYS = ["/", "n", "j", "k", "e", "Enter", "Escape", "?"]
 
 

@@ -16,6 +16,11 @@ from tests.support import move_to_trash
 from webapp.config import utcnow
 from webapp.models import AuditEntry, Hero, Role
 
+# Widths, hidden controls, focus order and target sizes come from the markup and the stylesheet, the same on either
+# database behind the server: these run on one. The order a sort gives, and what each role's pages hold, are proven
+# on both databases over HTTP (tests/test_list_sort_and_pages.py, tests/test_authorization.py).
+pytestmark = pytest.mark.one_database
+
 PHONE: ViewportSize = {"width": 390, "height": 844}
 DESKTOP: ViewportSize = {"width": 1280, "height": 800}
 LONG = "Captain Extraordinarily-Long-Hero-Name-Without-Spaces"

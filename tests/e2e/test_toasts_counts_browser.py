@@ -4,6 +4,7 @@ change, and "N of M selected" following the ticks. At desktop size and at a 390 
 
 from __future__ import annotations
 
+import pytest
 from playwright.sync_api import Locator, Page, expect
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -15,6 +16,10 @@ from webapp.config import utcnow
 from webapp.data import writes
 from webapp.registry import HEROES
 
+# Where messages sit, dismissing them, focus, tab distances, the selection count and what is hidden without
+# JavaScript are the markup's and the page script's, the same on either database: those run on one
+# (`one_database`). The list counts after each change are the database's live counts: those run on both.
+ONE_DATABASE = pytest.mark.one_database
 UNDO_TABS_LIMIT = 10  # from the top of the page, past the skip link and the main navigation
 
 
@@ -31,6 +36,7 @@ def _alphas(server: LiveServer) -> None:
         add_hero(server, name=name)
 
 
+@ONE_DATABASE
 def test_saved_message_covers_no_control_and_can_be_dismissed(sized_page: Page, server: LiveServer) -> None:
     page = sized_page
     add_many_heroes(server, 25)
@@ -45,6 +51,7 @@ def test_saved_message_covers_no_control_and_can_be_dismissed(sized_page: Page, 
     expect(status).to_have_text("")
 
 
+@ONE_DATABASE
 def test_conflict_alert_can_be_dismissed_and_gives_the_focus_back(sized_page: Page, server: LiveServer) -> None:
     page = sized_page
     hero_id = add_hero(server, name="Deadpond", age=30)
@@ -70,6 +77,7 @@ def test_conflict_alert_can_be_dismissed_and_gives_the_focus_back(sized_page: Pa
     expect(name).to_be_focused()
 
 
+@ONE_DATABASE
 def test_undo_after_delete_without_javascript_is_a_few_tabs_away(nojs_page: Page, server: LiveServer) -> None:
     page = nojs_page
     add_many_heroes(server, 30)
@@ -144,6 +152,7 @@ def test_team_counts_agree_after_inline_delete_of_the_last_one_and_a_create(page
     expect(page.locator("#team-bulk")).to_be_hidden()
 
 
+@ONE_DATABASE
 def test_selection_count_follows_the_ticks(sized_page: Page, server: LiveServer) -> None:
     page = sized_page
     _alphas(server)
@@ -164,6 +173,7 @@ def test_selection_count_follows_the_ticks(sized_page: Page, server: LiveServer)
     expect(count).to_have_text("0 of 4 selected")
 
 
+@ONE_DATABASE
 def test_without_javascript_what_needs_it_is_hidden(nojs_page: Page, server: LiveServer) -> None:
     add_hero(server, name="Deadpond")
     nojs_page.goto("/heroes")
