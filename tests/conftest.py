@@ -57,15 +57,6 @@ def pytest_report_header() -> str:
     return "databases: SQLite only - no PostgreSQL reachable (set TEST_DATABASE_URL to run the PostgreSQL half)"
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    # Registered here rather than in pyproject.toml, whose change would make scripts/_venv.sh reinstall the venv.
-    config.addinivalue_line(
-        "markers",
-        "one_database: checks what does not depend on the database (markup, contrast, layout, the page's script), "
-        "so runs on SQLite only; what the database does beneath it is tested on both",
-    )
-
-
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "database_kind" in metafunc.fixturenames:
         kinds = database_kinds()
