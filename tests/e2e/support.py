@@ -79,12 +79,22 @@ def start_inline_edit(table: Locator, name: str) -> None:
     land partly in another field."""
     table.get_by_role("link", name=f"Edit {name}", exact=True).click()
     expect(table.get_by_role("textbox", name="Name", exact=True)).to_be_focused()
+    settled(table.page)
+
+
+def settled(page: Page) -> None:
+    """htmx has finished the swap in progress: no element keeps its request, swap or settle class. The field of a
+    form swapped in can have the focus before the settle is over, and a key pressed or text typed then has been
+    seen to land in the wrong place (the Name field, refocused at the settle; an Escape that closed nothing)."""
+    busy = ".htmx-request, .htmx-swapping, .htmx-settling, .htmx-added"
+    page.wait_for_function(f"() => !document.querySelector('{busy}')")
 
 
 def open_create_form(page: Page, link_name: str) -> None:
     """Click "New hero" / "New team" on a list page and wait until the form in place has taken focus."""
     page.get_by_role("link", name=link_name, exact=True).click()
     expect(page.get_by_role("main").get_by_role("textbox", name="Name", exact=True)).to_be_focused()
+    settled(page)
 
 
 def record_posts(page: Page) -> list[str]:

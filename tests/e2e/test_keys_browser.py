@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import SIZES, LiveServer
-from tests.e2e.support import add_hero, expect_no_axe_violations, record_posts
+from tests.e2e.support import add_hero, expect_no_axe_violations, record_posts, settled
 
 # The keyboard layer is the page's own script over the markup, the same on either database behind the server: these
 # run on one. What the keys lead to (the forms, a save) is proven on both databases over HTTP.
@@ -57,14 +57,6 @@ def test_n_opens_the_new_hero_form_and_escape_closes_it(sized_page: Page, server
     expect(page.get_by_role("link", name="New hero")).to_be_focused()
 
 
-def _settled(page: Page) -> None:
-    """htmx has finished the swap in progress (its request, swap and settle classes are gone). The form's field is
-    focused during the settle, so a key pressed at once could come before htmx is done with the new row."""
-    page.wait_for_function(
-        "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')"
-    )
-
-
 def test_j_and_k_move_the_row_focus_and_e_edits_it(sized_page: Page, server: LiveServer) -> None:
     page = sized_page
     black_lion, deadpond, rusty = _cast(server)
@@ -84,7 +76,7 @@ def test_j_and_k_move_the_row_focus_and_e_edits_it(sized_page: Page, server: Liv
     name = page.get_by_role("table", name="Heroes").get_by_role("textbox", name="Name", exact=True)
     expect(name).to_be_focused()
     expect(name).to_have_value("Deadpond")
-    _settled(page)
+    settled(page)
     page.keyboard.press("Escape")
     expect(page.get_by_role("link", name="Edit Deadpond")).to_be_focused()
 
