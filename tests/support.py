@@ -397,3 +397,22 @@ def subject(resource: Resource) -> Subject:
 # Re-reads of heroes and teams (bypassing the session's identity map), by id or all of them by id.
 fetch_hero, fetch_team, all_heroes, all_teams = HEROES.fetch, TEAMS.fetch, HEROES.all, TEAMS.all
 each_resource = pytest.mark.parametrize("subject", SUBJECTS, ids=str)
+
+
+def asgi_get(path: str, headers: list[tuple[bytes, bytes]], server: tuple[str, int]) -> dict[str, Any]:
+    """The ASGI scope of a plain GET of `path`, for tests that call the app directly (to watch its messages)."""
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": headers,
+        "client": ("127.0.0.1", 50000),
+        "server": server,
+        "state": {},
+    }

@@ -23,6 +23,7 @@ from tests.support import (
     Client,
     Clock,
     Subject,
+    asgi_get,
     each_resource,
     id_of,
     make_hero,
@@ -205,21 +206,8 @@ async def streamed(app: Litestar, path: str, session_token: str) -> tuple[dict[s
         if message["type"] == "http.response.body" and not message.get("more_body", False):
             finished.set()
 
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "root_path": "",
-        "query_string": b"",
-        "headers": [(b"host", b"testserver.local"), (b"cookie", f"session={session_token}".encode())],
-        "client": ("127.0.0.1", 50000),
-        "server": ("testserver.local", 80),
-        "state": {},
-    }
+    cookie = f"session={session_token}".encode()
+    scope = asgi_get(path, [(b"host", b"testserver.local"), (b"cookie", cookie)], ("testserver.local", 80))
     await app(scope, receive, send)  # type: ignore[arg-type]
     start = next(message for message in messages if message["type"] == "http.response.start")
     return start, [message.get("body", b"") for message in messages if message["type"] == "http.response.body"]

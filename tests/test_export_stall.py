@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.conftest import TEST_HOST, Clock
-from tests.support import HEROES, make_user
+from tests.support import HEROES, asgi_get, make_user
 from webapp import accounts
 from webapp.app import create_app
 from webapp.config import Settings
@@ -42,20 +42,8 @@ async def stalled_export(app: Litestar, session_token: str, path: str) -> int:
                 await asyncio.Event().wait()  # a full socket buffer: this send never completes
             taken += 1
 
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"host", TEST_HOST.encode()), (b"cookie", f"session={session_token}".encode())],
-        "client": ("127.0.0.1", 5000),
-        "server": (TEST_HOST, 80),
-    }
+    cookie = f"session={session_token}".encode()
+    scope = asgi_get(path, [(b"host", TEST_HOST.encode()), (b"cookie", cookie)], (TEST_HOST, 80))
     await app(scope, receive, send)  # type: ignore[arg-type]
     return taken
 

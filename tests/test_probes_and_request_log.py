@@ -12,7 +12,7 @@ from litestar.types import Message
 from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from tests.support import HEROES, Client, Clock, id_of
+from tests.support import HEROES, Client, Clock, asgi_get, id_of
 from webapp import accounts, logs
 from webapp.app import create_app
 from webapp.config import Settings
@@ -49,20 +49,7 @@ async def test_healthz_is_answered_without_yielding_to_the_event_loop(settings: 
     async def receive() -> Message:
         return {"type": "http.request", "body": b"", "more_body": False}
 
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": "/healthz",
-        "raw_path": b"/healthz",
-        "root_path": "",
-        "query_string": b"",
-        "headers": [(b"host", b"10.0.0.7")],
-        "client": ("127.0.0.1", 50000),
-        "server": ("127.0.0.1", 8000),
-    }
+    scope = asgi_get("/healthz", [(b"host", b"10.0.0.7")], ("127.0.0.1", 8000))
     async with app.lifespan():
         loop.call_soon(count_turns)
         await app(scope, receive, send)  # type: ignore[arg-type]
