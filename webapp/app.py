@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from litestar import Litestar, Router
 from litestar.datastructures import CacheControlHeader
@@ -44,6 +47,23 @@ from webapp.turns import ReadTurns
 
 # History shows account changes too: their fields' labels beside the resources'.
 ACCOUNT_LABELS = {"role": "Role", "is_active": "Active"}
+
+
+@asynccontextmanager
+async def _long_lived_frozen(_app: Litestar) -> AsyncIterator[None]:
+    """What the process holds once started (modules, routes, the app: some 140,000 objects) is left out of the
+    garbage collector's full passes while the app serves.
+
+    A full pass walks every object the collector tracks, and took about 100 ms here: a pause of every request in
+    progress, /healthz's too, which measured up to 264 ms under load. These objects live as long as the app, so
+    walking them finds nothing; frozen, a full pass walks only what requests made since (a few thousand objects,
+    about 2 ms). Unfrozen when the app stops, so a process that runs apps one after another (the tests) gets their
+    garbage collected."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def _template_engine(settings: Settings) -> JinjaTemplateEngine:
@@ -105,7 +125,7 @@ def create_app(settings: Settings) -> Litestar:
         dependencies={"session": Provide(provide_session), "submitted": Provide(provide_submitted)},
         guards=[authorize, canonical_ids, readable_form],
         template_config=TemplateConfig(instance=_template_engine(settings)),
-        lifespan=[make_lifespan(settings)],
+        lifespan=[make_lifespan(settings), _long_lived_frozen],
         on_startup=[prepare_security],
         # Limits first: an oversized or overfull request is refused before anything reads it. The deadline then
         # counts from a request fully received, and covers everything that may wait: a read's turn, the database.
