@@ -3,12 +3,13 @@ resource for its list rows."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from datetime import UTC, datetime
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template
 from jinja2.compiler import CodeGenerator, Frame
+from jinja2.runtime import Context
 from markupsafe import Markup, escape
 
 # markupsafe's own escaping core, taken as markupsafe itself takes it (its C speedups, else pure Python).
@@ -97,8 +98,33 @@ class _TextCodeGenerator(CodeGenerator):
             super()._output_child_pre(node, frame, finalize)
 
 
+def _whole(render: Callable[[Context], Iterator[str]]) -> Callable[[Context], Iterator[str]]:
+    def whole(context: Context) -> Iterator[str]:
+        yield "".join(render(context))  # a generator still: Jinja closes some of those it is given
+
+    return whole
+
+
+class _WholeTemplate(Template):
+    """A template that hands its output to the template including or extending it as one piece. Jinja passes every
+    piece an included template yields up through each level above it, one generator step per level: a list's
+    row pieces went through five (rows, table, the content block, base, the page), a sixth of the page's
+    rendering. Joined where each template ends, a piece climbs two levels at most. Blocks stay Jinja's own (super()
+    finds a block by its function). Everything that renders a template (render, generate, import, include,
+    extends) iterates over what it gives."""
+
+    @classmethod
+    def _from_namespace(
+        cls, environment: Environment, namespace: MutableMapping[str, Any], globals: MutableMapping[str, Any]
+    ) -> Template:
+        template = super()._from_namespace(environment, namespace, globals)
+        template.root_render_func = _whole(template.root_render_func)
+        return template
+
+
 class _Environment(Environment):
     code_generator_class = _TextCodeGenerator
+    template_class = _WholeTemplate
     html_text = staticmethod(html_text)
 
 
