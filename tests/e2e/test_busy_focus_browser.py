@@ -239,3 +239,37 @@ def test_next_to_the_last_page_focuses_its_first_row(sized_page: Page, server: L
     expect(first).to_contain_text("Hero 26")
     expect(first).to_be_focused()
     expect(page.get_by_role("link", name="Next")).to_have_count(0)
+
+
+def test_an_inline_form_has_the_focus_as_it_comes_in_and_a_field_moved_to_keeps_it(
+    sized_page: Page, server: LiveServer
+) -> None:
+    """The inline edit's first field takes the focus in the swap itself, not at htmx's settle a moment later (and
+    so before the browser's own autofocus could): a field the user moves to as soon as the form shows keeps the
+    focus, and text typed goes where the user put it. With a settle 20 ms later, the focus went back to Name."""
+    page = sized_page
+    add_hero(server, name="Deadpond", age=30)
+    page.goto("/heroes")
+    # The moment the form's Age field is in the page (a mutation observer: before any other task runs), note where
+    # the focus is and move to Age, as a quick click or Tab would.
+    page.evaluate(
+        """() => {
+          window.focusedOnArrival = null;
+          new MutationObserver(() => {
+            const age = document.querySelector("tr.editing input[name='age']");
+            if (!age || window.focusedOnArrival !== null) return;
+            window.focusedOnArrival = document.activeElement.name || document.activeElement.tagName;
+            age.focus();
+          }).observe(document.body, { childList: true, subtree: true });
+        }"""
+    )
+    table = page.get_by_role("table", name="Heroes")
+    table.get_by_role("link", name="Edit Deadpond").click()
+    age = table.get_by_role("spinbutton", name="Age")
+    expect(age).to_be_focused()
+    assert page.evaluate("window.focusedOnArrival") == "name"  # Name had it already when the form came in
+    page.wait_for_timeout(200)  # well past any settle
+    assert page.evaluate("document.activeElement.name") == "age"
+    page.keyboard.type("1")
+    expect(age).to_have_value(re.compile(r"^(130|301)$"))  # where the caret was put does not matter here
+    expect(table.get_by_role("textbox", name="Name", exact=True)).to_have_value("Deadpond")
