@@ -52,8 +52,10 @@ class Settings:
     # Connections past pool_size a worker may open at busy moments (closed again when given back).
     max_overflow: int = 10
     # Reads (GET pages, fragments, static files) a worker works on at once; more wait their turn in arrival order
-    # (webapp.turns), so the event loop's turns stay short and /healthz is answered at once.
-    reads_in_progress: int = 8
+    # (webapp.turns), so the event loop's turns stay short and /healthz is answered at once. Two: in 60 s soaks of
+    # 30 editors on PostgreSQL (BENCHMARKS.md), /healthz's slowest answer was 31-97 ms at 2 (4 runs), 61-153 at 4 (3),
+    # 67-219 at 8 (4), with writes' p99 about halved; one worker's list rate under wrk was about the same at 2 and 8.
+    reads_in_progress: int = 2
     # What a 503 tells the client to wait (Retry-After, and the page's "Try again in N seconds").
     retry_after: int = 5
     # "text" (one escaped line per record) or "json" (one JSON object per line), from LOG_FORMAT.
