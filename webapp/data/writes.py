@@ -16,9 +16,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, delete, update
+from sqlalchemy import ColumnElement, bindparam, delete, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -124,18 +125,9 @@ async def _conditional_update(
     """UPDATE ... WHERE id = :id AND version = :seen: the one statement that decides who wins. It returns the
     row as it leaves it, so the record needs no second read (on SQLite every statement holds the write lock
     through a round trip to the event loop)."""
-    model = resource.model
-    where = [col(model.id) == record.id, col(model.version) == record.version]
-    where.append(live(resource) if live_row else ~live(resource))
-    statement = (
-        update(model)
-        .where(*where)
-        .values(**values, version=col(model.version) + 1)
-        .returning(*model.__table__.columns)
-        # The returned row is put on the record below; the ORM need not evaluate the WHERE clause itself.
-        .execution_options(synchronize_session=False)
-    )
-    stored = (await session.exec(statement)).first()
+    statement = _update_statement(resource, tuple(values), live_row)
+    parameters = {UPDATED_ID: record.id, SEEN_VERSION: record.version} | {_new(name): v for name, v in values.items()}
+    stored = (await session.exec(statement, params=parameters)).first()
     if stored is None:
         # Another transaction got there first (PostgreSQL re-checks the WHERE clause once it commits).
         current = await load(session, resource, record.id)
@@ -144,6 +136,34 @@ async def _conditional_update(
         raise Stale(resource, snapshot(resource, current))
     for name, value in stored._mapping.items():
         set_committed_value(record, name, value)
+
+
+# The parameters of a conditional UPDATE (_update_statement): the record's id and the version the user saw; each
+# new value is its column's `_new` name.
+UPDATED_ID, SEEN_VERSION = "updated_id", "seen_version"
+
+
+def _new(column: str) -> str:
+    return f"new_{column}"
+
+
+@cache
+def _update_statement(resource: Resource, columns: tuple[str, ...], live_row: bool) -> Any:
+    """The conditional UPDATE of `columns`, built once per resource, columns and liveness: its values are
+    parameters. Built for each save, the statement and its cache key were about a twentieth of an inline save."""
+    model = resource.model
+    return (
+        update(model)
+        .where(
+            col(model.id) == bindparam(UPDATED_ID),
+            col(model.version) == bindparam(SEEN_VERSION),
+            live(resource) if live_row else ~live(resource),
+        )
+        .values({name: bindparam(_new(name)) for name in columns} | {"version": col(model.version) + 1})
+        .returning(*model.__table__.columns)
+        # The returned row is put on the record below; the ORM need not evaluate the WHERE clause itself.
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _entry(actor: Actor, resource: Resource, action: str, record_id: int, label: str, **more: Any) -> dict[str, Any]:
