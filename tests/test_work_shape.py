@@ -15,7 +15,8 @@ from sqlalchemy import event
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.support import HTMX, Client, Subject, each_resource, link
-from webapp.data import keyset
+from tests.test_records_edit import save
+from webapp.data import keyset, writes
 
 # The session lookup, the count line (an unfiltered list reads the kept live count; a search counts its matches,
 # up to the cap), the page.
@@ -137,3 +138,27 @@ async def test_a_list_builds_its_statements_once_per_shape(
     assert link((await client.get(third)).text, "prev") is not None
     assert link((await client.get(second)).text, "prev") is not None
     assert built == []
+
+
+@each_resource
+async def test_saves_build_their_update_once(
+    client: Client, db: AsyncSession, subject: Subject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A save's conditional UPDATE is built once per resource and set of fields, its values bound as parameters
+    (webapp.data.writes._update_statement): each save after the first runs the statement built before."""
+    built: list[Any] = []
+    original = writes.update
+
+    def counted(model: Any) -> Any:
+        built.append(model)
+        return original(model)
+
+    monkeypatch.setattr(writes, "update", counted)
+    writes._update_statement.cache_clear()  # none built by earlier tests in this process
+    record = await subject.make(db)
+    for turn in range(3):
+        saved = await save(client, subject, record.id, {"name": f"Renamed {turn}"}, htmx=True)
+        assert saved.status_code == 200
+    assert len(built) == 1
+    stored = await subject.stored(db, record.id)
+    assert (stored.name, stored.version) == ("Renamed 2", 4)  # every save applied, on the version it was given
