@@ -20,7 +20,6 @@ from tests.e2e.support import (
     open_create_form,
     record_posts,
     row_of,
-    settled,
     start_inline_edit,
 )
 
@@ -66,7 +65,6 @@ def test_inline_edit_and_save_show_a_busy_row_and_disable_what_sent_them(sized_p
     expect(edit).to_have_attribute("disabled", "")
     answers.release()
     expect(table.get_by_role("textbox", name="Name", exact=True)).to_be_focused()
-    settled(page)
 
     table.get_by_role("spinbutton", name="Age").fill("31")
     save = table.get_by_role("button", name="Save", exact=True)

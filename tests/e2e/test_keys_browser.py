@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import SIZES, LiveServer
-from tests.e2e.support import add_hero, expect_no_axe_violations, record_posts, settled
+from tests.e2e.support import add_hero, expect_no_axe_violations, record_posts
 
 # The keyboard layer is the page's own script over the markup, the same on either database behind the server: these
 # run on one. What the keys lead to (the forms, a save) is proven on both databases over HTTP.
@@ -76,7 +76,6 @@ def test_j_and_k_move_the_row_focus_and_e_edits_it(sized_page: Page, server: Liv
     name = page.get_by_role("table", name="Heroes").get_by_role("textbox", name="Name", exact=True)
     expect(name).to_be_focused()
     expect(name).to_have_value("Deadpond")
-    settled(page)
     page.keyboard.press("Escape")
     expect(page.get_by_role("link", name="Edit Deadpond")).to_be_focused()
 
