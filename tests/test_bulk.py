@@ -32,7 +32,7 @@ from tests.support import (
     sign_in,
 )
 from webapp.errors import REPEAT_MESSAGE
-from webapp.listing import COUNT_CAP
+from webapp.listing import COUNT_CAP, SEARCH_COUNT_CAP
 from webapp.models import Hero, Role
 
 # What a delete records besides the fact: a team's lists the heroes it left without a team (none here).
@@ -224,6 +224,33 @@ async def test_all_matching_changed_since_the_preview_is_409_with_a_fresh_previe
     expected = {"a record joins": 4, "a record is edited": 3, "a record leaves": 2}[meanwhile]
     applied = await confirm(client, subject, response)
     assert await landing_toast(client, applied) == f"Moved {subject.resource.count(expected)} to the trash."
+
+
+async def test_a_search_past_its_count_still_acts_on_all_matching(client: Client, db: AsyncSession) -> None:
+    """A search counts to SEARCH_COUNT_CAP, fewer than a bulk action takes: past it the list offers "Select all
+    matching" without a number, and the preview counts them. On heroes only: the caps are the list's."""
+    await db.exec(insert(Hero), params=[{"name": f"Many {n:05d}", "secret_name": "S"} for n in range(SEARCH_COUNT_CAP)])
+    await db.exec(insert(Hero), params=[{"name": "Other", "secret_name": "S"}])
+    await db.commit()
+    listing = parse((await client.get("/heroes", params={"q": "many"})).text)
+    assert listing.by_id("hero-summary").text == "2,000 heroes match"
+    assert listing.by_id("hero-bulk").find("label", **{"for": "hero-all-matching"}).text == "Select all 2,000 matching"
+    await db.exec(insert(Hero), params=[{"name": "Many more", "secret_name": "S"}])
+    await db.commit()
+    listing = parse((await client.get("/heroes", params={"q": "many"})).text)
+    assert listing.by_id("hero-summary").text == "More than 2,000 heroes match"
+    form = listing.by_id("hero-bulk")
+    assert form.find("label", **{"for": "hero-all-matching"}).text == "Select all matching"
+    assert form.has("input", name="all_matching")
+    assert "narrow the search" not in form.text
+    assert form.by_id("hero-selection").text == "0 selected"
+    page = await preview(client, HEROES, [("all_matching", "1")], criteria="q=many")
+    assert page.status_code == 200
+    assert outcome(page)[0] == "2,001 heroes will move to the trash, where each can be restored."
+    applied = await confirm(client, HEROES, page)
+    assert await landing_toast(client, applied) == "Moved 2,001 heroes to the trash."
+    left = parse((await client.get("/heroes")).text)
+    assert left.by_id("hero-summary").text == "1 hero"
 
 
 async def test_all_matching_over_the_cap_is_refused_422(client: Client, db: AsyncSession) -> None:

@@ -119,6 +119,11 @@ async def test_sqlite_connections_enforce_foreign_keys(sqlite_engine: AsyncEngin
     assert await pragma(sqlite_engine, "foreign_keys") == 1
 
 
+async def test_sqlite_connections_keep_a_large_page_cache(sqlite_engine: AsyncEngine) -> None:
+    # Negative: a size in KiB. Reads at a million heroes touch thousands of pages (webapp.db.SQLITE_CACHE_KIB).
+    assert await pragma(sqlite_engine, "cache_size") == -32 * 1024
+
+
 def other_writer_is_locked_out(engine: AsyncEngine) -> bool:
     """Whether a second connection, not willing to wait, is refused the write lock right now."""
     database = engine.url.database

@@ -10,7 +10,8 @@ from urllib.parse import urlencode
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
-from sqlalchemy import text
+from sqlalchemy import text, update
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.markup import parse
@@ -32,7 +33,7 @@ from tests.support import (
 )
 from webapp.app import create_app
 from webapp.config import Settings
-from webapp.models import Role, Team
+from webapp.models import Hero, Role, Team
 
 # --- the URL round-trips -----------------------------------------------------------------------------------
 
@@ -233,8 +234,27 @@ async def test_count_line_is_exact_up_to_ten_thousand_then_says_more_than(client
     response = await client.get("/heroes")
     assert count_line(response.text) == "More than 10,000 heroes"
     assert len(rows(response.text)) == 25
-    assert count_line((await client.get("/heroes", params={"q": "bulk"})).text) == "More than 10,000 heroes match"
+    assert count_line((await client.get("/heroes", params={"team": "No team"})).text) == "More than 10,000 heroes match"
+    # A search counts to 2,000 (listing.SEARCH_COUNT_CAP).
+    assert count_line((await client.get("/heroes", params={"q": "bulk"})).text) == "More than 2,000 heroes match"
+    assert count_line((await client.get("/heroes", params={"q": "bulk 01"})).text) == "1,000 heroes match"
     assert count_line((await client.get("/heroes", params={"q": "bulk 0000"})).text) == "10 heroes match"
+
+
+async def test_a_search_count_is_exact_up_to_two_thousand_then_says_more_than(client: Client, db: AsyncSession) -> None:
+    await insert_heroes(db, 2_000)
+    # Heroes whose team's name holds the text match too, counted once even where their own names match.
+    team = Team(name="Bulk Brigade", headquarters="Depot")
+    db.add(team)
+    await db.commit()
+    await db.exec(update(Hero).where(col(Hero.name) == "Bulk 00007").values(team_id=team.id))
+    await db.commit()
+    assert count_line((await client.get("/heroes", params={"q": "bulk"})).text) == "2,000 heroes match"
+    db.add(Hero(name="Teammate", secret_name="Quiet", team_id=team.id))
+    await db.commit()
+    assert count_line((await client.get("/heroes", params={"q": "bulk"})).text) == "More than 2,000 heroes match"
+    assert count_line((await client.get("/heroes", params={"q": "bulk 019"})).text) == "100 heroes match"
+    assert count_line((await client.get("/heroes", params={"q": "brigade"})).text) == "2 heroes match"
 
 
 async def test_count_line_after_filters_counts_the_matches_not_the_page(client: Client, db: AsyncSession) -> None:

@@ -25,6 +25,10 @@ SEARCH_MAX = HEADQUARTERS_MAX
 # Up to this many matching rows are counted exactly; past it the list says "more than", so a request never
 # counts a million rows. The same number bounds one bulk action.
 COUNT_CAP = 10_000
+# A search counts its matches exactly up to this many. Counting a frequent surname's 10,000 matches at a million
+# heroes took 5 ms, twice the whole first page; 2,000 take 1 ms (SQLite, 2026-12-07). Past it the list says
+# "More than 2,000 heroes match", and "Select all matching" stays: the bulk preview counts on its own, to COUNT_CAP.
+SEARCH_COUNT_CAP = 2_000
 CURSOR_MAX = 4 * SEARCH_MAX
 # A sorted value in a cursor: no name is longer, and a number is one of ours (an age).
 NUMBER_MAX = 10_000
@@ -136,6 +140,11 @@ class ListState:
     @property
     def filtered(self) -> bool:
         return bool(self.q) or any(value not in ("", None) for value in self.filters.values())
+
+    @property
+    def count_cap(self) -> int:
+        """Up to how many matching rows this list counts exactly."""
+        return SEARCH_COUNT_CAP if self.q else COUNT_CAP
 
     @property
     def sort_param(self) -> str:

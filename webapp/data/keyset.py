@@ -18,7 +18,7 @@ from webapp.listing import COUNT_CAP, Cursor, ListState
 @dataclass(frozen=True)
 class Window:
     """One page of a keyset-paginated list: its rows, the cursors to the pages either side (None where there
-    is none), and how many rows match, exact up to COUNT_CAP."""
+    is none), and how many rows match, exact up to the list's count cap (ListState.count_cap)."""
 
     items: list[PlainRow]
     next: Cursor | None
@@ -41,15 +41,13 @@ class SortKey:
     values: Select[Any] | None = None
 
 
-async def capped_count(
-    session: AsyncSession, matching: Select[Any], parameters: Mapping[str, Any] | None = None
-) -> int:
-    """How many rows `matching` selects, counting at most COUNT_CAP + 1 of them (bounded work at any size)."""
-    return int((await read(session, counting(matching), dict(parameters or {}))).scalar_one())
+async def capped_count(session: AsyncSession, matching: Select[Any], cap: int) -> int:
+    """How many rows `matching` selects, counting at most `cap` + 1 of them (bounded work at any size)."""
+    return int((await read(session, counting(matching, cap))).scalar_one())
 
 
-def counting(matching: Select[Any]) -> Select[Any]:
-    return select(func.count()).select_from(matching.limit(COUNT_CAP + 1).subquery())
+def counting(matching: Select[Any], cap: int = COUNT_CAP) -> Select[Any]:
+    return select(func.count()).select_from(matching.limit(cap + 1).subquery())
 
 
 # The names of a seek's bound values: the cursor's sort value and id, and how many rows the part may return.

@@ -127,6 +127,7 @@ class HeroList:
         ordered: bool = False,
         many: bool = False,
         bound: bool = False,
+        searched: bool = True,
     ) -> list[ColumnElement[bool]]:
         """What makes a hero part of the list: live, and matching its search and filters (`bound`: their values
         as parameters, given by `_parameters`).
@@ -136,6 +137,7 @@ class HeroList:
         through that index and sort them all (200 ms for an age range at a million heroes) instead of walking
         the sort's index and stopping after one page. PostgreSQL's planner weighs this with its statistics.
         `many`: the search matches more than SEARCH_FEW heroes (the count says so): walk, don't fetch.
+        `searched`: False leaves the search out (a count that searches its own way, search.sqlite_hero_count).
         """
         sqlite = dialect(session) == "sqlite"
 
@@ -143,7 +145,7 @@ class HeroList:
             return column + 0 if ordered and state.sort != sort and sqlite else column
 
         conditions = [live_hero()]
-        if state.q:
+        if state.q and searched:
             plan: search.Plan = ("walk" if many else "fetch") if ordered else "count"
             conditions.append(search.hero_search(session, state.q, plan=plan))
         team = resolved.get("team")
@@ -169,11 +171,18 @@ class HeroList:
         return {"team": resolved.get("team"), "min_age": state.filter("min_age"), "max_age": state.filter("max_age")}
 
     async def count(self, session: AsyncSession, state: ListState, resolved: Resolved) -> int:
-        """The heroes a list shows, counted exactly up to COUNT_CAP (the list says "more than" past it)."""
+        """The heroes a list shows, counted exactly up to its cap (the list says "more than" past it)."""
         if not state.filtered:
             return min(await live_count(session, str(Hero.__tablename__)), COUNT_CAP + 1)
         if state.q:
-            return await keyset.capped_count(session, select(Hero.id).where(*self.conditions(session, state, resolved)))
+            cap = state.count_cap
+            if dialect(session) == "sqlite":
+                others = self.conditions(session, state, resolved, searched=False)
+                counted = search.sqlite_hero_count(session, state.q, others, cap)
+                if counted is not None:
+                    return min(int((await read(session, counted)).scalar_one()), cap + 1)
+            matching = select(Hero.id).where(*self.conditions(session, state, resolved))
+            return await keyset.capped_count(session, matching, cap)
         statement = keyset.SHAPES.statement(
             ("count", self._shape(session, state, resolved)),
             lambda: keyset.counting(select(Hero.id).where(*self.conditions(session, state, resolved, bound=True))),
@@ -261,7 +270,8 @@ class TeamList:
     async def count(self, session: AsyncSession, state: ListState, resolved: Resolved) -> int:
         if not state.filtered:
             return min(await live_count(session, str(Team.__tablename__)), COUNT_CAP + 1)
-        return await keyset.capped_count(session, select(Team.id).where(*self.conditions(session, state, resolved)))
+        matching = select(Team.id).where(*self.conditions(session, state, resolved))
+        return await keyset.capped_count(session, matching, state.count_cap)
 
     @staticmethod
     def _sort(state: ListState) -> keyset.SortKey:

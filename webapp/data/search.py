@@ -11,19 +11,33 @@ from __future__ import annotations
 
 from typing import Any, Literal, cast
 
-from sqlalchemy import ColumnElement, Integer, any_, func, or_, text, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    any_,
+    column,
+    exists,
+    func,
+    literal_column,
+    or_,
+    table,
+    union_all,
+)
 from sqlalchemy import cast as sa_cast
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from webapp.listing import SEARCH_COUNT_CAP
 from webapp.models import Hero, Team
 
 # FTS5's trigram index needs at least three characters; shorter searches scan.
 TRIGRAM = 3
 # Up to this many matches a search page fetches them all by the search's indexes and sorts them; past it, it
-# walks the sort's index and tests each hero, which stops after one page because matches are frequent.
-SEARCH_FEW = 2_000
+# walks the sort's index and tests each hero, which stops after one page because matches are frequent. The
+# search's count stops there too, so the count that the list shows also decides the plan.
+SEARCH_FEW = SEARCH_COUNT_CAP
 
 Plan = Literal["count", "fetch", "walk"]
 
@@ -82,7 +96,7 @@ def hero_search(session: AsyncSession, q: str, *, plan: Plan = "count") -> Colum
             return or_(in_names, (col(Hero.team_id) + 0).in_(team_ids))
         # The ids whose names match, from the full-text index (or, for text too short for it, from one pass
         # over the table rather than a walk through an index, which reads the table in random order).
-        name_ids = _fts_ids(q) if len(q) >= TRIGRAM else select(Hero.id).where(in_names)
+        name_ids = select(_FTS.c.rowid).where(_fts_match(q)) if len(q) >= TRIGRAM else select(Hero.id).where(in_names)
         return or_(col(Hero.id).in_(name_ids), col(Hero.team_id).in_(team_ids))
     if plan == "fetch":
         # PostgreSQL, few matches: their ids from the indexes (names by trigram, heroes of matching teams by
@@ -97,11 +111,35 @@ def hero_search(session: AsyncSession, q: str, *, plan: Plan = "count") -> Colum
     return or_(in_names, col(Hero.team_id) == any_(sa_cast(team_array, ARRAY(Integer))))
 
 
-def _fts_ids(q: str) -> Any:
-    """SQLite: the ids of heroes whose name or secret name holds `q` (three characters or more), from the
-    FTS5 trigram index. Quoted as one phrase, so FTS5 operators in `q` are plain text."""
+def sqlite_hero_count(
+    session: AsyncSession, q: str, conditions: list[ColumnElement[bool]], cap: int
+) -> Select[Any] | None:
+    """SQLite, `q` of three characters or more: a statement counting the heroes meeting `conditions` (live, the
+    filters) that `q` finds, up to `cap` + 1 (None for shorter text, which the full-text index cannot serve).
+
+    Counted in two disjoint parts: heroes whose names hold `q`, walked from the full-text index; then heroes of
+    matching teams whose names do not. The plain condition (`id IN (ids from the index) OR team_id IN (...)`)
+    makes SQLite gather every id the index finds before counting the first: 22,000 for a surname at a million
+    heroes, 14 ms; the parts stop at the cap (measured on 2026-12-07)."""
+    if len(q) < TRIGRAM:
+        return None
+    found = _fts_match(q)
+    named = select(Hero.id).join(_FTS, _FTS.c.rowid == Hero.id).where(found, *conditions).limit(cap + 1)
+    team_ids = select(Team.id).where(contains(session, Team.name, q), live_team())
+    unnamed = ~exists().where(found, _FTS.c.rowid == Hero.id)
+    in_team = select(Hero.id).where(col(Hero.team_id).in_(team_ids), unnamed, *conditions).limit(cap + 1)
+    count = select(func.count()).select_from(named.subquery()).scalar_subquery()
+    return select(count + select(func.count()).select_from(in_team.subquery()).scalar_subquery())
+
+
+# SQLite's full-text table over heroes' names (models.HERO_SEARCH_DDL): its rowid is the hero's id.
+_FTS = table("hero_search", column("rowid", Integer))
+
+
+def _fts_match(q: str) -> ColumnElement[bool]:
+    """The full-text table's rows holding `q`, quoted as one phrase so FTS5 operators in it are plain text."""
     phrase = '"' + q.replace('"', '""') + '"'
-    return text("SELECT rowid FROM hero_search WHERE hero_search MATCH :phrase").bindparams(phrase=phrase)
+    return cast("ColumnElement[bool]", literal_column("hero_search").op("MATCH")(phrase))
 
 
 def team_search(session: AsyncSession, q: str) -> ColumnElement[bool]:
