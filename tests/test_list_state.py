@@ -249,10 +249,13 @@ async def test_a_search_count_is_exact_up_to_two_thousand_then_says_more_than(cl
     await db.commit()
     await db.exec(update(Hero).where(col(Hero.name) == "Bulk 00007").values(team_id=team.id))
     await db.commit()
-    assert count_line((await client.get("/heroes", params={"q": "bulk"})).text) == "2,000 heroes match"
+    # Text of two letters is too short for the full-text index (SQLite counts it in one pass over the table).
+    for q in ("bulk", "ul"):
+        assert count_line((await client.get("/heroes", params={"q": q})).text) == "2,000 heroes match", q
     db.add(Hero(name="Teammate", secret_name="Quiet", team_id=team.id))
     await db.commit()
-    assert count_line((await client.get("/heroes", params={"q": "bulk"})).text) == "More than 2,000 heroes match"
+    for q in ("bulk", "ul"):
+        assert count_line((await client.get("/heroes", params={"q": q})).text) == "More than 2,000 heroes match", q
     assert count_line((await client.get("/heroes", params={"q": "bulk 019"})).text) == "100 heroes match"
     assert count_line((await client.get("/heroes", params={"q": "brigade"})).text) == "2 heroes match"
 

@@ -127,7 +127,7 @@ class HeroList:
         ordered: bool = False,
         many: bool = False,
         bound: bool = False,
-        searched: bool = True,
+        filters_only: bool = False,
     ) -> list[ColumnElement[bool]]:
         """What makes a hero part of the list: live, and matching its search and filters (`bound`: their values
         as parameters, given by `_parameters`).
@@ -137,15 +137,16 @@ class HeroList:
         through that index and sort them all (200 ms for an age range at a million heroes) instead of walking
         the sort's index and stopping after one page. PostgreSQL's planner weighs this with its statistics.
         `many`: the search matches more than SEARCH_FEW heroes (the count says so): walk, don't fetch.
-        `searched`: False leaves the search out (a count that searches its own way, search.sqlite_hero_count).
+        `filters_only`: the filters alone, without the search and the live test (for a count that adds them its
+        own way, search.sqlite_hero_count).
         """
         sqlite = dialect(session) == "sqlite"
 
         def filtered(column: Any, sort: str) -> Any:
             return column + 0 if ordered and state.sort != sort and sqlite else column
 
-        conditions = [live_hero()]
-        if state.q and searched:
+        conditions = [] if filters_only else [live_hero()]
+        if state.q and not filters_only:
             plan: search.Plan = ("walk" if many else "fetch") if ordered else "count"
             conditions.append(search.hero_search(session, state.q, plan=plan))
         team = resolved.get("team")
@@ -177,10 +178,9 @@ class HeroList:
         if state.q:
             cap = state.count_cap
             if dialect(session) == "sqlite":
-                others = self.conditions(session, state, resolved, searched=False)
-                counted = search.sqlite_hero_count(session, state.q, others, cap)
-                if counted is not None:
-                    return min(int((await read(session, counted)).scalar_one()), cap + 1)
+                filters = self.conditions(session, state, resolved, filters_only=True)
+                counted = search.sqlite_hero_count(session, state.q, filters, cap)
+                return min(int((await read(session, counted)).scalar_one()), cap + 1)
             matching = select(Hero.id).where(*self.conditions(session, state, resolved))
             return await keyset.capped_count(session, matching, cap)
         statement = keyset.SHAPES.statement(

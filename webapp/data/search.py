@@ -26,6 +26,8 @@ from sqlalchemy import (
 )
 from sqlalchemy import cast as sa_cast
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.sql import operators
+from sqlalchemy.sql.elements import UnaryExpression
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -111,18 +113,23 @@ def hero_search(session: AsyncSession, q: str, *, plan: Plan = "count") -> Colum
     return or_(in_names, col(Hero.team_id) == any_(sa_cast(team_array, ARRAY(Integer))))
 
 
-def sqlite_hero_count(
-    session: AsyncSession, q: str, conditions: list[ColumnElement[bool]], cap: int
-) -> Select[Any] | None:
-    """SQLite, `q` of three characters or more: a statement counting the heroes meeting `conditions` (live, the
-    filters) that `q` finds, up to `cap` + 1 (None for shorter text, which the full-text index cannot serve).
+def sqlite_hero_count(session: AsyncSession, q: str, filters: list[ColumnElement[bool]], cap: int) -> Select[Any]:
+    """SQLite: a statement counting the live heroes meeting `filters` that `q` finds, up to `cap` + 1. Phrased so
+    that it stops at the cap (measured on 2026-12-07, a million heroes):
 
-    Counted in two disjoint parts: heroes whose names hold `q`, walked from the full-text index; then heroes of
-    matching teams whose names do not. The plain condition (`id IN (ids from the index) OR team_id IN (...)`)
-    makes SQLite gather every id the index finds before counting the first: 22,000 for a surname at a million
-    heroes, 14 ms; the parts stop at the cap (measured on 2026-12-07)."""
+    - Three characters or more: in two disjoint parts, heroes whose names hold `q`, walked from the full-text
+      index, then heroes of matching teams whose names do not. The plain condition (`id IN (ids from the index)
+      OR team_id IN (...)`) makes SQLite gather every id the index finds before counting the first: 22,000 for a
+      surname, 14 ms, against 2 ms.
+    - Shorter (the index needs three): one pass over the table in its own order, testing each hero. The unary
+      `+` keeps SQLite off the live heroes' index, through which it would read the table in random order (1 s
+      for a whole pass, against 0.15 s in order). "Xu" took 113 ms as an id list, 13 ms so.
+    """
     if len(q) < TRIGRAM:
-        return None
+        live_in_order = UnaryExpression(col(Hero.deleted_at), operator=operators.custom_op("+")).is_(None)
+        matching = select(Hero.id).where(live_in_order, hero_search(session, q, plan="walk"), *filters)
+        return select(func.count()).select_from(matching.limit(cap + 1).subquery())
+    conditions = (live_hero(), *filters)
     found = _fts_match(q)
     named = select(Hero.id).join(_FTS, _FTS.c.rowid == Hero.id).where(found, *conditions).limit(cap + 1)
     team_ids = select(Team.id).where(contains(session, Team.name, q), live_team())
