@@ -11,6 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from tests.markup import parse
 from tests.support import (
     Client,
     Row,
@@ -285,6 +286,8 @@ async def test_position_past_the_end_shows_no_rows_and_offers_the_first_page(
     response = await client.get(f"{subject.path}?after={token(['Zzz', 999])}")
     assert response.status_code == 200
     assert rows(response.text, subject.rows_id) == []
+    # No row carries the list's count here: it is counted on its own.
+    assert parse(response.text).by_id(f"{subject.name}-summary").text == subject.resource.count(30)
     assert link(response.text, "next") is None
     assert link(response.text, "prev") is None
     first = named_link(response.text, "First page")

@@ -3,7 +3,7 @@ first page and its last, at ten thousand rows or a million."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Awaitable, Callable, Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,6 +50,12 @@ def counting(matching: Select[Any], cap: int = COUNT_CAP) -> Select[Any]:
     return select(func.count()).select_from(matching.limit(cap + 1).subquery())
 
 
+# The column in which an unfiltered list's statements carry its count in each row: its live count (a scalar
+# subquery of the live counts) read in the page's own statement is one trip to the database fewer than apart,
+# 7% of the time of a heroes page (2026-12-07).
+COUNTED = "list_count"
+
+
 # The names of a seek's bound values: the cursor's sort value and id, and how many rows the part may return.
 CURSOR_VALUE, CURSOR_ID, PAGE_LIMIT = "cursor_value", "cursor_id", "page_limit"
 
@@ -65,12 +71,13 @@ async def window(
     state: ListState,
     parts: Parts,
     *,
-    count: int,
+    count: int | Callable[[], Awaitable[int]],
     parameters: Mapping[str, Any] | None = None,
 ) -> Window:
     """The page of the list that `state` asks for, by seeking from its cursor: `parts` gives the statement of
     each part of the sort's order (see seek_statement), and `parameters` the values of the list's own bound
-    parameters (its filters).
+    parameters (its filters). `count` is how many rows match, or, when the statements carry it in each row
+    (COUNTED), what counts them for a page without rows.
 
     The ascending order is: rows with a value by (value, id), then rows without one by id; descending is the
     exact reverse. Each part is one indexed range scan, so a page deep in the list costs what the first does.
@@ -94,6 +101,8 @@ async def window(
         rows += plain_rows(await read(session, statement, values | {PAGE_LIMIT: limit - len(rows)}))
         if len(rows) >= limit:
             break
+    if not isinstance(count, int):
+        count = min(int(getattr(rows[0], COUNTED)), COUNT_CAP + 1) if rows else await count()
     more = len(rows) > state.size
     rows = rows[: state.size]
     if state.before is not None:

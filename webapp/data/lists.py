@@ -4,7 +4,7 @@ filters and search select, and its sorts, on the paging engine (webapp.data.keys
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping
+from collections.abc import Awaitable, Callable, Hashable, Mapping
 from functools import cache, partial
 from typing import Any, Protocol, cast
 
@@ -76,6 +76,24 @@ async def live_count(session: AsyncSession, table: str) -> int:
     """How many live rows `table` holds: the sum of the few rows the triggers keep (models.LiveCount), where an
     unfiltered list's count would otherwise read ten thousand index entries on every request."""
     return int((await read(session, _live_count_statement(table))).scalar_one())
+
+
+def _carried_count(model: Any, state: ListState) -> tuple[Any, ...]:
+    """The column carrying an unfiltered list's count in each of its rows (keyset.COUNTED); none for a filtered
+    list, whose count is its own statement."""
+    if state.filtered:
+        return ()
+    return (_live_count_statement(str(model.__tablename__)).scalar_subquery().label(keyset.COUNTED),)
+
+
+async def _count_or_later(
+    list_query: ListQuery, session: AsyncSession, state: ListState, resolved: Resolved
+) -> int | Callable[[], Awaitable[int]]:
+    """A filtered list's count, counted first. An unfiltered list's statements carry it (keyset.COUNTED): what
+    counts it for a page with no row to carry it (past the end)."""
+    if state.filtered:
+        return await list_query.count(session, state, resolved)
+    return partial(list_query.count, session, state, resolved)
 
 
 async def _one(session: AsyncSession, statement: Select[Any], record_id: int) -> PlainRow | None:
@@ -201,18 +219,20 @@ class HeroList:
         return keyset.SortKey(key=key, row_id=col(Hero.id), is_null=is_null, values=with_team)
 
     async def page(self, session: AsyncSession, state: ListState, resolved: Resolved) -> keyset.Window:
-        count = await self.count(session, state, resolved)
-        many = count > search.SEARCH_FEW
+        count = await _count_or_later(self, session, state, resolved)
+        # A search's count decides how its page is found.
+        many = isinstance(count, int) and count > search.SEARCH_FEW
+        columns = (*self.columns(), *_carried_count(Hero, state))
 
         def build(bound: bool) -> tuple[Select[Any], keyset.SortKey]:
             conditions = self.conditions(session, state, resolved, ordered=True, many=many, bound=bound)
             # A live hero's team is always live (the trash detaches heroes), so the join may use the live-names
             # index.
             on_team = and_(col(Hero.team_id) == col(Team.id), live_team())
-            shown = select(*self.columns()).outerjoin(Team, on_team).where(*conditions)
+            shown = select(*columns).outerjoin(Team, on_team).where(*conditions)
             # Heroes with a team, in team-name order: an inner join lets the database walk the teams by name
             # (their index) and each team's heroes by id, instead of sorting every hero.
-            with_team = select(*self.columns()).join(Team, on_team).where(*conditions) if state.sort == "team" else None
+            with_team = select(*columns).join(Team, on_team).where(*conditions) if state.sort == "team" else None
             return shown, self._sort(state, with_team)
 
         parts: keyset.Parts
@@ -279,10 +299,11 @@ class TeamList:
         return keyset.SortKey(key=key, row_id=col(Team.id))
 
     async def page(self, session: AsyncSession, state: ListState, resolved: Resolved) -> keyset.Window:
-        count = await self.count(session, state, resolved)
+        count = await _count_or_later(self, session, state, resolved)
+        columns = (*self.columns(), *_carried_count(Team, state))
 
         def build() -> tuple[Select[Any], keyset.SortKey]:
-            return select(*self.columns()).where(*self.conditions(session, state, resolved)), self._sort(state)
+            return select(*columns).where(*self.conditions(session, state, resolved)), self._sort(state)
 
         parts: keyset.Parts
         if state.q:  # a search's statements depend on its words: built each time
