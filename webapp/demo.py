@@ -9,7 +9,7 @@ from itertools import islice
 
 from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlmodel import func, select
+from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from webapp.db import session_factories
@@ -170,7 +170,7 @@ async def seed_generated(engine: AsyncEngine, *, heroes: int, teams: int, seed: 
             for n in range(start, min(start + BATCH, teams)):
                 name, city = generated_team(n)
                 rows.append({"id": n + 1, "name": name, "headquarters": city})
-            await connection.execute(insert(Team), rows)
+            await connection.execute(insert(Team).returning(col(Team.id)), rows)  # see the heroes below
             progress("teams", start + len(rows), teams)
         if connection.dialect.name == "postgresql" and teams:
             # Ids were given explicitly: move the sequence past them for the teams people create later.
@@ -182,7 +182,10 @@ async def seed_generated(engine: AsyncEngine, *, heroes: int, teams: int, seed: 
                 {"name": name, "secret_name": secret, "age": age, "team_id": None if team is None else team + 1}
                 for name, secret, age, team in islice(generated, BATCH)
             ]
-            await connection.execute(insert(Hero), batch)
+            # RETURNING makes SQLAlchemy send the rows as multi-row INSERTs (its "insertmanyvalues"), where asyncpg's
+            # executemany would run one INSERT per row, each firing PostgreSQL's statement-level live-count
+            # trigger: 100,000 heroes took 60 s that way, 4 s this way (2026-12-07).
+            await connection.execute(insert(Hero).returning(col(Hero.id)), batch)
             done += len(batch)
             progress("heroes", done, heroes)
     if engine.dialect.name == "postgresql":
