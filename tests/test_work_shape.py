@@ -63,7 +63,10 @@ async def test_a_list_runs_the_same_few_statements_at_any_size(
     few = await _statements_for(client, app, subject.path + query)
     await subject.make_many(db, 70, prefix="More")
     many = await _statements_for(client, app, subject.path + query)
-    assert len(few) == len(many) == _expected(subject, STATEMENTS[query]), many
+    expected = _expected(subject, STATEMENTS[query])
+    if query.startswith("?q=") and subject.name == "hero" and db.get_bind().dialect.name == "sqlite":
+        expected += 1  # a hero search on SQLite looks up the teams its text names once (search.teams_named)
+    assert len(few) == len(many) == expected, many
 
 
 @each_resource

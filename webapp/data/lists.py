@@ -23,6 +23,9 @@ from webapp.resource import none_label
 
 # A list's filters once looked up (a team's name as its id); see ListQuery.resolve.
 Resolved = Mapping[str, Any]
+# In a hero list's Resolved, for a search on SQLite: the ids of the teams whose names hold its text
+# (search.teams_named).
+SEARCH_TEAMS = "search_teams"
 
 
 class UnknownName(Exception):
@@ -124,17 +127,25 @@ class HeroList:
         )
 
     async def resolve(self, session: AsyncSession, state: ListState) -> Resolved:
-        """The team filter's typed name: blank any team, "No team" none, else exactly that live team."""
+        """The team filter's typed name (blank: any team, "No team": none, else exactly that live team), and for
+        a search the teams whose names hold its text (search.teams_named)."""
+        resolved: dict[str, Any] = {"team": await self._filtered_team(session, state), SEARCH_TEAMS: None}
+        if state.q and dialect(session) == "sqlite":
+            resolved[SEARCH_TEAMS] = list((await read(session, search.teams_named(session, state.q))).scalars())
+        return resolved
+
+    @staticmethod
+    async def _filtered_team(session: AsyncSession, state: ListState) -> int | str | None:
         typed = str(state.filter("team") or "")
         if not typed:
-            return {"team": None}
+            return None
         if typed.casefold() == none_label("team").casefold():
-            return {"team": "none"}
+            return "none"
         statement = select(Team.id).where(Team.name == typed, live_team())
         team_id = (await session.exec(statement)).first()
         if team_id is None:
             raise UnknownName("team", "team", typed)
-        return {"team": team_id}
+        return team_id
 
     def conditions(
         self,
@@ -166,7 +177,7 @@ class HeroList:
         conditions = [] if filters_only else [live_hero()]
         if state.q and not filters_only:
             plan: search.Plan = ("walk" if many else "fetch") if ordered else "count"
-            conditions.append(search.hero_search(session, state.q, plan=plan))
+            conditions.append(search.hero_search(session, state.q, resolved.get(SEARCH_TEAMS), plan=plan))
         team = resolved.get("team")
         if team == "none":
             conditions.append(filtered(col(Hero.team_id), "team").is_(None))
@@ -197,7 +208,7 @@ class HeroList:
             cap = state.count_cap
             if dialect(session) == "sqlite":
                 filters = self.conditions(session, state, resolved, filters_only=True)
-                counted = search.sqlite_hero_count(session, state.q, filters, cap)
+                counted = search.sqlite_hero_count(session, state.q, resolved.get(SEARCH_TEAMS), filters, cap)
                 return min(int((await read(session, counted)).scalar_one()), cap + 1)
             matching = select(Hero.id).where(*self.conditions(session, state, resolved))
             return await keyset.capped_count(session, matching, cap)
