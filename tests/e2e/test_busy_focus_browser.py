@@ -42,6 +42,8 @@ def test_searching_shows_its_indicator_and_busy_list_until_the_answer(sized_page
     expect(progress).to_be_visible()
     expect(page.locator("#hero-list")).to_have_attribute("aria-busy", "true")
     expect(page.get_by_role("button", name="Search", exact=True)).to_be_disabled()
+    # The indicator fades in (0.2 s): checked for contrast once it is fully shown, not halfway.
+    expect(progress).to_have_css("opacity", "1")
     expect_no_axe_violations(page)
 
     answers.release()
