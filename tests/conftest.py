@@ -35,6 +35,7 @@ from tests.support import HTMX as HTMX
 from tests.support import Clock, make_user, sign_in
 from webapp.app import create_app
 from webapp.config import Settings, utcnow
+from webapp.data import reads
 from webapp.db import create_engine, create_tables, session_factories
 from webapp.models import Role, User
 
@@ -216,7 +217,11 @@ def app(settings: Settings, engine: AsyncEngine) -> Litestar:
         return create_app(settings)  # other settings than the default: an app of its own
     if settings.database_url not in _apps:
         _apps[settings.database_url] = create_app(settings)
-    return _apps[settings.database_url]
+    shared = _apps[settings.database_url]
+    # Each test starts from an emptied database under the same app: its change counts start again too, which
+    # no database does under a running app (a restore needs the app stopped), so the choices it kept go.
+    shared.state.choices = reads.Choices()
+    return shared
 
 
 @pytest.fixture

@@ -106,6 +106,28 @@ async def test_an_upgrade_puts_back_live_count_triggers_a_table_rebuild_dropped(
         await engine.dispose()
 
 
+async def test_an_upgrade_puts_back_change_count_triggers_a_table_rebuild_dropped(tmp_path: Path) -> None:
+    """The same for the teams' change count (reads.Choices): put back, and moved on, since changes made without
+    the triggers went uncounted."""
+    engine = create_engine(Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'rebuilt.db'}"))
+    changes = "SELECT changes FROM change_count WHERE record_type = 'team'"
+    try:
+        await upgrade_schema(engine)
+        async with engine.begin() as connection:
+            for operation in ("insert", "update", "delete"):
+                await connection.exec_driver_sql(f"DROP TRIGGER team_changed_{operation}")
+            await connection.exec_driver_sql("INSERT INTO team (name, headquarters) VALUES ('Uncounted', 'X')")
+            before = (await connection.exec_driver_sql(changes)).scalar()
+        await upgrade_schema(engine)
+        async with engine.begin() as connection:
+            repaired = (await connection.exec_driver_sql(changes)).scalar()
+            await connection.exec_driver_sql("UPDATE team SET name = 'Counted'")
+            after = (await connection.exec_driver_sql(changes)).scalar()
+        assert (before, repaired, after) == (0, 1, 2)
+    finally:
+        await engine.dispose()
+
+
 async def test_emptying_a_table_at_once_sets_its_live_count_to_zero(db: AsyncSession, settings: Settings) -> None:
     """PostgreSQL's TRUNCATE fires no row triggers (a trigger of its own resets the count); SQLite has no TRUNCATE,
     and its quick way of emptying a table is off while the table has triggers."""

@@ -208,3 +208,27 @@ async def test_0008_spreads_the_live_counts_over_slots_and_goes_back_folding_the
     await upgrade_schema(empty_engine)
     async with empty_engine.connect() as connection:
         assert await connection.run_sync(_differences) == []
+
+
+async def test_0009_counts_the_teams_changes_and_goes_back_without_them(empty_engine: AsyncEngine) -> None:
+    """From 0009 every insert, update and delete of teams moves their change count (read without the upgrade's
+    own repair of triggers, webapp.db); going back to 0008 drops the count and its triggers, and teams still
+    change; coming forward again arrives at the models' schema."""
+    changes = "SELECT coalesce(sum(changes), 0) FROM change_count WHERE record_type = 'team'"
+    async with empty_engine.begin() as connection:
+        await connection.run_sync(_to("0009"))
+        assert (await connection.execute(text(changes))).scalar_one() == 0
+        await connection.execute(text("INSERT INTO team (id, name, headquarters) VALUES (7, 'Preventers', 'Tower')"))
+        await connection.execute(text("UPDATE team SET name = 'Avengers' WHERE id = 7"))
+        await connection.execute(text("INSERT INTO hero (name, secret_name, team_id) VALUES ('A', 'a', 7)"))
+        after_team_changes = (await connection.execute(text(changes))).scalar_one()
+        await connection.execute(text("DELETE FROM team WHERE id = 7"))
+        assert (await connection.execute(text(changes))).scalar_one() > after_team_changes >= 2
+        await connection.run_sync(_to("0008", down=True))
+        await connection.execute(text("INSERT INTO team (id, name, headquarters) VALUES (8, 'Titans', 'Tower')"))
+    async with empty_engine.connect() as connection:
+        tables = await connection.run_sync(lambda sync: set(inspect(sync).get_table_names()))
+    assert "change_count" not in tables
+    await upgrade_schema(empty_engine)
+    async with empty_engine.connect() as connection:
+        assert await connection.run_sync(_differences) == []

@@ -32,18 +32,20 @@ def _expected(subject: Subject, base: int) -> int:
 
 @contextmanager
 def statements(app: Litestar) -> Iterator[list[str]]:
-    """The SQL statements the app's engine runs meanwhile."""
+    """The SQL statements the app's engines run meanwhile."""
     seen: list[str] = []
 
     def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         seen.append(statement)
 
-    engine = app.state.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", record)
+    engines = [engine.sync_engine for engine in app.state.engines]  # SQLite's writer has an engine of its own
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", record)
     try:
         yield seen
     finally:
-        event.remove(engine, "before_cursor_execute", record)
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", record)
 
 
 async def _statements_for(client: Client, app: Litestar, url: str) -> list[str]:

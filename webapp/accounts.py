@@ -19,6 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from webapp import usernames
 from webapp.data.ids import valid_id
 from webapp.data.plain import read
+from webapp.data.reads import choices_changed
 from webapp.models import AppSecret, RecoveryCode, Role, RolePolicy, SetupToken, Theme, User, UserSession
 
 
@@ -142,6 +143,8 @@ class FoundSession(NamedTuple):
     role: str
     is_active: bool
     theme: str
+    choices_changed: int
+    """Read along (no trip of its own): the change count the choices a worker keeps depend on (reads.Choices)."""
 
     @property
     def id(self) -> int:
@@ -162,6 +165,7 @@ _FIND_SESSION = (
         User.role,
         User.is_active,
         User.theme,
+        choices_changed(),
     )
     .join(User, col(User.id) == UserSession.user_id)
     .where(col(UserSession.id) == bindparam("session_id"))

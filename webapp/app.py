@@ -32,6 +32,7 @@ from webapp.controllers.home import favicon, home
 from webapp.controllers.imports import ImportController
 from webapp.controllers.records import OptionsController, RecordController
 from webapp.controllers.users import UserController
+from webapp.data import reads
 from webapp.db import make_lifespan, provide_session
 from webapp.errors import exception_handlers
 from webapp.guards import canonical_ids, readable_form
@@ -149,6 +150,7 @@ def create_app(settings: Settings) -> Litestar:
     # Per process (each worker's own log lines), like the log itself.
     app.state.outage_warnings = logs.Repeats(logging.getLogger("webapp.errors"))
     app.state.links = Links(app)
+    app.state.choices = reads.Choices()
     engine = app.template_engine
     assert isinstance(engine, JinjaTemplateEngine)
     # Litestar's url_for looks each route up; ours reads the route table read once (webapp.links).

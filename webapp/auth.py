@@ -14,7 +14,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 
 from litestar import Litestar, Request, Response
@@ -44,6 +44,8 @@ SIGNED_IN, SECOND_FACTOR, ENROLL = "signed_in", "second_factor", "enroll"
 ANONYMOUS_CSRF = "anonymous_csrf"
 # The scope state key of a signed-in session found expired by this request (see SessionEnded).
 ENDED = "ended_session"
+# The change count the session lookup read along (reads.Choices).
+CHOICES_CHANGED = "choices_changed"
 # `opt` values for routes (and controllers, whose routes inherit them).
 OPEN = {"access": PUBLIC}
 CODE = {"access": CODE_STEP}
@@ -268,7 +270,16 @@ class SessionMiddleware:
             stage=found.stage,
             theme=found.theme,
         )
+        scope["state"][CHOICES_CHANGED] = found.choices_changed
         return current, cookie
+
+
+def choices_changed(request: Request[Any, Any, Any]) -> int | None:
+    """The change count this request read at its start, for choices a worker kept (reads.Choices); None for a
+    request that may write (it could change the choices itself before showing them) or that read none."""
+    if request.method not in SAFE_METHODS:
+        return None
+    return cast("int | None", request.scope["state"].get(CHOICES_CHANGED))
 
 
 class SignInUnfinished(NotAuthorizedException):

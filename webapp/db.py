@@ -192,9 +192,9 @@ SEARCH_TRIGGERS = {"hero_search_insert", "hero_search_delete", "hero_search_upda
 
 def _triggers_in_place(connection: Connection) -> None:
     """SQLite: a migration that alters a table in batch mode rebuilds it (copy, drop, rename), and dropping the old
-    table drops its triggers: those that keep the full-text index and the live counts in step. Put back any that
-    are missing, and rebuild what they keep from the tables, so no future migration can leave search or counts
-    silently stale."""
+    table drops its triggers: those that keep the full-text index and the live and change counts in step. Put back
+    any that are missing, and rebuild what they keep from the tables, so no future migration can leave search or
+    counts silently stale."""
     present = {row[0] for row in connection.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
     if not present >= SEARCH_TRIGGERS:
         for name in sorted(present & SEARCH_TRIGGERS):
@@ -202,17 +202,37 @@ def _triggers_in_place(connection: Connection) -> None:
         for statement in models.HERO_SEARCH_DDL[1:]:  # the triggers (the first statement makes the table)
             connection.exec_driver_sql(statement)
         connection.exec_driver_sql("INSERT INTO hero_search(hero_search) VALUES ('rebuild')")
-    for table in models.LIVE_COUNTED:
-        statements = models.live_count_ddl(table, "sqlite")
+    kept = [
+        *(
+            (
+                models.live_count_ddl(table, "sqlite"),
+                (
+                    f"DELETE FROM live_count WHERE record_type = '{table}'",  # noqa: S608 - ours
+                    models.LIVE_COUNT_ROW.format(table=table),
+                ),
+            )
+            for table in models.LIVE_COUNTED
+        ),
+        # Changes made while the triggers were missing went uncounted: one more change makes any choices a
+        # worker kept with the old count be read again.
+        *(
+            (
+                models.change_count_ddl(table, "sqlite"),
+                (
+                    f"UPDATE change_count SET changes = changes + 1 WHERE record_type = '{table}'",  # noqa: S608 - ours
+                ),
+            )
+            for table in models.CHANGE_COUNTED
+        ),
+    ]
+    for statements, refresh in kept:
         names = {statement.split()[2] for statement in statements}  # CREATE TRIGGER <name> ...
         if present >= names:
             continue
         for name in sorted(present & names):
             connection.exec_driver_sql(f"DROP TRIGGER {name}")
-        for statement in statements:
+        for statement in [*statements, *refresh]:
             connection.exec_driver_sql(statement)
-        connection.exec_driver_sql(f"DELETE FROM live_count WHERE record_type = '{table}'")  # noqa: S608 - ours
-        connection.exec_driver_sql(models.LIVE_COUNT_ROW.format(table=table))
 
 
 def _driver_execute(connection: Connection, sql: str) -> None:

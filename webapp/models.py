@@ -363,6 +363,44 @@ def live_count_ddl(table: str, dialect: str, *, slotted: bool = True) -> tuple[s
     return tuple(statements)
 
 
+class ChangeCount(SQLModel, table=True):
+    """How many times a table's rows have changed, kept by triggers (change_count_ddl), for tables whose rows
+    other records choose from (a hero's team). A worker keeps such a table's choices (webapp.data.choices) with
+    the count it read them with, and uses them again while the count is the same: the count only grows, and
+    every insert, update and delete moves it, so the same count means the same rows.
+
+    Spread over slots on PostgreSQL, like LiveCount: each slot only grows, so their sum does too."""
+
+    __tablename__ = "change_count"
+
+    record_type: str = Field(primary_key=True, max_length=16)
+    slot: int = Field(default=0, primary_key=True)
+    changes: int = Field(default=0, sa_type=BigInteger)
+
+
+def change_count_ddl(table: str, dialect: str) -> tuple[str, ...]:
+    """The triggers that count every change to `table`: for each row changed on SQLite (its row exists from the
+    table's creation: CHANGE_COUNT_ROW), once per statement on PostgreSQL, upserting its connection's slot (a
+    statement that changed no row counts too: harmless, the choices are read again once)."""
+    if dialect == "sqlite":
+        return tuple(
+            f"CREATE TRIGGER {table}_changed_{operation.lower()} AFTER {operation} ON {table} BEGIN "
+            f"UPDATE change_count SET changes = changes + 1 WHERE record_type = '{table}'; END"
+            for operation in ("INSERT", "UPDATE", "DELETE")
+        )
+    return (
+        f"CREATE FUNCTION {table}_changed() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        "INSERT INTO change_count (record_type, slot, changes) "
+        f"VALUES ('{table}', mod(pg_backend_pid(), {LIVE_COUNT_SLOTS}), 1) "
+        "ON CONFLICT (record_type, slot) DO UPDATE SET changes = change_count.changes + 1; RETURN NULL; END $$",
+        f"CREATE TRIGGER {table}_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {table} "
+        f"FOR EACH STATEMENT EXECUTE FUNCTION {table}_changed()",
+    )
+
+
+CHANGE_COUNT_ROW = "INSERT INTO change_count (record_type, slot, changes) VALUES ('{table}', 0, 0)"
+
+
 # A live-counted table's count row, counted from what the table holds (0 when it is new), in slot 0 (the column's
 # default: the statement is also 0005's, from before slots).
 LIVE_COUNT_ROW = (
@@ -385,3 +423,20 @@ for _name in LIVE_COUNTED:
             event.listen(_table, "after_create", DDL(_statement).execute_if(dialect=_dialect))  # type: ignore[no-untyped-call]
     _row = DDL(LIVE_COUNT_ROW.format(table=_name))  # type: ignore[no-untyped-call]
     event.listen(SQLModel.metadata, "after_create", _row)
+# The tables other live-counted tables point at (a hero's team) keep a change count: their rows are choices.
+CHANGE_COUNTED = tuple(
+    sorted(
+        {
+            key.column.table.name
+            for name in LIVE_COUNTED
+            for key in SQLModel.metadata.tables[name].foreign_keys
+            if key.column.table.name in LIVE_COUNTED
+        }
+    )
+)
+for _name in CHANGE_COUNTED:
+    _table = SQLModel.metadata.tables[_name]
+    for _dialect in ("sqlite", "postgresql"):
+        for _statement in change_count_ddl(_name, _dialect):
+            event.listen(_table, "after_create", DDL(_statement).execute_if(dialect=_dialect))  # type: ignore[no-untyped-call]
+    event.listen(SQLModel.metadata, "after_create", DDL(CHANGE_COUNT_ROW.format(table=_name)))  # type: ignore[no-untyped-call]

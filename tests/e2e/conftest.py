@@ -27,7 +27,7 @@ from tests.support import make_user
 from webapp import accounts
 from webapp.config import PROJECT_DIR, Settings, utcnow
 from webapp.db import create_engine, session_factories, upgrade_schema
-from webapp.models import AppSecret, LiveCount, Role
+from webapp.models import AppSecret, ChangeCount, LiveCount, Role
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -84,13 +84,13 @@ class LiveServer:
             engine = create_engine(Settings(database_url=self.database_url))
             try:
                 if self.database_url.startswith("postgresql"):
-                    await reset_tables(engine, keep=SERVER_KEPT)
+                    await reset_tables(engine, keep=SERVER_KEPT | COUNTS_KEPT)
                 else:
                     # The live counts stay too: their rows exist from the tables' creation and the delete triggers
                     # bring them back to zero, as they would for any delete.
                     async with engine.begin() as connection:
                         for table in reversed(SQLModel.metadata.sorted_tables):
-                            if table.name not in SERVER_KEPT and table is not LiveCount.__table__:
+                            if table.name not in SERVER_KEPT | COUNTS_KEPT and table is not LiveCount.__table__:
                                 await connection.execute(table.delete())
             finally:
                 await engine.dispose()
@@ -102,6 +102,9 @@ class LiveServer:
 # start-up. Deleting it under a server whose second worker is still starting gave that worker a new key, and forms
 # one worker served failed the other's check ("This page has expired"); no deployment deletes it.
 SERVER_KEPT = frozenset({str(AppSecret.__tablename__)})
+# And the change counts: the server's workers keep choices (a hero's teams) while the count they read them with
+# stays the same, and counts only grow under a running server. Emptying the teams counts as changes.
+COUNTS_KEPT = frozenset({str(ChangeCount.__tablename__)})
 
 
 def _free_port() -> int:

@@ -13,7 +13,7 @@ from litestar.response import Template
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from webapp import listing, stash, submissions
-from webapp.auth import current_user, make_cookie, stash_cookie_name
+from webapp.auth import choices_changed, current_user, make_cookie, stash_cookie_name
 from webapp.controllers.common import RESOURCE
 from webapp.data import reads, writes
 from webapp.data.lists import UnknownName, unknown_name
@@ -86,7 +86,8 @@ async def pickers(
     for spec in resource.references:
         target = resource.targets[spec.name]
         # One more than the limit is read: the answer says both which records to offer and whether to offer a select.
-        offered = await reads.choices(session, target, limit=limit + 1)
+        kept: reads.Choices = request.app.state.choices
+        offered = await kept(session, target, limit=limit + 1, changed=choices_changed(request))
         if len(offered) <= limit:
             found[spec.name] = Picker(offered)
             continue
@@ -161,7 +162,7 @@ def kept_form(request: Request[Any, Any, Any], fields: dict[str, str], message: 
 
 
 class Choice(NamedTuple):
-    """A select's option as `reads.choices` lists them, for a form rendered without the database."""
+    """A select's option as `reads.Choices` lists them, for a form rendered without the database."""
 
     id: int
     name: str

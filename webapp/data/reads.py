@@ -19,7 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from webapp.data.ids import valid_id
 from webapp.data.plain import PlainRow, plain_rows, read
 from webapp.data.search import contains, starts_with
-from webapp.models import AuditEntry, User
+from webapp.models import AuditEntry, ChangeCount, User
 from webapp.resource import Resource
 
 
@@ -62,16 +62,47 @@ async def is_live(session: AsyncSession, resource: Resource, *, record_id: int, 
     return (await session.exec(statement)).first() is not None
 
 
+def choices_changed() -> Any:
+    """How many changes the tables whose rows are choices have had (models.ChangeCount): a scalar subquery, for
+    a statement to read along with what it reads."""
+    return select(func.coalesce(func.sum(ChangeCount.changes), 0)).scalar_subquery()
+
+
+# The column in which choices carry the change count they were read with.
+CHOICES_CHANGED = "choices_changed"
+
+
 @cache
 def _choices_statement(resource: Resource, limit: int) -> Any:
     # Built once: the same statement on every list and form page (its cache key is kept on it).
     model = resource.model
-    return select(model.id, model.name).where(live(resource)).order_by(col(model.name), col(model.id)).limit(limit)
+    statement = select(model.id, model.name, choices_changed().label(CHOICES_CHANGED))
+    return statement.where(live(resource)).order_by(col(model.name), col(model.id)).limit(limit)
 
 
-async def choices(session: AsyncSession, resource: Resource, *, limit: int) -> list[PlainRow]:
-    """Live records' ids and names, by name, `limit` at most: a select's options."""
-    return plain_rows(await read(session, _choices_statement(resource, limit)))
+class Choices:
+    """Live records' ids and names, by name: a select's options. A worker keeps each resource's (one per app,
+    not per module: each app has its own database) and offers them again while the change count they were read
+    with is the count a request read (models.ChangeCount; the session lookup reads it, webapp.accounts): the
+    same count means the same rows, so no page shows choices older than its request. The query and its hundred
+    rows were a sixth of a heroes list page (2026-12-07)."""
+
+    def __init__(self) -> None:
+        self._kept: dict[tuple[str, int], list[PlainRow]] = {}
+
+    async def __call__(
+        self, session: AsyncSession, resource: Resource, *, limit: int, changed: int | None
+    ) -> list[PlainRow]:
+        """`limit` choices at most. `changed`: the change count this request read, or None to read them in any
+        case (a request that writes may have changed them since)."""
+        key = (resource.name, limit)
+        kept = self._kept.get(key)
+        if changed is not None and kept and getattr(kept[0], CHOICES_CHANGED) == changed:
+            return kept
+        rows = plain_rows(await read(session, _choices_statement(resource, limit)))
+        if rows:  # with their count, read in their own statement (no rows: nothing to keep, nothing to read)
+            self._kept[key] = rows
+        return rows
 
 
 OPTIONS_SHOWN = 20
