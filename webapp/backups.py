@@ -45,7 +45,7 @@ def database_file(settings: Settings, *, command: str) -> Path:
             f"DATABASE_URL is a PostgreSQL database, which `{command}` does not copy: use PostgreSQL's own tools, "
             "for example\n"
             f"    pg_dump --format=custom --file=heroes.dump --dbname='{dump}'\n"
-            f"    pg_restore --clean --if-exists --no-owner --dbname='{dump}' heroes.dump\n"
+            f"    pg_restore --clean --if-exists --no-owner --dbname='{dump}' heroes.dump   # with the app stopped\n"
             "(the password from PGPASSWORD or ~/.pgpass). See the README's section on backups."
         )
     if not url.database or url.database == ":memory:":

@@ -365,11 +365,13 @@ def live_count_ddl(table: str, dialect: str, *, slotted: bool = True) -> tuple[s
 
 class ChangeCount(SQLModel, table=True):
     """How many times a table's rows have changed, kept by triggers (change_count_ddl), for tables whose rows
-    other records choose from (a hero's team). A worker keeps such a table's choices (webapp.data.choices) with
+    other records choose from (a hero's team). A worker keeps such a table's choices (webapp.data.reads.Choices) with
     the count it read them with, and uses them again while the count is the same: the count only grows, and
     every insert, update and delete moves it, so the same count means the same rows.
 
-    Spread over slots on PostgreSQL, like LiveCount: each slot only grows, so their sum does too."""
+    Spread over slots on PostgreSQL, like LiveCount: each slot only grows, so their sum does too. A database put
+    back to an earlier state under running workers (a restore, a failover that lost commits) could bring the
+    count back to one a worker kept choices with: restore with the app stopped (README)."""
 
     __tablename__ = "change_count"
 
@@ -379,26 +381,32 @@ class ChangeCount(SQLModel, table=True):
 
 
 def change_count_ddl(table: str, dialect: str) -> tuple[str, ...]:
-    """The triggers that count every change to `table`: for each row changed on SQLite (its row exists from the
-    table's creation: CHANGE_COUNT_ROW), once per statement on PostgreSQL, upserting its connection's slot (a
-    statement that changed no row counts too: harmless, the choices are read again once)."""
+    """The triggers that count every change to `table`: for each row changed on SQLite, once per statement on
+    PostgreSQL (a statement that changed no row counts too: harmless, the choices are read again once). Each
+    adds one to its count row, making the row if it is missing: SQLite's one (slot 0), PostgreSQL's connection's
+    slot. Migration 0009 makes them with this function: a change here needs a migration that remakes them."""
     if dialect == "sqlite":
         return tuple(
             f"CREATE TRIGGER {table}_changed_{operation.lower()} AFTER {operation} ON {table} BEGIN "
-            f"UPDATE change_count SET changes = changes + 1 WHERE record_type = '{table}'; END"
+            + change_counted(table, "0")
+            + "; END"
             for operation in ("INSERT", "UPDATE", "DELETE")
         )
     return (
         f"CREATE FUNCTION {table}_changed() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-        "INSERT INTO change_count (record_type, slot, changes) "
-        f"VALUES ('{table}', mod(pg_backend_pid(), {LIVE_COUNT_SLOTS}), 1) "
-        "ON CONFLICT (record_type, slot) DO UPDATE SET changes = change_count.changes + 1; RETURN NULL; END $$",
+        + change_counted(table, f"mod(pg_backend_pid(), {LIVE_COUNT_SLOTS})")
+        + "; RETURN NULL; END $$",
         f"CREATE TRIGGER {table}_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {table} "
         f"FOR EACH STATEMENT EXECUTE FUNCTION {table}_changed()",
     )
 
 
-CHANGE_COUNT_ROW = "INSERT INTO change_count (record_type, slot, changes) VALUES ('{table}', 0, 0)"
+def change_counted(table: str, slot: str) -> str:
+    """One more change to `table`, in `slot` (an SQL expression)."""
+    return (
+        f"INSERT INTO change_count (record_type, slot, changes) VALUES ('{table}', {slot}, 1) "
+        "ON CONFLICT (record_type, slot) DO UPDATE SET changes = change_count.changes + 1"
+    )
 
 
 # A live-counted table's count row, counted from what the table holds (0 when it is new), in slot 0 (the column's
@@ -439,4 +447,3 @@ for _name in CHANGE_COUNTED:
     for _dialect in ("sqlite", "postgresql"):
         for _statement in change_count_ddl(_name, _dialect):
             event.listen(_table, "after_create", DDL(_statement).execute_if(dialect=_dialect))  # type: ignore[no-untyped-call]
-    event.listen(SQLModel.metadata, "after_create", DDL(CHANGE_COUNT_ROW.format(table=_name)))  # type: ignore[no-untyped-call]

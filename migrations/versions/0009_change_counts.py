@@ -10,14 +10,15 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from webapp.models import CHANGE_COUNT_ROW, change_count_ddl
+from webapp.models import change_count_ddl
 
 revision: str = "0009"
 down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# What models.CHANGE_COUNTED was when this migration was written (a migration keeps meaning what it meant).
+# What models.CHANGE_COUNTED was when this migration was written (a migration keeps meaning what it meant; the
+# triggers are models.change_count_ddl's, which says so).
 TABLES = ("team",)
 
 
@@ -31,7 +32,6 @@ def upgrade() -> None:
     )
     dialect = op.get_bind().dialect.name
     for table in TABLES:
-        op.execute(CHANGE_COUNT_ROW.format(table=table))
         for statement in change_count_ddl(table, dialect):
             op.execute(statement)
 

@@ -36,10 +36,15 @@
     }
     var output = form.querySelector("[data-selection-count]");
     if (!output) return;
-    // data-matching is there while "Select all N matching" is offered (N within the count cap).
+    // data-matching is there while the list counted its matches (within its count's cap); a search past its cap
+    // offers "Select all matching" without a number, and the preview says how many.
     var matching = output.dataset.matching ? Number(output.dataset.matching) : null;
     var all = allMatching(form);
-    if (all && all.checked && matching !== null) ticked = matching;
+    if (all && all.checked && matching === null) {
+      output.textContent = "All matching selected";
+      return;
+    }
+    if (all && all.checked) ticked = matching;
     output.textContent = number(ticked) + (matching === null ? "" : " of " + number(matching)) + " selected";
   }
 

@@ -4,6 +4,7 @@ the preview, and applying it; and the same without JavaScript, ticking rows one 
 from __future__ import annotations
 
 from playwright.sync_api import Page, expect
+from sqlalchemy import insert
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -54,6 +55,27 @@ def test_set_team_on_all_heroes_matching_a_search_across_pages(page: Page, serve
     teams = teams_by_hero(server)
     assert sorted(name for name, team in teams.items() if team == team_id) == [f"Spider {n:02d}" for n in range(1, 31)]
     assert [team for name, team in teams.items() if name.startswith("Bat")] == [None, None, None]
+
+
+def test_all_matching_past_a_search_count_says_so_and_the_preview_counts(page: Page, server: LiveServer) -> None:
+    """A search counts to 2,000 (listing.SEARCH_COUNT_CAP): past it "Select all matching" has no number, the
+    selection count says all matching are selected, and the preview says how many."""
+
+    async def arrange(db: AsyncSession) -> None:
+        await db.exec(insert(Hero), params=[{"name": f"Spider {n:04d}", "secret_name": "Web"} for n in range(2_001)])
+        await db.commit()
+
+    server.run(arrange)
+    page.goto("/heroes?q=Spider")
+    expect(page.get_by_text("More than 2,000 heroes match", exact=True)).to_be_visible()
+    selection = page.locator("#hero-selection")
+    expect(selection).to_have_text("0 selected")
+    page.get_by_label("Select all matching", exact=True).check()
+    expect(selection).to_have_text("All matching selected")
+    page.get_by_role("button", name="Delete selected", exact=True).click()
+    expect(page.locator("#bulk-outcome")).to_have_text(
+        "2,001 heroes will move to the trash, where each can be restored."
+    )
 
 
 def test_unticking_a_row_clears_select_all_and_all_matching(page: Page, server: LiveServer) -> None:

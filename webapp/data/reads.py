@@ -10,7 +10,8 @@ from functools import cache
 from math import ceil
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Select, func
+from sqlalchemy import BigInteger, ColumnElement, Select, func
+from sqlalchemy import cast as sa_cast
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select
@@ -19,7 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from webapp.data.ids import valid_id
 from webapp.data.plain import PlainRow, plain_rows, read
 from webapp.data.search import contains, starts_with
-from webapp.models import AuditEntry, ChangeCount, User
+from webapp.models import CHANGE_COUNTED, AuditEntry, ChangeCount, User
 from webapp.resource import Resource
 
 
@@ -65,7 +66,9 @@ async def is_live(session: AsyncSession, resource: Resource, *, record_id: int, 
 def choices_changed() -> Any:
     """How many changes the tables whose rows are choices have had (models.ChangeCount): a scalar subquery, for
     a statement to read along with what it reads."""
-    return select(func.coalesce(func.sum(ChangeCount.changes), 0)).scalar_subquery()
+    # A whole number on both databases (PostgreSQL's sum of bigints is numeric).
+    total = sa_cast(func.coalesce(func.sum(ChangeCount.changes), 0), BigInteger)
+    return select(total).scalar_subquery()
 
 
 # The column in which choices carry the change count they were read with.
@@ -100,7 +103,9 @@ class Choices:
         if changed is not None and kept and getattr(kept[0], CHOICES_CHANGED) == changed:
             return kept
         rows = plain_rows(await read(session, _choices_statement(resource, limit)))
-        if rows:  # with their count, read in their own statement (no rows: nothing to keep, nothing to read)
+        # Kept with the count read in their own statement. Not from a request that may write: what it read may be
+        # its own change, not committed (yet, or ever). Nor for a table whose changes go uncounted.
+        if rows and changed is not None and resource.model.__tablename__ in CHANGE_COUNTED:
             self._kept[key] = rows
         return rows
 
