@@ -14,7 +14,7 @@ from litestar import Litestar
 from sqlalchemy import event
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from tests.support import HTMX, Client, Subject, each_resource, link
+from tests.support import HEROES, HTMX, Client, Subject, each_resource, link
 from tests.test_records_edit import save
 from webapp.data import keyset, writes
 
@@ -167,3 +167,30 @@ async def test_saves_build_their_update_once(
     assert len(built) == 1
     stored = await subject.stored(db, record.id)
     assert (stored.name, stored.version) == ("Renamed 2", 4)  # every save applied, on the version it was given
+
+
+async def test_hero_searches_build_their_statements_once_per_shape(
+    client: Client, db: AsyncSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A search's words are bound values too (search.Searched): another search of the same kind (ASCII text of
+    three letters or more) runs the statements the first one built, and finds its own heroes."""
+    built: list[keyset.Part] = []
+    original = keyset.seek_statement
+
+    def counted(statement: Any, sort: keyset.SortKey, part: keyset.Part) -> Any:
+        built.append(part)
+        return original(statement, sort, part)
+
+    monkeypatch.setattr(keyset, "seek_statement", counted)
+    monkeypatch.setattr(keyset, "SHAPES", keyset.Shapes())
+    await HEROES.make_many(db, 3, prefix="Spider")
+    await HEROES.make_many(db, 2, prefix="Bat")
+    first = await client.get("/heroes", params={"q": "spider"})
+    assert built
+    assert "3 heroes match" in first.text
+    built.clear()
+    second = await client.get("/heroes", params={"q": "bat"})
+    assert built == []
+    assert "2 heroes match" in second.text
+    assert "Bat 01" in second.text
+    assert "Spider 01" not in second.text

@@ -177,7 +177,7 @@ class HeroList:
         conditions = [] if filters_only else [live_hero()]
         if state.q and not filters_only:
             plan: search.Plan = ("walk" if many else "fetch") if ordered else "count"
-            conditions.append(search.hero_search(session, state.q, resolved.get(SEARCH_TEAMS), plan=plan))
+            conditions.append(search.hero_search(session, self._searched(state, resolved, bound), plan=plan))
         team = resolved.get("team")
         if team == "none":
             conditions.append(filtered(col(Hero.team_id), "team").is_(None))
@@ -189,34 +189,39 @@ class HeroList:
             conditions.append(filtered(col(Hero.age), "age") <= _given("max_age", high, bound))
         return conditions
 
-    @staticmethod
-    def _shape(session: AsyncSession, state: ListState, resolved: Resolved) -> Hashable:
-        """What the statements of a list without search depend on besides the filters' values."""
+    def _shape(self, session: AsyncSession, state: ListState, resolved: Resolved) -> Hashable:
+        """What the list's statements depend on besides its filters' and search's values."""
         team = resolved.get("team")
         ages = (state.filter("min_age") is not None, state.filter("max_age") is not None)
-        return ("hero", dialect(session), state.sort, team if team in (None, "none") else "id", ages)
+        searched = self._searched(state, resolved, bound=True).shape() if state.q else None
+        return ("hero", dialect(session), state.sort, team if team in (None, "none") else "id", ages, searched)
 
     @staticmethod
-    def _parameters(state: ListState, resolved: Resolved) -> dict[str, Any]:
-        return {"team": resolved.get("team"), "min_age": state.filter("min_age"), "max_age": state.filter("max_age")}
+    def _searched(state: ListState, resolved: Resolved, bound: bool) -> search.Searched:
+        return search.Searched(state.q, resolved.get(SEARCH_TEAMS), bound=bound)
+
+    def _parameters(self, session: AsyncSession, state: ListState, resolved: Resolved) -> dict[str, Any]:
+        """The values of the bound parameters of the list's statements: its filters' and its search's."""
+        values = {"team": resolved.get("team"), "min_age": state.filter("min_age"), "max_age": state.filter("max_age")}
+        if state.q:
+            values |= self._searched(state, resolved, bound=True).values(session)
+        return values
 
     async def count(self, session: AsyncSession, state: ListState, resolved: Resolved) -> int:
         """The heroes a list shows, counted exactly up to its cap (the list says "more than" past it)."""
         if not state.filtered:
             return min(await live_count(session, str(Hero.__tablename__)), COUNT_CAP + 1)
-        if state.q:
-            cap = state.count_cap
-            if dialect(session) == "sqlite":
-                filters = self.conditions(session, state, resolved, filters_only=True)
-                counted = search.sqlite_hero_count(session, state.q, resolved.get(SEARCH_TEAMS), filters, cap)
-                return min(int((await read(session, counted)).scalar_one()), cap + 1)
-            matching = select(Hero.id).where(*self.conditions(session, state, resolved))
-            return await keyset.capped_count(session, matching, cap)
-        statement = keyset.SHAPES.statement(
-            ("count", self._shape(session, state, resolved)),
-            lambda: keyset.counting(select(Hero.id).where(*self.conditions(session, state, resolved, bound=True))),
-        )
-        return int((await read(session, statement, self._parameters(state, resolved))).scalar_one())
+        cap = state.count_cap
+
+        def build() -> Select[Any]:
+            if state.q and dialect(session) == "sqlite":
+                filters = self.conditions(session, state, resolved, bound=True, filters_only=True)
+                return search.sqlite_hero_count(session, self._searched(state, resolved, bound=True), filters, cap)
+            return keyset.counting(select(Hero.id).where(*self.conditions(session, state, resolved, bound=True)), cap)
+
+        statement = keyset.SHAPES.statement(("count", self._shape(session, state, resolved), cap), build)
+        counted = (await read(session, statement, self._parameters(session, state, resolved))).scalar_one()
+        return min(int(counted), cap + 1)
 
     @staticmethod
     def _sort(state: ListState, with_team: Select[Any] | None = None) -> keyset.SortKey:
@@ -232,11 +237,11 @@ class HeroList:
     async def page(self, session: AsyncSession, state: ListState, resolved: Resolved) -> keyset.Window:
         count = await _count_or_later(self, session, state, resolved)
         # A search's count decides how its page is found.
-        many = isinstance(count, int) and count > search.SEARCH_FEW
+        many = bool(state.q) and isinstance(count, int) and count > search.SEARCH_FEW
         columns = (*self.columns(), *_carried_count(Hero, state))
 
-        def build(bound: bool) -> tuple[Select[Any], keyset.SortKey]:
-            conditions = self.conditions(session, state, resolved, ordered=True, many=many, bound=bound)
+        def build() -> tuple[Select[Any], keyset.SortKey]:
+            conditions = self.conditions(session, state, resolved, ordered=True, many=many, bound=True)
             # A live hero's team is always live (the trash detaches heroes), so the join may use the live-names
             # index.
             on_team = and_(col(Hero.team_id) == col(Team.id), live_team())
@@ -246,12 +251,8 @@ class HeroList:
             with_team = select(*columns).join(Team, on_team).where(*conditions) if state.sort == "team" else None
             return shown, self._sort(state, with_team)
 
-        parts: keyset.Parts
-        if state.q:  # a search's statements depend on its words (see webapp.data.search): built each time
-            parts, parameters = partial(keyset.seek_statement, *build(bound=False)), None
-        else:
-            parts = keyset.SHAPES.parts(self._shape(session, state, resolved), lambda: build(bound=True))
-            parameters = self._parameters(state, resolved)
+        parts = keyset.SHAPES.parts((self._shape(session, state, resolved), many), build)
+        parameters = self._parameters(session, state, resolved)
         return await keyset.window(session, state, parts, count=count, parameters=parameters)
 
     def ordered(self, session: AsyncSession, state: ListState, resolved: Resolved) -> Select[Any]:
