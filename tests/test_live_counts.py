@@ -4,7 +4,8 @@ it must not make concurrent creates wait for each other."""
 
 from __future__ import annotations
 
-from contextlib import AsyncExitStack
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 
 from sqlalchemy import Executable, Insert, delete, func, insert, text, update
@@ -87,35 +88,40 @@ async def test_an_import_counts_the_heroes_it_creates(client: Client, db: AsyncS
     assert (await db.exec(select(func.count()).select_from(Hero))).one() == 2
 
 
-async def test_an_upgrade_puts_back_live_count_triggers_a_table_rebuild_dropped(tmp_path: Path) -> None:
-    """SQLite rebuilds a table to alter it (Alembic's batch mode), which drops the table's triggers: the upgrade
-    recreates them and recounts. (PostgreSQL alters tables in place; its triggers stay.)"""
+@asynccontextmanager
+async def _rebuilt_without(tmp_path: Path, prefix: str, operations: tuple[str, ...]) -> AsyncIterator[AsyncEngine]:
+    """A SQLite database at the newest schema whose triggers `prefix` + each of `operations` are gone, as a
+    table rebuild in a migration leaves them."""
     engine = create_engine(Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'rebuilt.db'}"))
     try:
         await upgrade_schema(engine)
         async with engine.begin() as connection:
-            for operation in ("insert", "delete", "trash"):
-                await connection.exec_driver_sql(f"DROP TRIGGER hero_live_{operation}")
+            for operation in operations:
+                await connection.exec_driver_sql(f"DROP TRIGGER {prefix}{operation}")
+        yield engine
+    finally:
+        await engine.dispose()
+
+
+async def test_an_upgrade_puts_back_live_count_triggers_a_table_rebuild_dropped(tmp_path: Path) -> None:
+    """SQLite rebuilds a table to alter it (Alembic's batch mode), which drops the table's triggers: the upgrade
+    recreates them and recounts. (PostgreSQL alters tables in place; its triggers stay.)"""
+    async with _rebuilt_without(tmp_path, "hero_live_", ("insert", "delete", "trash")) as engine:
+        async with engine.begin() as connection:
             await connection.exec_driver_sql("INSERT INTO hero (name, secret_name) VALUES ('Uncounted', 'X')")
         await upgrade_schema(engine)
         async with engine.begin() as connection:
             await connection.exec_driver_sql("INSERT INTO hero (name, secret_name) VALUES ('Counted', 'Y')")
             kept = (await connection.exec_driver_sql("SELECT live FROM live_count WHERE record_type = 'hero'")).scalar()
         assert kept == 2
-    finally:
-        await engine.dispose()
 
 
 async def test_an_upgrade_puts_back_change_count_triggers_a_table_rebuild_dropped(tmp_path: Path) -> None:
     """The same for the teams' change count (reads.Choices): put back, and moved on, since changes made without
     the triggers went uncounted."""
-    engine = create_engine(Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'rebuilt.db'}"))
     changes = "SELECT changes FROM change_count WHERE record_type = 'team'"
-    try:
-        await upgrade_schema(engine)
+    async with _rebuilt_without(tmp_path, "team_changed_", ("insert", "update", "delete")) as engine:
         async with engine.begin() as connection:
-            for operation in ("insert", "update", "delete"):
-                await connection.exec_driver_sql(f"DROP TRIGGER team_changed_{operation}")
             await connection.exec_driver_sql("INSERT INTO team (name, headquarters) VALUES ('Uncounted', 'X')")
             before = (await connection.exec_driver_sql(changes)).scalar()
         await upgrade_schema(engine)
@@ -124,8 +130,6 @@ async def test_an_upgrade_puts_back_change_count_triggers_a_table_rebuild_droppe
             await connection.exec_driver_sql("UPDATE team SET name = 'Counted'")
             after = (await connection.exec_driver_sql(changes)).scalar()
         assert (before, repaired, after) == (None, 1, 2)  # no count row until the first counted change
-    finally:
-        await engine.dispose()
 
 
 async def test_emptying_a_table_at_once_sets_its_live_count_to_zero(db: AsyncSession, settings: Settings) -> None:

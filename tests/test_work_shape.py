@@ -117,21 +117,27 @@ async def test_a_list_render_loads_each_template_once_at_any_size(
     assert set(few.values()) == {1}, few
 
 
-@each_resource
-async def test_a_list_builds_its_statements_once_per_shape(
-    client: Client, db: AsyncSession, subject: Subject, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Pages after the first of each shape run statements built before (their values are bound parameters,
-    keyset.SHAPES): building a statement and its cache key was a tenth of a list page."""
-    built: list[keyset.Part] = []
+@pytest.fixture
+def built(monkeypatch: pytest.MonkeyPatch) -> list[keyset.Part]:
+    """The seek statements the lists build from now on (keyset.seek_statement), none kept from earlier tests."""
+    parts: list[keyset.Part] = []
     original = keyset.seek_statement
 
     def counted(statement: Any, sort: keyset.SortKey, part: keyset.Part) -> Any:
-        built.append(part)
+        parts.append(part)
         return original(statement, sort, part)
 
     monkeypatch.setattr(keyset, "seek_statement", counted)
     monkeypatch.setattr(keyset, "SHAPES", keyset.Shapes())  # none built by earlier tests in this process
+    return parts
+
+
+@each_resource
+async def test_a_list_builds_its_statements_once_per_shape(
+    client: Client, db: AsyncSession, subject: Subject, built: list[keyset.Part]
+) -> None:
+    """Pages after the first of each shape run statements built before (their values are bound parameters,
+    keyset.SHAPES): building a statement and its cache key was a tenth of a list page."""
     await subject.make_many(db, 80)
     query = "?size=25&sort=-name"
     second = link((await client.get(subject.path + query)).text, "next")
@@ -170,19 +176,10 @@ async def test_saves_build_their_update_once(
 
 
 async def test_hero_searches_build_their_statements_once_per_shape(
-    client: Client, db: AsyncSession, monkeypatch: pytest.MonkeyPatch
+    client: Client, db: AsyncSession, built: list[keyset.Part]
 ) -> None:
     """A search's words are bound values too (search.Searched): another search of the same kind (ASCII text of
     three letters or more) runs the statements the first one built, and finds its own heroes."""
-    built: list[keyset.Part] = []
-    original = keyset.seek_statement
-
-    def counted(statement: Any, sort: keyset.SortKey, part: keyset.Part) -> Any:
-        built.append(part)
-        return original(statement, sort, part)
-
-    monkeypatch.setattr(keyset, "seek_statement", counted)
-    monkeypatch.setattr(keyset, "SHAPES", keyset.Shapes())
     await HEROES.make_many(db, 3, prefix="Spider")
     await HEROES.make_many(db, 2, prefix="Bat")
     first = await client.get("/heroes", params={"q": "spider"})

@@ -12,7 +12,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from webapp.data.plain import PlainRow, plain_rows, read
-from webapp.listing import COUNT_CAP, Cursor, ListState
+from webapp.listing import Cursor, ListState
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ async def capped_count(session: AsyncSession, matching: Select[Any], cap: int) -
     return int((await read(session, counting(matching, cap))).scalar_one())
 
 
-def counting(matching: Select[Any], cap: int = COUNT_CAP) -> Select[Any]:
+def counting(matching: Select[Any], cap: int) -> Select[Any]:
     return select(func.count()).select_from(matching.limit(cap + 1).subquery())
 
 
@@ -102,7 +102,7 @@ async def window(
         if len(rows) >= limit:
             break
     if not isinstance(count, int):
-        count = min(int(getattr(rows[0], COUNTED)), COUNT_CAP + 1) if rows else await count()
+        count = min(int(getattr(rows[0], COUNTED)), state.count_cap + 1) if rows else await count()
     more = len(rows) > state.size
     rows = rows[: state.size]
     if state.before is not None:

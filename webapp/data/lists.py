@@ -219,7 +219,7 @@ class HeroList:
                 return search.sqlite_hero_count(session, self._searched(state, resolved, bound=True), filters, cap)
             return keyset.counting(select(Hero.id).where(*self.conditions(session, state, resolved, bound=True)), cap)
 
-        statement = keyset.SHAPES.statement(("count", self._shape(session, state, resolved), cap), build)
+        statement = keyset.SHAPES.statement(("count", self._shape(session, state, resolved)), build)
         counted = (await read(session, statement, self._parameters(session, state, resolved))).scalar_one()
         return min(int(counted), cap + 1)
 
