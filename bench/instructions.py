@@ -4,6 +4,7 @@ load, for comparing two versions of the app where timed runs on a shared 2-CPU m
     .venv/bin/python bench/instructions.py                      # this checkout
     .venv/bin/python bench/instructions.py --compare f9f2eaa    # this checkout against another commit
     .venv/bin/python bench/instructions.py --heroes 100000 --requests 10
+    .venv/bin/python bench/instructions.py --compare HEAD --only save,edit   # the scenarios named so
 
 For each scenario, a child process builds the app (`create_app`) on a seeded SQLite database, signs in over
 HTTP, warms up, then has callgrind count the instructions of N requests (httpx's in-process ASGI client; its own
@@ -158,11 +159,16 @@ def main() -> int:
     parser.add_argument("--heroes", type=int, default=10_000, help="heroes in the seeded database (teams: 1 per 100)")
     parser.add_argument("--requests", type=int, default=20, help="requests counted per scenario")
     parser.add_argument("--compare", metavar="REV", help="also count another commit (checked out in a worktree)")
+    parser.add_argument(
+        "--only", metavar="WORDS", help="only the scenarios whose names hold one of these (comma-separated)"
+    )
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
         tree, database, user, path, htmx, requests = sys.argv[2:8]
         asyncio.run(_child(Path(tree), database, user, path, htmx == "1", int(requests)))
         return 0
     args = parser.parse_args()
+    words = args.only.split(",") if args.only else [""]
+    scenarios = [scenario for scenario in SCENARIOS if any(word in scenario[0] for word in words)]
     if shutil.which("valgrind") is None:
         print("valgrind is not installed (apt-get install -y valgrind)", file=sys.stderr)
         return 2
@@ -183,7 +189,7 @@ def main() -> int:
             # One database for every version (seeded by this checkout's demo; the schema is the same).
             database = _seed(work, args.heroes)
             counts = {
-                label: [_count(tree, database, scenario, args.requests, work) for scenario in SCENARIOS]
+                label: [_count(tree, database, scenario, args.requests, work) for scenario in scenarios]
                 for label, tree in trees
             }
         finally:
@@ -193,7 +199,7 @@ def main() -> int:
     print(f"Instructions per request (callgrind, {args.requests} requests each, {args.heroes:,} heroes, SQLite)\n")
     print("| scenario | " + " | ".join(labels) + (" | change |" if len(labels) == 2 else " |"))
     print("|---|" + "---:|" * (len(labels) + (1 if len(labels) == 2 else 0)))
-    for index, (name, *_rest) in enumerate(SCENARIOS):
+    for index, (name, *_rest) in enumerate(scenarios):
         figures = [counts[label][index] for label in labels]
         cells = " | ".join(f"{figure / 1e6:.2f} M" for figure in figures)
         change = f" | {figures[1] / figures[0] - 1:+.1%}" if len(figures) == 2 else ""

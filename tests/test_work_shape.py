@@ -14,9 +14,12 @@ from litestar import Litestar
 from sqlalchemy import event
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from tests.markup import parse
 from tests.support import HEROES, HTMX, Client, Subject, each_resource, link
+from tests.test_records_delete import delete_from_the_row
 from tests.test_records_edit import save
 from webapp.data import keyset, writes
+from webapp.db import WRITE_OPTION
 
 # The session lookup, then an unfiltered list's page, which carries its count (the kept live count) in its rows;
 # a search counts its matches (up to the cap) before its page.
@@ -46,6 +49,25 @@ def statements(app: Litestar) -> Iterator[list[str]]:
     finally:
         for engine in engines:
             event.remove(engine, "before_cursor_execute", record)
+
+
+@contextmanager
+def write_transactions(app: Litestar) -> Iterator[list[Any]]:
+    """The write transactions begun meanwhile: a writer session's connections carry WRITE_OPTION (webapp.db)."""
+    begun: list[Any] = []
+
+    def record(connection: Any) -> None:
+        if connection.get_execution_options().get(WRITE_OPTION, False):
+            begun.append(connection)
+
+    engines = [engine.sync_engine for engine in app.state.engines]
+    for engine in engines:
+        event.listen(engine, "begin", record)
+    try:
+        yield begun
+    finally:
+        for engine in engines:
+            event.remove(engine, "begin", record)
 
 
 async def _statements_for(client: Client, app: Litestar, url: str) -> list[str]:
@@ -173,6 +195,27 @@ async def test_saves_build_their_update_once(
     assert len(built) == 1
     stored = await subject.stored(db, record.id)
     assert (stored.name, stored.version) == ("Renamed 2", 4)  # every save applied, on the version it was given
+
+
+@each_resource
+@pytest.mark.parametrize(("change", "count"), [("create", 3), ("save", 2), ("delete", 1)])
+async def test_an_inline_change_is_one_write_transaction(
+    client: Client, app: Litestar, db: AsyncSession, subject: Subject, change: str, count: int
+) -> None:
+    """The row and the list's count an htmx answer shows are read in the change's own transaction, before its
+    commit: a transaction begun after it would take (on SQLite) a second turn in the queue for the write lock."""
+    record = await subject.make(db, "Before")
+    await subject.make(db, "Other")
+    with write_transactions(app) as begun:
+        if change == "create":
+            answer = await client.post(subject.path, data=subject.valid("Created One"), headers=HTMX)
+        elif change == "save":
+            answer = await save(client, subject, record.id, {"name": "Renamed"}, htmx=True)
+        else:
+            answer = await delete_from_the_row(client, subject, record.id)
+    assert answer.status_code == 200
+    assert len(begun) == 1
+    assert parse(answer.text).by_id(subject.summary_id).text == subject.resource.count(count)
 
 
 async def test_hero_searches_build_their_statements_once_per_shape(

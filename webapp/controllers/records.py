@@ -41,6 +41,11 @@ def _trashed_message(resource: Resource, outcome: writes.Outcome) -> str:
 # Create and edit: if the database does not answer, the form comes back with the user's values (503).
 KEPT = EDITORS | {KEEPS_FORM: pages.kept_form}
 
+# An htmx answer to a change shows the record and the list's count as the change left them, read in the change's
+# own transaction before it commits. Read after the commit, they would begin a transaction of their own: on SQLite
+# one more turn in the queue for the one write lock, and on either database another round trip. A failure while
+# reading is a failure before the commit: nothing saved, and the answer says so.
+
 
 class RecordController(ResourceController):
     opt = VIEWERS
@@ -110,10 +115,11 @@ class RecordController(ResourceController):
             return await pages.form_page(request, session, resource, form, status_code=409)
         after = pages.after_save(request, resource, record.id, submitted.data)
         submitted.leads_to(after)
-        await session.commit()
         message = f"Created {resource.name} {record.name}."
         if not wants_fragment(request):
+            await session.commit()
             return redirect(after, flash=message)
+        # Read before the commit (see above RecordController), as in update and delete.
         context = {
             "resource": resource,
             "form": Form(values={}),
@@ -122,6 +128,7 @@ class RecordController(ResourceController):
             "created": await resource.lists.row(session, record.id),
             **await pages.count_line(request, session, resource),
         }
+        await session.commit()
         return render(
             request, page="records/form.html", fragment="records/_created.html", context=context, toast=message
         )
@@ -155,15 +162,16 @@ class RecordController(ResourceController):
             return await pages.form_page(request, session, resource, form, record_id=record_id, status_code=409)
         after = pages.after_save(request, resource, record_id, submitted.data)
         submitted.leads_to(after)
-        await session.commit()
         message = f"Saved {resource.name} {record.name}."
         if not wants_fragment(request):
+            await session.commit()
             return redirect(after, flash=message)
         context = {
             "resource": resource,
             "record": await resource.lists.row(session, record_id),
             **await pages.count_line(request, session, resource),
         }
+        await session.commit()
         return render(
             request, page="records/detail.html", fragment="records/_saved.html", context=context, toast=message
         )
@@ -189,13 +197,14 @@ class RecordController(ResourceController):
             return await self._changed_before_delete(request, session, record_id)
         list_path = pages.links(request).to(resource, "list")
         submitted.leads_to(list_path)
-        await session.commit()
         record = outcome.record
         message, undo = _trashed_message(resource, outcome), Undo(resource.name, record.id, record.version)
         if not wants_fragment(request):
+            await session.commit()
             return redirect(list_path, flash=message, undo=undo)
         # htmx 2 does not swap a 204: an empty 200 body removes the row; the count and toast go out of band.
         context = {"resource": resource, **await pages.count_line(request, session, resource)}
+        await session.commit()
         return render(
             request,
             page="records/list.html",
