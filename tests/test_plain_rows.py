@@ -1,12 +1,22 @@
 """Rows as named tuples (webapp.data.plain): the lists, pickers and pages read the same values, by name and by
-position, as off SQLAlchemy's rows, on both databases."""
+position, as off SQLAlchemy's rows, on both databases; and kept statements read on the driver's connection show
+the same pages as through SQLAlchemy."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from litestar import Litestar
+from sqlalchemy import event
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from tests.support import make_hero, make_team
+from tests.support import HEROES, TEAMS, Client, link, make_hero, make_team
+from tests.test_work_shape import statements
+from webapp.data import plain
 from webapp.data.plain import plain_row, plain_rows
 from webapp.models import Hero, Team
 
@@ -33,3 +43,88 @@ async def test_one_row_or_none(db: AsyncSession) -> None:
     assert plain_row(await db.exec(select(Hero.id, Hero.name).where(Hero.id == hero.id))).name == "Ant"
     assert plain_row(await db.exec(select(Hero.id, Hero.name).where(Hero.id == -1))) is None
     assert plain_rows(await db.exec(select(Hero.id, Hero.name).where(Hero.id == -1))) == []
+
+
+# --- kept statements, read on the driver's connection ---------------------------------------------------------
+
+# Pages whose statements are kept ones (webapp.data.plain.kept): lists of every shape, their next pages, counts,
+# searches, a select's choices, and the session lookup on every one.
+KEPT_PAGES = [
+    "/heroes",
+    "/heroes?size=25&sort=-age",
+    "/heroes?team=Team+01&min_age=20",
+    "/heroes?q=Item+0",
+    "/heroes?q=ite&sort=team",
+    "/teams?sort=headquarters",
+    "/teams?has_heroes=no",
+]
+
+
+def _steady(page: str) -> str:
+    """A page without what differs on every render (one-time form ids, the CSRF token)."""
+    return re.sub(r'("_once": "|name="_once" value="|X-CSRF-Token": ")[^"]*"', r"\1", page)
+
+
+async def _pages(client: Client) -> list[str]:
+    shown = [(await client.get(url)).text for url in KEPT_PAGES]
+    following = link(shown[0], "next")
+    assert following is not None
+    shown.append((await client.get(following)).text)
+    shown.append((await client.get(HEROES.url(1, "/edit"))).text)
+    return [_steady(page) for page in shown]
+
+
+async def test_kept_statements_read_on_the_driver_show_what_sqlalchemy_reads(
+    client: Client, db: AsyncSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same pages, byte for byte, whether the kept statements run on the driver's connection or through
+    SQLAlchemy: the same rows, columns, types (the session's times) and order."""
+    teams = await TEAMS.make_many(db, 3, prefix="Team")
+    for number, hero in enumerate(await HEROES.make_many(db, 60)):
+        hero.age, hero.team_id = (None if number % 7 == 0 else 18 + number, teams[number % 3].id)
+    await db.commit()
+    on_driver = await _pages(client)
+    assert "60 heroes" in on_driver[0]
+    declined: list[object] = []
+
+    async def through_sqlalchemy(_connection: object, statement: object, _parameters: object) -> None:
+        declined.append(statement)  # None: SQLAlchemy runs it, as it does a statement within a transaction
+
+    monkeypatch.setattr(plain, "_on_driver", through_sqlalchemy)
+    assert await _pages(client) == on_driver
+    assert declined
+
+
+@contextmanager
+def _executed(app: Litestar) -> Iterator[list[object]]:
+    """The statements SQLAlchemy's execution layer runs meanwhile (its before_execute event)."""
+    seen: list[object] = []
+
+    def record(_connection: object, statement: object, *_args: object) -> None:
+        seen.append(statement)
+
+    engines = [engine.sync_engine for engine in app.state.engines]
+    for engine in engines:
+        event.listen(engine, "before_execute", record)
+    try:
+        yield seen
+    finally:
+        for engine in engines:
+            event.remove(engine, "before_execute", record)
+
+
+async def test_a_list_page_reads_without_sqlalchemys_execution_layer(
+    client: Client, app: Litestar, db: AsyncSession
+) -> None:
+    """A list page's statements (the session lookup, the page with its count) skip SQLAlchemy's execution: its
+    execute events never fire for them, while the engine's cursor listeners (the request log's database time)
+    still hear both."""
+    await HEROES.make_many(db, 3)
+    await TEAMS.make(db)  # the team filter's choices, read by the first page and kept (reads.Choices)
+    await client.get("/heroes")  # warm: each kept statement compiled once
+    with statements(app) as heard, _executed(app) as executed:
+        response = await client.get("/heroes")
+    assert response.status_code == 200
+    assert "3 heroes" in response.text
+    assert len(heard) == 2
+    assert executed == []

@@ -18,7 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from webapp import usernames
 from webapp.data.ids import valid_id
-from webapp.data.plain import read
+from webapp.data.plain import kept, rows
 from webapp.data.reads import choices_changed
 from webapp.models import AppSecret, RecoveryCode, Role, RolePolicy, SetupToken, Theme, User, UserSession
 
@@ -152,7 +152,7 @@ class FoundSession(NamedTuple):
 
 
 # Built once, with the session id as its one parameter: it runs on every request.
-_FIND_SESSION = (
+_FIND_SESSION = kept(
     select(  # type: ignore[call-overload]
         col(UserSession.id),
         UserSession.csrf_token,
@@ -174,8 +174,8 @@ _FIND_SESSION = (
 
 async def find_session(session: AsyncSession, *, token: str) -> FoundSession | None:
     """The session a cookie's token names, by its primary key."""
-    row = (await read(session, _FIND_SESSION, {"session_id": digest(token)})).first()
-    return FoundSession._make(row) if row else None
+    found = await rows(session, _FIND_SESSION, {"session_id": digest(token)})
+    return FoundSession._make(found[0]) if found else None
 
 
 async def set_theme(session: AsyncSession, *, user_id: int, theme: Theme) -> None:

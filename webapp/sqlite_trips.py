@@ -198,6 +198,12 @@ class _TripCursor:
         self._rows = []
 
 
+async def fetch(connection: aiosqlite.Connection, sql: str, parameters: Sequence[Any]) -> list[Any]:
+    """A read's rows in one trip to the connection's thread, without SQLAlchemy (webapp.data.plain.rows)."""
+    outcome = await _TripCursor(connection)._trip(_execute, sql, parameters)
+    return outcome[1]
+
+
 class _Cursor(AsyncAdapt_aiosqlite_cursor):
     __slots__ = ()
     # close() is plain (nothing to send to the thread: the trip closed the real cursor already).

@@ -1,6 +1,6 @@
 -- The inline-edit save cycle, as htmx does it: GET /heroes/{id}/edit (the row form), then POST /heroes/{id} with
--- the form's values, the age changed (a save that changes nothing writes nothing), and the version the form
--- carried.
+-- the form's values, the age changed (a save that changes nothing writes nothing), the version the form carried
+-- and its one-time id.
 --   wrk ... -s save.lua URL -- cookie=session=TOKEN csrf=TOKEN hero=ID [hero=ID ...]
 --
 -- wrk does not say which connection or request an answer belongs to, so everything is read from the body: a
@@ -57,6 +57,8 @@ local function save_of(id, body)
     "age=" .. age,
     "version=" .. version,
   }
+  local once = field(body, "_once")  -- the form's one-time id, sent as a browser sends it (webapp.submissions)
+  if once then table.insert(parts, "_once=" .. common.urlencode(once)) end
   local team = field(body, "team")  -- past TEAM_SELECT_LIMIT teams the form holds a team's name
   if team then
     table.insert(parts, "team=" .. common.urlencode(team))

@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement, Integer, Select, and_, bindparam, func, no
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from webapp.data.plain import PlainRow, plain_rows, read
+from webapp.data.plain import PlainRow, kept, read, rows
 from webapp.listing import Cursor, ListState
 
 
@@ -93,25 +93,25 @@ async def window(
     values = dict(parameters or {})
     if cursor is not None:
         values |= {CURSOR_VALUE: cursor.value, CURSOR_ID: cursor.id}
-    rows: list[PlainRow] = []
+    found: list[PlainRow] = []
     for part in order:
         if start is not None and part != start and order.index(part) < order.index(start):
             continue
         statement = parts((part, forward, cursor is not None and part == start))
-        rows += plain_rows(await read(session, statement, values | {PAGE_LIMIT: limit - len(rows)}))
-        if len(rows) >= limit:
+        found += await rows(session, statement, values | {PAGE_LIMIT: limit - len(found)})
+        if len(found) >= limit:
             break
     if not isinstance(count, int):
-        count = min(int(getattr(rows[0], COUNTED)), state.count_cap + 1) if rows else await count()
-    more = len(rows) > state.size
-    rows = rows[: state.size]
+        count = min(int(getattr(found[0], COUNTED)), state.count_cap + 1) if found else await count()
+    more = len(found) > state.size
+    shown = found[: state.size]
     if state.before is not None:
-        rows.reverse()
+        shown.reverse()
     # Past the end (rows deleted meanwhile, or an old link) there is nothing to link from: First page is offered.
-    first, last = (_cursor_of(rows[0], state), _cursor_of(rows[-1], state)) if rows else (None, None)
+    first, last = (_cursor_of(shown[0], state), _cursor_of(shown[-1], state)) if shown else (None, None)
     going_back = state.before is not None
     return Window(
-        items=rows,
+        items=shown,
         next=last if (more or going_back) else None,
         previous=first if ((more and going_back) or state.after is not None) else None,
         count=count,
@@ -141,7 +141,7 @@ class Shapes:
     def parts(self, shape: Hashable, build: Callable[[], tuple[Select[Any], SortKey]]) -> Parts:
         """The seek statements of a list of this shape (`build` gives its statement and sort)."""
         statement, sort = self.statement(("list", shape), build)
-        return lambda part: self.statement(("part", shape, part), lambda: seek_statement(statement, sort, part))
+        return lambda part: self.statement(("part", shape, part), lambda: kept(seek_statement(statement, sort, part)))
 
 
 SHAPES = Shapes()

@@ -15,7 +15,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from webapp.data import keyset, search
 from webapp.data.ids import valid_id
-from webapp.data.plain import PlainRow, plain_row, read
+from webapp.data.plain import PlainRow, kept, plain_row, read, rows
 from webapp.data.search import dialect, live_hero, live_team
 from webapp.listing import COUNT_CAP, ListState
 from webapp.models import Hero, LiveCount, Team
@@ -66,7 +66,7 @@ class ListQuery(Protocol):
 @cache
 def _live_count_statement(table: str) -> SelectOfScalar[int]:
     # Built once per table: a statement that never changes needs no building, and its cache key is kept on it.
-    return select(func.coalesce(func.sum(LiveCount.live), 0)).where(LiveCount.record_type == table)
+    return kept(select(func.coalesce(func.sum(LiveCount.live), 0)).where(LiveCount.record_type == table))
 
 
 def _given(name: str, value: Any, bound: bool) -> Any:
@@ -78,7 +78,7 @@ def _given(name: str, value: Any, bound: bool) -> Any:
 async def live_count(session: AsyncSession, table: str) -> int:
     """How many live rows `table` holds: the sum of the few rows the triggers keep (models.LiveCount), where an
     unfiltered list's count would otherwise read ten thousand index entries on every request."""
-    return int((await read(session, _live_count_statement(table))).scalar_one())
+    return int((await rows(session, _live_count_statement(table)))[0][0])
 
 
 def _carried_count(model: Any, state: ListState) -> tuple[Any, ...]:
@@ -219,8 +219,8 @@ class HeroList:
                 return search.sqlite_hero_count(session, self._searched(state, resolved, bound=True), filters, cap)
             return keyset.counting(select(Hero.id).where(*self.conditions(session, state, resolved, bound=True)), cap)
 
-        statement = keyset.SHAPES.statement(("count", self._shape(session, state, resolved)), build)
-        counted = (await read(session, statement, self._parameters(session, state, resolved))).scalar_one()
+        statement = keyset.SHAPES.statement(("count", self._shape(session, state, resolved)), lambda: kept(build()))
+        counted = (await rows(session, statement, self._parameters(session, state, resolved)))[0][0]
         return min(int(counted), cap + 1)
 
     @staticmethod

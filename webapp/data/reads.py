@@ -18,7 +18,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from webapp.data.ids import valid_id
-from webapp.data.plain import PlainRow, plain_rows, read
+from webapp.data.plain import PlainRow, kept, rows
 from webapp.data.search import contains, starts_with
 from webapp.models import CHANGE_COUNTED, AuditEntry, ChangeCount, User
 from webapp.resource import Resource
@@ -80,7 +80,7 @@ def _choices_statement(resource: Resource, limit: int) -> Any:
     # Built once: the same statement on every list and form page (its cache key is kept on it).
     model = resource.model
     statement = select(model.id, model.name, choices_changed().label(CHOICES_CHANGED))
-    return statement.where(live(resource)).order_by(col(model.name), col(model.id)).limit(limit)
+    return kept(statement.where(live(resource)).order_by(col(model.name), col(model.id)).limit(limit))
 
 
 class Choices:
@@ -99,15 +99,15 @@ class Choices:
         """`limit` choices at most. `changed`: the change count this request read, or None to read them in any
         case (a request that writes may have changed them since)."""
         key = (resource.name, limit)
-        kept = self._kept.get(key)
-        if changed is not None and kept and getattr(kept[0], CHOICES_CHANGED) == changed:
-            return kept
-        rows = plain_rows(await read(session, _choices_statement(resource, limit)))
+        held = self._kept.get(key)
+        if changed is not None and held and getattr(held[0], CHOICES_CHANGED) == changed:
+            return held
+        found = await rows(session, _choices_statement(resource, limit))
         # Kept with the count read in their own statement. Not from a request that may write: what it read may be
         # its own change, not committed (yet, or ever). Nor for a table whose changes go uncounted.
-        if rows and changed is not None and resource.model.__tablename__ in CHANGE_COUNTED:
-            self._kept[key] = rows
-        return rows
+        if found and changed is not None and resource.model.__tablename__ in CHANGE_COUNTED:
+            self._kept[key] = found
+        return found
 
 
 OPTIONS_SHOWN = 20
