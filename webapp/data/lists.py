@@ -238,9 +238,9 @@ class HeroList:
         count = await _count_or_later(self, session, state, resolved)
         # A search's count decides how its page is found.
         many = bool(state.q) and isinstance(count, int) and count > search.SEARCH_FEW
-        columns = (*self.columns(), *_carried_count(Hero, state))
 
         def build() -> tuple[Select[Any], keyset.SortKey]:
+            columns = (*self.columns(), *_carried_count(Hero, state))
             conditions = self.conditions(session, state, resolved, ordered=True, many=many, bound=True)
             # A live hero's team is always live (the trash detaches heroes), so the join may use the live-names
             # index.
@@ -312,9 +312,9 @@ class TeamList:
 
     async def page(self, session: AsyncSession, state: ListState, resolved: Resolved) -> keyset.Window:
         count = await _count_or_later(self, session, state, resolved)
-        columns = (*self.columns(), *_carried_count(Team, state))
 
         def build() -> tuple[Select[Any], keyset.SortKey]:
+            columns = (*self.columns(), *_carried_count(Team, state))
             return select(*columns).where(*self.conditions(session, state, resolved)), self._sort(state)
 
         parts: keyset.Parts
