@@ -16,7 +16,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from webapp import health, logs, outages, templating
-from webapp.auth import OPEN, VIEWERS, SessionMiddleware, authorize, csrf_token, prepare_security, signed_in_user
+from webapp.auth import OPEN, VIEWERS, SessionMiddleware, csrf_token, prepare_security, signed_in_user
 from webapp.config import Settings
 from webapp.controllers.account import (
     AccountController,
@@ -35,7 +35,7 @@ from webapp.controllers.users import UserController
 from webapp.data import reads
 from webapp.db import make_lifespan, provide_session
 from webapp.errors import exception_handlers
-from webapp.guards import canonical_ids, readable_form
+from webapp.guards import every_route
 from webapp.limits import MAX_FORM_FIELDS, LimitsMiddleware
 from webapp.links import Links
 from webapp.listing import COUNT_CAP
@@ -124,7 +124,7 @@ def create_app(settings: Settings) -> Litestar:
             ),
         ],
         dependencies={"session": Provide(provide_session), "submitted": Provide(provide_submitted)},
-        guards=[authorize, canonical_ids, readable_form],
+        guards=[every_route],
         template_config=TemplateConfig(instance=_template_engine(settings)),
         lifespan=[make_lifespan(settings), _long_lived_frozen],
         on_startup=[prepare_security],

@@ -1,4 +1,4 @@
-"""Guards every route passes besides the access rule (webapp.auth.authorize): canonical ids and a readable form."""
+"""The guards every route passes: the access rule (webapp.auth.authorize), canonical ids and a readable form."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import NotFoundException
 from litestar.handlers import BaseRouteHandler
 
-from webapp.auth import submitted_form
+from webapp.auth import authorize, submitted_form
 from webapp.middleware import SAFE_METHODS
 
 
@@ -29,3 +29,11 @@ async def readable_form(connection: ASGIConnection[Any, Any, Any, Any], handler:
     (Its size and field count were already checked as the body arrived: webapp.limits.)"""
     if isinstance(connection, Request) and connection.method not in SAFE_METHODS:
         await submitted_form(connection)
+
+
+async def every_route(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    """The three in order, as the app's one guard: Litestar copies the route handler for each guard it calls, and
+    three copies were about 2% of a list page."""
+    await authorize(connection, handler)
+    await canonical_ids(connection, handler)
+    await readable_form(connection, handler)
