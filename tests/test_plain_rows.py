@@ -11,14 +11,18 @@ from contextlib import contextmanager
 import pytest
 from litestar import Litestar
 from sqlalchemy import event
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.support import HEROES, TEAMS, Client, link, make_hero, make_team
 from tests.test_work_shape import statements
-from webapp.data import plain
+from webapp import accounts, outages, registry
+from webapp.data import lists, plain, reads
 from webapp.data.plain import plain_row, plain_rows
-from webapp.models import Hero, Team
+from webapp.db import session_factories
+from webapp.models import Hero, Team, UserSession
 
 
 async def test_rows_keep_their_columns_names_order_and_nulls(db: AsyncSession) -> None:
@@ -75,7 +79,7 @@ async def _pages(client: Client) -> list[str]:
 
 
 async def test_kept_statements_read_on_the_driver_show_what_sqlalchemy_reads(
-    client: Client, db: AsyncSession, monkeypatch: pytest.MonkeyPatch
+    client: Client, app: Litestar, db: AsyncSession, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The same pages, byte for byte, whether the kept statements run on the driver's connection or through
     SQLAlchemy: the same rows, columns, types (the session's times) and order."""
@@ -91,6 +95,7 @@ async def test_kept_statements_read_on_the_driver_show_what_sqlalchemy_reads(
         declined.append(statement)  # None: SQLAlchemy runs it, as it does a statement within a transaction
 
     monkeypatch.setattr(plain, "_on_driver", through_sqlalchemy)
+    app.state.choices = reads.Choices()  # read again, not the choices the first pass kept
     assert await _pages(client) == on_driver
     assert declined
 
@@ -128,3 +133,78 @@ async def test_a_list_page_reads_without_sqlalchemys_execution_layer(
     assert "3 heroes" in response.text
     assert len(heard) == 2
     assert executed == []
+
+
+def reading(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Reader sessions as the app's (webapp.db), on the test's engine."""
+    reader, _writer = session_factories(engine)
+    return reader
+
+
+async def test_kept_statements_give_sqlalchemys_values_and_types(
+    client: Client, engine: AsyncEngine, db: AsyncSession
+) -> None:
+    """Row by row, value by value and type by type (a session's times, a user's flag), what the driver gives for
+    each kind of kept statement is what SQLAlchemy gives for it."""
+    team = await make_team(db, "Avengers")
+    await make_hero(db, "Ant", team=team, age=30)
+    session_id = (await db.exec(select(UserSession.id))).first()
+    assert session_id is not None  # the client's, signed in
+    kept_statements = [
+        (accounts._FIND_SESSION, {"session_id": session_id}),
+        (lists._live_count_statement("hero"), None),
+        (reads._choices_statement(registry.BY_NAME["hero"].targets["team_id"], 100), None),
+    ]
+    async with reading(engine)() as session:
+        for statement, parameters in kept_statements:
+            on_driver = await plain.rows(session, statement, parameters)
+            through_sqlalchemy = plain_rows(await plain.read(session, statement, parameters))
+            assert on_driver
+            assert on_driver[0]._fields == through_sqlalchemy[0]._fields
+            assert [[(value, type(value)) for value in row] for row in on_driver] == [
+                [(value, type(value)) for value in row] for row in through_sqlalchemy
+            ]
+
+
+async def test_a_kept_statement_without_its_parameters_is_refused(engine: AsyncEngine) -> None:
+    """SQLAlchemy refuses a statement run without a value for one of its parameters; so does the driver's path,
+    rather than reading with NULL in its place."""
+    async with reading(engine)() as session:
+        with pytest.raises(ValueError, match="session_id"):
+            await plain.rows(session, accounts._FIND_SESSION, {})
+
+
+async def test_a_lost_connection_on_the_driver_is_sqlalchemys_error_and_is_not_used_again(engine: AsyncEngine) -> None:
+    """The driver's error comes out as SQLAlchemy's (what webapp.outages answers with a 503), and the connection
+    is invalidated, so the pool does not hand it out again."""
+    async with reading(engine)() as session:
+        connection = await session.connection()
+        raw = await connection.get_raw_connection()
+        await raw.driver_connection.close()  # the database's end of the line goes away
+        with pytest.raises(DBAPIError) as raised:
+            await plain.rows(session, lists._live_count_statement("hero"))
+        assert raised.value.connection_invalidated
+        assert outages.cause(raised.value) is not None
+    async with reading(engine)() as session:
+        assert (await plain.rows(session, lists._live_count_statement("hero")))[0][0] >= 0
+
+
+async def test_a_writers_kept_reads_belong_to_its_transaction(engine: AsyncEngine) -> None:
+    """A write session's reads run in its transaction: a kept statement run first in one goes through SQLAlchemy
+    (which on PostgreSQL begins the transaction with it), not on the driver beside it."""
+    _reader, writer = session_factories(engine)
+    executed: list[object] = []
+
+    def record(_connection: object, statement: object, *_args: object) -> None:
+        executed.append(statement)
+
+    event.listen(engine.sync_engine, "before_execute", record)
+    try:
+        async with writer() as session:
+            await plain.rows(session, lists._live_count_statement("hero"))
+            driver = (await (await session.connection()).get_raw_connection()).driver_connection
+            in_transaction = driver.in_transaction if engine.dialect.name == "sqlite" else driver.is_in_transaction()
+    finally:
+        event.remove(engine.sync_engine, "before_execute", record)
+    assert len(executed) == 1
+    assert in_transaction

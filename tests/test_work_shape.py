@@ -216,6 +216,12 @@ async def test_an_inline_change_is_one_write_transaction(
     assert answer.status_code == 200
     assert len(begun) == 1
     assert parse(answer.text).by_id(subject.summary_id).text == subject.resource.count(count)
+    # Committed, not only shown: another connection finds the change.
+    live = {record.name for record in await subject.all(db) if record.deleted_at is None}
+    assert (
+        live
+        == {"create": {"Before", "Other", "Created One"}, "save": {"Renamed", "Other"}, "delete": {"Other"}}[change]
+    )
 
 
 async def test_hero_searches_build_their_statements_once_per_shape(

@@ -9,8 +9,8 @@ lookup, the live counts, a select's choices) go further: `rows` compiles each on
 the driver's own connection (aiosqlite in one trip, or asyncpg), as the benchmark's floor does (bench/floor_app.py).
 SQLAlchemy's execution layer (its compiled cache lookup, execution context, events and result objects) was about
 half of a list page statement's time over the driver's own (0.86 against 0.39 ms for 50 heroes, 2026-12-07). Only
-where the statement would run in autocommit anyway: on a connection with no transaction open (a reader's), so no
-unsaved or uncommitted change of the session can be missed. Elsewhere, and for statements built per request,
+where the statement would run in autocommit anyway, on a reader's connection (no transaction), so no unsaved or
+uncommitted change of the session can be missed. Elsewhere, and for statements built per request,
 SQLAlchemy runs them as before."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from types import SimpleNamespace
-from typing import Any, TypeAlias, TypeVar, cast
+from typing import Any, NoReturn, TypeAlias, TypeVar, cast
 
 from sqlalchemy import Dialect, Executable
 from sqlalchemy.engine import Result
@@ -73,12 +73,16 @@ class _Compiled:
 
     sql: str
     names: tuple[str, ...]  # the parameters' names, in the order the SQL takes them
+    required: frozenset[str]  # those with no value of their own: each run must give them
     values: Mapping[str, Any]  # the values given when it was built (a literal's, say)
     binders: Mapping[str, Callable[[Any], Any]]  # what turns a value into the driver's, where one is needed
     make: Callable[[Sequence[Any]], PlainRow]
     processors: tuple[Callable[[Any], Any] | None, ...] | None  # what turns a column's value into Python's
 
     def arguments(self, parameters: Mapping[str, Any] | None) -> tuple[Any, ...]:
+        if self.required and not self.required <= (parameters or {}).keys():
+            missing = sorted(self.required - (parameters or {}).keys())
+            raise ValueError(f"a kept statement run without its parameters {missing}")
         given = self.values if not parameters else {**self.values, **parameters}
         binders = self.binders
         return tuple(binders[name](given[name]) if name in binders else given[name] for name in self.names)
@@ -106,7 +110,8 @@ def _compiled(statement: Executable, dialect: Dialect) -> _Compiled | None:
 
 
 def _compile(statement: Executable, dialect: Dialect) -> _Compiled | None:
-    """None for what only SQLAlchemy can run: a statement whose parameters it expands when it runs (IN lists)."""
+    """None for what only SQLAlchemy can run: a statement whose parameters it expands when it runs (IN lists), or
+    a column whose conversion depends on the type the database reports (asyncpg's numbers)."""
     compiled: Any = cast(Any, statement).compile(dialect=dialect)
     if not compiled.positional or compiled.post_compile_params or compiled.literal_execute_params:
         return None
@@ -117,10 +122,15 @@ def _compile(statement: Executable, dialect: Dialect) -> _Compiled | None:
         if binder is not None:
             binders[name] = binder
     columns = compiled._result_columns  # (key, name, objects, type) for each column, in order
-    processors = tuple(column[3].dialect_impl(dialect).result_processor(dialect, None) for column in columns)
+    try:
+        processors = tuple(column[3].dialect_impl(dialect).result_processor(dialect, None) for column in columns)
+    except TypeError:  # it needs the type code the database gives with each result
+        return None
+    names = tuple(compiled.positiontup)
     return _Compiled(
         sql=compiled.string,
-        names=tuple(compiled.positiontup),
+        names=names,
+        required=frozenset(name for name in names if binds[name].required),
         values=compiled.params,
         binders=binders,
         make=_row_type(tuple(column[0] for column in columns))._make,
@@ -146,24 +156,38 @@ async def _on_driver(
 ) -> list[PlainRow] | None:
     """The rows, or None where SQLAlchemy must run the statement (see the module's docstring)."""
     sync = connection.sync_connection
-    if sync is None or sync.invalidated:
-        return None
-    driver: Any = sync.connection.driver_connection
     dialect = connection.dialect
     sqlite = dialect.driver == "aiosqlite"
-    if not (sqlite or dialect.driver == "asyncpg"):
+    if sync is None or sync.invalidated or not (sqlite or dialect.driver == "asyncpg"):
         return None
-    if (driver._conn.in_transaction if sqlite else driver.is_in_transaction()) or (
-        compiled := _compiled(statement, dialect)
-    ) is None:
+    if (compiled := _compiled(statement, dialect)) is None:
         return None
-    arguments = compiled.arguments(parameters)
+    sql, arguments = compiled.sql, compiled.arguments(parameters)
+    adapted: Any = sync.connection.dbapi_connection
     # The engine's listeners hear of it as of any statement (the request log's database time, webapp.logs), with
     # an object of their own for what they keep about it.
     dispatch, context = sync.dispatch, SimpleNamespace()
-    dispatch.before_cursor_execute(sync, None, compiled.sql, arguments, context, False)
-    found = await (
-        sqlite_trips.fetch(driver, compiled.sql, arguments) if sqlite else driver.fetch(compiled.sql, *arguments)
-    )
-    dispatch.after_cursor_execute(sync, None, compiled.sql, arguments, context, False)
+    try:
+        driver = adapted.driver_connection
+        # A reader's connection only (webapp.db.READ_OPTION). On SQLite a writer's has begun its transaction by
+        # now; on PostgreSQL it has none until its first statement, and what it reads belongs in it: only a
+        # reader's is in autocommit.
+        if driver.in_transaction if sqlite else not adapted.autocommit:
+            return None
+        dispatch.before_cursor_execute(sync, None, sql, arguments, context, False)
+        found = await (sqlite_trips.fetch(driver, sql, arguments) if sqlite else driver.fetch(sql, *arguments))
+    except Exception as error:
+        _raise_as_sqlalchemy_would(sync, adapted, error, sql, arguments)
+    dispatch.after_cursor_execute(sync, None, sql, arguments, context, False)
     return compiled.made(found)
+
+
+def _raise_as_sqlalchemy_would(sync: Any, adapted: Any, error: Exception, sql: str, arguments: Any) -> NoReturn:
+    """`error` as SQLAlchemy raises it from a statement it runs: the driver's error made its DBAPI error (the
+    adapter's own translation), then wrapped, with the connection invalidated if it says the database is gone, so
+    the pool does not hand that connection out again and the outage is answered as any other (webapp.outages)."""
+    try:
+        adapted._handle_exception(error)  # raises the DBAPI error for it
+    except Exception as dbapi_error:
+        sync._handle_dbapi_exception(dbapi_error, sql, arguments, None, None)
+    raise error  # not reached: both above raise
