@@ -5,19 +5,18 @@ the same pages as through SQLAlchemy."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
 import pytest
 from litestar import Litestar
-from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.support import HEROES, TEAMS, Client, link, make_hero, make_team
-from tests.test_work_shape import statements
+from tests.test_work_shape import listening, statements
 from webapp import accounts, outages, registry
 from webapp.data import lists, plain, reads
 from webapp.data.plain import plain_row, plain_rows
@@ -101,21 +100,15 @@ async def test_kept_statements_read_on_the_driver_show_what_sqlalchemy_reads(
 
 
 @contextmanager
-def _executed(app: Litestar) -> Iterator[list[object]]:
+def _executed(engines: Iterable[AsyncEngine]) -> Iterator[list[object]]:
     """The statements SQLAlchemy's execution layer runs meanwhile (its before_execute event)."""
     seen: list[object] = []
 
     def record(_connection: object, statement: object, *_args: object) -> None:
         seen.append(statement)
 
-    engines = [engine.sync_engine for engine in app.state.engines]
-    for engine in engines:
-        event.listen(engine, "before_execute", record)
-    try:
+    with listening(engines, "before_execute", record):
         yield seen
-    finally:
-        for engine in engines:
-            event.remove(engine, "before_execute", record)
 
 
 async def test_a_list_page_reads_without_sqlalchemys_execution_layer(
@@ -127,7 +120,7 @@ async def test_a_list_page_reads_without_sqlalchemys_execution_layer(
     await HEROES.make_many(db, 3)
     await TEAMS.make(db)  # the team filter's choices, read by the first page and kept (reads.Choices)
     await client.get("/heroes")  # warm: each kept statement compiled once
-    with statements(app) as heard, _executed(app) as executed:
+    with statements(app) as heard, _executed(app.state.engines) as executed:
         response = await client.get("/heroes")
     assert response.status_code == 200
     assert "3 heroes" in response.text
@@ -193,18 +186,10 @@ async def test_a_writers_kept_reads_belong_to_its_transaction(engine: AsyncEngin
     """A write session's reads run in its transaction: a kept statement run first in one goes through SQLAlchemy
     (which on PostgreSQL begins the transaction with it), not on the driver beside it."""
     _reader, writer = session_factories(engine)
-    executed: list[object] = []
-
-    def record(_connection: object, statement: object, *_args: object) -> None:
-        executed.append(statement)
-
-    event.listen(engine.sync_engine, "before_execute", record)
-    try:
+    with _executed([engine]) as executed:
         async with writer() as session:
             await plain.rows(session, lists._live_count_statement("hero"))
             driver = (await (await session.connection()).get_raw_connection()).driver_connection
             in_transaction = driver.in_transaction if engine.dialect.name == "sqlite" else driver.is_in_transaction()
-    finally:
-        event.remove(engine.sync_engine, "before_execute", record)
     assert len(executed) == 1
     assert in_transaction

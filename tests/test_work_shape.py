@@ -5,13 +5,14 @@ once per page (no import or include per row)."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import pytest
 from litestar import Litestar
 from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.markup import parse
@@ -34,21 +35,28 @@ def _expected(subject: Subject, base: int) -> int:
 
 
 @contextmanager
+def listening(engines: Iterable[AsyncEngine], name: str, record: Callable[..., None]) -> Iterator[None]:
+    """`record` hears the engines' `name` event meanwhile."""
+    syncs = [engine.sync_engine for engine in engines]
+    for engine in syncs:
+        event.listen(engine, name, record)
+    try:
+        yield
+    finally:
+        for engine in syncs:
+            event.remove(engine, name, record)
+
+
+@contextmanager
 def statements(app: Litestar) -> Iterator[list[str]]:
-    """The SQL statements the app's engines run meanwhile."""
+    """The SQL statements the app's engines run meanwhile (SQLite's writer has an engine of its own)."""
     seen: list[str] = []
 
     def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         seen.append(statement)
 
-    engines = [engine.sync_engine for engine in app.state.engines]  # SQLite's writer has an engine of its own
-    for engine in engines:
-        event.listen(engine, "before_cursor_execute", record)
-    try:
+    with listening(app.state.engines, "before_cursor_execute", record):
         yield seen
-    finally:
-        for engine in engines:
-            event.remove(engine, "before_cursor_execute", record)
 
 
 @contextmanager
@@ -60,14 +68,8 @@ def write_transactions(app: Litestar) -> Iterator[list[Any]]:
         if connection.get_execution_options().get(WRITE_OPTION, False):
             begun.append(connection)
 
-    engines = [engine.sync_engine for engine in app.state.engines]
-    for engine in engines:
-        event.listen(engine, "begin", record)
-    try:
+    with listening(app.state.engines, "begin", record):
         yield begun
-    finally:
-        for engine in engines:
-            event.remove(engine, "begin", record)
 
 
 async def _statements_for(client: Client, app: Litestar, url: str) -> list[str]:

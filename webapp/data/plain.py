@@ -58,7 +58,7 @@ def plain_row(result: Result[Any]) -> PlainRow | None:
 async def read(session: AsyncSession, statement: Executable, parameters: dict[str, Any] | None = None) -> Result[Any]:
     """`statement`'s result, run on the session's connection: a statement of plain columns needs none of the ORM's
     execution layer (no entities to load; about 5% of a list page). Nothing is flushed first, so it is for reads
-    that follow no unsaved change: the list pages, the session check, the pickers."""
+    that follow no unsaved change: the list pages, their counts and lookups."""
     return await (await session.connection()).execute(statement, parameters)
 
 
@@ -141,8 +141,8 @@ def _compile(statement: Executable, dialect: Dialect) -> _Compiled | None:
 async def rows(
     session: AsyncSession, statement: Executable, parameters: dict[str, Any] | None = None
 ) -> list[PlainRow]:
-    """Every row of `statement` as named tuples: on the driver's connection for a kept statement outside a
-    transaction, else as `read` runs it."""
+    """Every row of `statement` as named tuples: on the driver's connection for a kept statement on a reader's
+    connection, else as `read` runs it (with the same contract: nothing is flushed first)."""
     connection = await session.connection()
     if statement.get_execution_options().get(KEPT):
         found = await _on_driver(connection, statement, parameters)
