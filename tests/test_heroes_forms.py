@@ -64,6 +64,23 @@ async def test_new_hero_form_offers_no_team_and_every_live_team(client: Client, 
     assert options == {"No team": "", "Z-Force": str(team.id)}
 
 
+async def test_each_edit_form_selects_its_own_heros_team(client: Client, db: AsyncSession) -> None:
+    # The teams are offered to one form after another, their options written once: each form selects its own
+    # hero's team, and none for a hero without one.
+    first, second = await make_team(db, name="Avengers"), await make_team(db, name='Z & "Force"')
+    heroes = [
+        await make_hero(db, name="Deadpond", team=first),
+        await make_hero(db, name="Rusty", team=second),
+        await make_hero(db, name="Loner"),
+    ]
+    for hero, expected in [*zip(heroes, [first, second, None], strict=True), (heroes[0], first)]:
+        for headers, form_id in ((None, "hero-form"), (HTMX, f"hero-{hero.id}-form")):
+            page = parse((await client.get(f"/heroes/{hero.id}/edit", headers=headers)).text)
+            select = page.by_id(form_id).find("select") if headers is None else page.find("select")
+            picked = [(o.attrs["value"], o.text) for o in select.find_all("option") if "selected" in o.attrs]
+            assert picked == ([(str(expected.id), expected.name)] if expected else []), (hero.name, form_id)
+
+
 async def test_create_hero_blank_age_and_team_are_stored_as_null(client: Client, db: AsyncSession) -> None:
     await client.post("/heroes", data=VALID | {"age": "", "team_id": ""}, follow_redirects=False)
     [hero] = await all_heroes(db)

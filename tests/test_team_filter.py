@@ -50,6 +50,40 @@ async def test_the_select_shows_the_filter_the_address_holds(client: Client, db:
     assert form_fields(response.text, "hero-search")["team"] == "No team"
 
 
+def chosen(html: str) -> list[tuple[str, str]]:
+    """The team filter's options marked selected: (value, text)."""
+    field = parse(html).by_id("hero-team-filter")
+    return [(option.attrs["value"], option.text) for option in field.find_all("option") if "selected" in option.attrs]
+
+
+async def test_each_page_selects_only_its_own_filter_from_the_teams_it_is_offered(
+    client: Client, db: AsyncSession
+) -> None:
+    # A worker offers the same teams to one page after another, their options written once: each page still
+    # selects only the team its own address names, spelt as typed and escaped.
+    odd = 'A & B <"x">'
+    await make_team(db, name=odd)
+    await make_team(db, name="Preventers")
+    for query, expected in [
+        ({"team": odd}, [(odd, odd)]),
+        ({"team": "Preventers"}, [("Preventers", "Preventers")]),
+        ({}, []),
+        ({"team": "No team"}, [("No team", "No team")]),
+        ({"team": "Unknown <b>"}, [("Unknown <b>", "Unknown <b>")]),
+        ({"team": odd}, [(odd, odd)]),
+    ]:
+        response = await client.get("/heroes", params=query)
+        assert chosen(response.text) == expected, query
+    unknown = parse((await client.get("/heroes", params={"team": "Unknown <b>"})).text).by_id("hero-team-filter")
+    assert [option.text for option in unknown.find_all("option")] == [
+        "Any team",
+        "No team",
+        odd,
+        "Preventers",
+        "Unknown <b>",
+    ]
+
+
 async def test_many_teams_filter_is_a_field_whose_suggestions_push_no_address(client: Client, db: AsyncSession) -> None:
     for name in ("Avengers", "Preventers", "Z-Force"):
         await make_team(db, name=name)

@@ -13,6 +13,7 @@ import binascii
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -32,6 +33,10 @@ SEARCH_COUNT_CAP = 2_000
 CURSOR_MAX = 4 * SEARCH_MAX
 # A sorted value in a cursor: no name is longer, and a number is one of ours (an age).
 NUMBER_MAX = 10_000
+
+
+# The changes `ListState.url` makes without copying the state: a page link's.
+_POSITION = frozenset({"after", "before"})
 
 
 class BadList(Exception):
@@ -152,31 +157,56 @@ class ListState:
 
     def criteria(self) -> list[tuple[str, str]]:
         """The search, filters and sort, without position or size: what an export or bulk action applies to."""
+        pairs = self._searched
+        return [*pairs, ("sort", self.sort_param)] if self.sort_param != "name" else list(pairs)
+
+    @cached_property
+    def _searched(self) -> list[tuple[str, str]]:
+        """The search and the filters set, in the resource's order."""
         pairs = [("q", self.q), *((name, "" if value is None else str(value)) for name, value in self.filters.items())]
-        if self.sort_param != "name":
-            pairs.append(("sort", self.sort_param))
         return [(name, value) for name, value in pairs if value]
 
-    def params(self) -> list[tuple[str, str]]:
-        pairs = self.criteria()
-        if self.size != self.default_size:
-            pairs.append(("size", str(self.size)))
-        if self.after is not None:
-            pairs.append(("after", self.after.token))
-        if self.before is not None:
-            pairs.append(("before", self.before.token))
-        return pairs
+    @cached_property
+    def _searched_query(self) -> str:
+        """The search and filters URL-encoded: the part every link of this list keeps. A list page writes a dozen
+        links (sort headers, pages); each copied the state and encoded all of it, 20 µs a link (2026-12-07)."""
+        return urlencode(self._searched)
 
     def url(self, base: str, **changes: Any) -> str:
-        query = urlencode(replace(self, **changes).params())
-        return f"{base}?{query}" if query else base
+        """This list's address, or with `changes` (fields of the state) made; canonical: defaults left out, the
+        parameters in a fixed order (search, filters, sort, size, position)."""
+        if not changes.keys() <= _POSITION:
+            return replace(self, **changes).url(base)
+        after, before = changes.get("after", self.after), changes.get("before", self.before)
+        return self._address(base, self.sort_param, after, before)
+
+    def sorted_url(self, base: str, key: str) -> str:
+        """The address of `sorted_by(key)`."""
+        return self._address(base, self._sort_param_by(key), None, None)
+
+    def _address(self, base: str, sort_param: str, after: Cursor | None, before: Cursor | None) -> str:
+        # Sort keys are identifiers and a cursor is base64url: neither has a character to encode.
+        parts = [self._searched_query] if self._searched_query else []
+        if sort_param != "name":
+            parts.append(f"sort={sort_param}")
+        if self.size != self.default_size:
+            parts.append(f"size={self.size}")
+        if after is not None:
+            parts.append(f"after={after.token}")
+        if before is not None:
+            parts.append(f"before={before.token}")
+        return f"{base}?{'&'.join(parts)}" if parts else base
 
     def first_page(self) -> ListState:
         return replace(self, after=None, before=None)
 
     def sorted_by(self, key: str) -> ListState:
         """The first page sorted by `key`: ascending, or reversed when it is already the ascending sort."""
-        return replace(self.first_page(), sort=key, descending=self.sort == key and not self.descending)
+        descending = self._sort_param_by(key).startswith("-")
+        return replace(self.first_page(), sort=key, descending=descending)
+
+    def _sort_param_by(self, key: str) -> str:
+        return f"-{key}" if self.sort == key and not self.descending else key
 
     def aria_sort(self, key: str) -> str | None:
         if key != self.sort:

@@ -3,7 +3,7 @@ resource for its list rows."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, MutableMapping
+from collections.abc import Callable, Iterator, MutableMapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -51,19 +51,47 @@ def moment(value: datetime, seconds: bool = False) -> Markup:
     )
 
 
-def name_options(choices: Iterable[Any], current: str | None) -> Markup:
+def name_options(choices: Sequence[Any], current: str | None) -> Markup:
     """A select's <option>s for records chosen by name (a list's filter), `current` selected; a `current` that is
-    none of them (an unknown name from the address) is kept as an option of its own, so it stays chosen. Built here
-    rather than in a template loop: a hundred options were a tenth of a list page's rendering."""
-    parts, found = [], False
-    for choice in choices:
-        name = escape(choice.name)
-        chosen = choice.name == current
-        found = found or chosen
-        parts.append(f'<option value="{name}"{" selected" if chosen else ""}>{name}</option>')
-    if current and not found:
-        parts.append(f'<option value="{escape(current)}" selected>{escape(current)}</option>')
-    return Markup("".join(parts))  # noqa: S704 - every name in it went through escape() above
+    none of them (an unknown name from the address) is kept as an option of its own, so it stays chosen."""
+    options, names = _options(choices, "name")
+    if not current:
+        return options
+    if current not in names:
+        return options + Markup('<option value="{}" selected>{}</option>').format(current, current)
+    return _selected(options, escape(current))
+
+
+def id_options(choices: Sequence[Any], current: str) -> Markup:
+    """A select's <option>s for records chosen by id (a form's reference field), the one whose id is `current`
+    (the form's value, as text) selected."""
+    options, ids = _options(choices, "id")
+    return _selected(options, current) if current in ids else options
+
+
+def _options(choices: Sequence[Any], value: str) -> tuple[Markup, frozenset[str]]:
+    """Every choice as an <option> of its name, valued by its `value` attribute; with the values, as text.
+    Built here rather than in a template loop (a hundred options were a tenth of a list page's rendering), and
+    once per read of the choices where they are kept (reads.ChoiceRows: a worker offers the same rows to many
+    pages)."""
+    made: dict[str, Any] | None = getattr(choices, "made", None)
+    if made is not None and (found := made.get(value)) is not None:
+        return found  # type: ignore[no-any-return]
+    values = [str(getattr(choice, value)) for choice in choices]
+    names = [escape(choice.name) for choice in choices]
+    # Every value and name went through escape(): the joined options are markup.
+    options = Markup("".join(f'<option value="{escape(v)}">{n}</option>' for v, n in zip(values, names, strict=True)))  # noqa: S704
+    built = (options, frozenset(values))
+    if made is not None:
+        made[value] = built
+    return built
+
+
+def _selected(options: Markup, value: str) -> Markup:
+    """`options` with those valued `value` (already escaped, or digits) selected. str's own replace: Markup's
+    would escape the markup it is given."""
+    chosen = str.replace(options, f'<option value="{value}">', f'<option value="{value}" selected>')
+    return Markup(chosen)  # noqa: S704 - markup with an attribute added
 
 
 def html_text(value: object) -> str:
@@ -135,5 +163,5 @@ def environment(settings: Settings) -> Environment:
         loader=RowsLoader(settings.templates_dir), autoescape=True, undefined=StrictUndefined, auto_reload=False
     )
     env.filters["moment"] = moment
-    env.globals["name_options"] = name_options
+    env.globals |= {"name_options": name_options, "id_options": id_options}
     return env

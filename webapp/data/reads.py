@@ -83,6 +83,15 @@ def _choices_statement(resource: Resource, limit: int) -> Any:
     return kept(statement.where(live(resource)).order_by(col(model.name), col(model.id)).limit(limit))
 
 
+class ChoiceRows(list[PlainRow]):
+    """Choices as read, with room (`made`) for what a page makes of them: a worker offers the same rows to many
+    pages (Choices), and what is made of them once (a select's hundred options) serves each of those pages."""
+
+    def __init__(self, found: Sequence[PlainRow]) -> None:
+        super().__init__(found)
+        self.made: dict[str, Any] = {}
+
+
 class Choices:
     """Live records' ids and names, by name: a select's options. A worker keeps each resource's (one per app,
     not per module: each app has its own database) and offers them again while the change count they were read
@@ -91,18 +100,18 @@ class Choices:
     rows were a sixth of a heroes list page (2026-12-07)."""
 
     def __init__(self) -> None:
-        self._kept: dict[tuple[str, int], list[PlainRow]] = {}
+        self._kept: dict[tuple[str, int], ChoiceRows] = {}
 
     async def __call__(
         self, session: AsyncSession, resource: Resource, *, limit: int, changed: int | None
-    ) -> list[PlainRow]:
+    ) -> ChoiceRows:
         """`limit` choices at most. `changed`: the change count this request read, or None to read them in any
         case (a request that writes may have changed them since)."""
         key = (resource.name, limit)
         held = self._kept.get(key)
         if changed is not None and held and getattr(held[0], CHOICES_CHANGED) == changed:
             return held
-        found = await rows(session, _choices_statement(resource, limit))
+        found = ChoiceRows(await rows(session, _choices_statement(resource, limit)))
         # Kept with the count read in their own statement. Not from a request that may write: what it read may be
         # its own change, not committed (yet, or ever). Nor for a table whose changes go uncounted.
         if found and changed is not None and resource.model.__tablename__ in CHANGE_COUNTED:
