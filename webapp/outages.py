@@ -171,31 +171,42 @@ class Deadline:
             return
         if handler is not None and handler.opt.get(LONG_WORK):
             deadline *= LONG_WORK_FACTOR
-        started = asyncio.Event()
-        abandoned = False
+        loop = asyncio.get_running_loop()
+        # Done when the answer begins, the work ends, or the deadline comes: whichever is first. One future and
+        # one timer: an Event waited on in a task of its own, and asyncio.wait over both, cost a tenth of a
+        # list page (measured 2026-12-07).
+        decided: asyncio.Future[None] = loop.create_future()
+        started = abandoned = False
         commits = Commits()
         scope.setdefault("state", {})[COMMITS] = commits
 
+        def decide(_: object = None) -> None:
+            if not decided.done():
+                decided.set_result(None)
+
         async def guarded_send(message: Message) -> None:
+            nonlocal started
             if abandoned:
                 return  # the request was answered already; the cancelled work has nothing more to say
             if message["type"] == "http.response.start":
-                started.set()
+                started = True
+                decide()
             await send(message)
 
         # The work's task takes a copy of this context: its waits know when they must end.
         waits_end = _waits_end.set(time.monotonic() + deadline * (1 - ANSWER_SHARE))
         work = asyncio.ensure_future(self.app(scope, receive, guarded_send))
         _waits_end.reset(waits_end)
-        begun = asyncio.ensure_future(started.wait())
+        work.add_done_callback(decide)
+        timer = loop.call_later(deadline, decide)
         try:
-            await asyncio.wait({work, begun}, timeout=deadline, return_when=asyncio.FIRST_COMPLETED)
+            await decided
         except asyncio.CancelledError:
             work.cancel()
             raise
         finally:
-            begun.cancel()
-        if work.done() or started.is_set():
+            timer.cancel()
+        if work.done() or started:
             await work  # its result, or its exception for the handlers
             return
         abandoned = True
