@@ -17,7 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from webapp import outages
+from webapp import outages, sqlite_trips
 from webapp.config import Settings
 from webapp.db import WRITE_OPTION, create_engine
 
@@ -146,3 +146,92 @@ async def test_a_writer_waits_for_a_lock_held_elsewhere_without_holding_up_the_e
         outside.close()
     assert waited >= 0.4
     assert ticks >= 20  # the loop ran on (every 10 ms) while the write waited
+
+
+# --- a reader's kept reads, in place --------------------------------------------------------------------------
+
+COUNT_TO = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?) SELECT count(*) FROM n"
+
+
+async def _driver(connection: Any) -> aiosqlite.Connection:
+    raw = await connection.get_raw_connection()
+    return raw.driver_connection  # type: ignore[no-any-return]
+
+
+async def test_a_readers_read_runs_in_place_without_a_trip(engine: AsyncEngine, trips: list[str]) -> None:
+    async with engine.connect() as connection:
+        await connection.execute(text("INSERT INTO item (name) VALUES ('a'), ('b')"))
+        await connection.commit()
+        driver = await _driver(connection)
+        trips.clear()
+        assert await sqlite_trips.fetch(driver, "SELECT id, name FROM item ORDER BY id", ()) == [(1, "a"), (2, "b")]
+        assert await sqlite_trips.fetch(driver, COUNT_TO, (1000,)) == [(1000,)]
+    assert trips == []
+
+
+async def test_a_read_past_its_bound_is_stopped_and_made_again_as_a_trip(
+    engine: AsyncEngine, trips: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Long enough to be stopped in place many times over (2 ms), short enough for a test: a few hundred ms.
+    sql, size = COUNT_TO + " -- stopped", 2_000_000
+    in_place: list[float] = []  # how long each attempt in place held the event loop
+    attempt = sqlite_trips._read_in_place
+
+    def timed(*args: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return attempt(*args)
+        finally:
+            in_place.append(time.perf_counter() - started)
+
+    monkeypatch.setattr(sqlite_trips, "_read_in_place", timed)
+    ticks = 0
+
+    async def ticking() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.005)
+            ticks += 1
+
+    async with engine.connect() as connection:
+        driver = await _driver(connection)
+        ticker = asyncio.create_task(ticking())
+        try:
+            trips.clear()
+            started = time.perf_counter()
+            assert await sqlite_trips.fetch(driver, sql, (size,)) == [(size,)]  # whole: not stopped in its trip
+            took, ticked = time.perf_counter() - started, ticks
+            assert (len(in_place), len(trips)) == (1, 1)
+            assert await sqlite_trips.fetch(driver, sql, (size,)) == [(size,)]
+            assert (len(in_place), len(trips)) == (1, 2)  # straight to a trip: the statement is known to run long
+        finally:
+            ticker.cancel()
+    # The event loop went on while it ran: held in place for a small part of the read only.
+    assert in_place[0] < took / 5, (in_place, took)
+    assert ticked >= 3, ticked
+    # A statement that ran in time stays in place.
+    trips.clear()
+    async with engine.connect() as connection:
+        assert await sqlite_trips.fetch(await _driver(connection), COUNT_TO, (10,)) == [(10,)]
+    assert trips == []
+
+
+def test_a_read_in_place_never_waits_for_a_lock(tmp_path: Path) -> None:
+    # In WAL mode (the app's) readers take no lock; a database in another journal mode (or another process's
+    # exclusive lock) can still make a read wait. In place it must not: the wait is the trip's to make.
+    path = tmp_path / "locked.db"
+    outside = sqlite3.connect(path, isolation_level=None)
+    outside.execute("CREATE TABLE item (id INTEGER PRIMARY KEY)")
+    reader = sqlite3.connect(path, isolation_level=None, timeout=2.0)
+    outside.execute("BEGIN EXCLUSIVE")
+    try:
+        started = time.perf_counter()
+        assert sqlite_trips._read_in_place(reader, "SELECT count(*) FROM item", (), 0.002) is None
+        assert time.perf_counter() - started < 0.1
+        # The connection's own wait is as it was, for the trip that follows.
+        assert reader.execute("PRAGMA busy_timeout").fetchone() == (2000,)
+    finally:
+        outside.execute("ROLLBACK")
+        outside.close()
+    assert sqlite_trips._read_in_place(reader, "SELECT count(*) FROM item", (), 0.002) == [(0,)]
+    reader.close()

@@ -46,6 +46,9 @@ class Settings:
     # SQLite: seconds a write transaction runs its statements on the event loop's thread (webapp.sqlite_trips)
     # before it goes back to trips to the driver's thread; 0 makes every statement a trip.
     sqlite_inline_seconds: float = 0.02
+    # SQLite: seconds a reader's statement built once and kept (webapp.data.plain.rows) may run on the event loop's
+    # thread (webapp.sqlite_trips.fetch) before it is stopped and made again as a trip; 0 makes each a trip.
+    sqlite_read_in_place_seconds: float = 0.002
     # Seconds a request waits for a pooled connection (SQLite writers: for the one writer connection).
     pool_timeout: float = 3.0
     pool_size: int = 5

@@ -104,7 +104,11 @@ def _create_sqlite_engine(settings: Settings, *, serving: bool, writer: bool) ->
         settings.database_url,
         # The writer's statements run in place once its transaction has begun, for a few milliseconds at most
         # (webapp.sqlite_trips): a save holds the write lock for its own work, not for the event loop's queue.
-        module=OneTripDBAPI(inline_for=settings.sqlite_inline_seconds if writer else None),
+        module=(
+            OneTripDBAPI(inline_for=settings.sqlite_inline_seconds)
+            if writer
+            else OneTripDBAPI(reads_in_place=settings.sqlite_read_in_place_seconds or None)
+        ),
         pool_timeout=settings.pool_timeout if serving else 30,
         connect_args={"timeout": settings.sqlite_busy_timeout_ms / 1000},
         **sizes,

@@ -6,7 +6,8 @@ indexing and field names, so the templates and callers are the same either way.
 
 Statements built once and kept for the process (`kept`: a list's page and count for each shape, the session
 lookup, the live counts, a select's choices) go further: `rows` compiles each once per database and runs it on
-the driver's own connection (aiosqlite in one trip, or asyncpg), as the benchmark's floor does (bench/floor_app.py).
+the driver's own connection (aiosqlite in place or in one trip: webapp.sqlite_trips.fetch; or asyncpg), as the
+benchmark's floor does (bench/floor_app.py).
 SQLAlchemy's execution layer (its compiled cache lookup, execution context, events and result objects) was about
 half of a list page statement's time over the driver's own (0.86 against 0.39 ms for 50 heroes, 2026-12-07). Only
 where the statement would run in autocommit anyway, on a reader's connection (no transaction), so no unsaved or
