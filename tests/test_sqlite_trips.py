@@ -203,11 +203,13 @@ async def test_a_read_past_its_bound_is_stopped_and_made_again_as_a_trip(
             took, ticked = time.perf_counter() - started, ticks
             assert (len(in_place), len(trips)) == (1, 1)
             assert await sqlite_trips.fetch(driver, sql, (size,)) == [(size,)]
-            assert (len(in_place), len(trips)) == (1, 2)  # straight to a trip: the statement is known to run long
+            assert (len(in_place), len(trips)) == (2, 2)  # tried in place again: one stop may be the clock's
+            assert await sqlite_trips.fetch(driver, sql, (size,)) == [(size,)]
+            assert (len(in_place), len(trips)) == (2, 3)  # straight to a trip: it ran long twice in a row
         finally:
             ticker.cancel()
     # The event loop went on while it ran: held in place for a small part of the read only.
-    assert in_place[0] < took / 5, (in_place, took)
+    assert max(in_place) < took / 5, (in_place, took)
     assert ticked >= 3, ticked
     # A statement that ran in time stays in place.
     trips.clear()

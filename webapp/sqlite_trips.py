@@ -208,9 +208,13 @@ class _TripCursor:
 READS_IN_PLACE = "_hero_reads_in_place"
 # SQLite's virtual machine instructions between two looks at the clock while a read runs in place.
 CLOCK_EVERY = 1_000
-# Seconds a statement stopped for running too long in place goes by trip before it is tried in place again.
+# A statement stopped this many times in a row for running too long in place goes by trip for SLOW_FOR seconds
+# before it is tried in place again. Not at the first: the bound is the clock's, and a moment the process was not
+# running (another process's turn on the CPU) counts in it.
+STOPS_IN_A_ROW = 2
 SLOW_FOR = 10.0
-# When each statement stopped in place may be tried in place again (kept statements: a few hundred at most).
+# Kept statements (a few hundred at most): how many times each was stopped in a row, and until when each goes by trip.
+_stops: dict[str, int] = {}
 _slow: dict[str, float] = {}
 
 
@@ -220,9 +224,11 @@ async def fetch(connection: aiosqlite.Connection, sql: str, parameters: Sequence
     costs about 30 µs of the CPU, more than most of a page's reads take to run: measured 2026-12-07); else, and
     on other connections, in one trip to the connection's thread."""
     bound: float | None = getattr(connection, READS_IN_PLACE, None)
-    if bound is not None and _slow.get(sql, 0.0) <= time.monotonic():
+    if bound is not None and (not _slow or _slow.get(sql, 0.0) <= time.monotonic()):
         found = _read_in_place(connection._conn, sql, parameters, bound)
         if found is not None:
+            if _stops:
+                _stops.pop(sql, None)
             return found
     outcome = await _TripCursor(connection)._trip(_execute, sql, parameters)
     return outcome[1]
@@ -232,9 +238,9 @@ def _read_in_place(
     connection: sqlite3.Connection, sql: str, parameters: Sequence[Any], bound: float
 ) -> list[Any] | None:
     """The rows; or None where the read would wait for another connection's lock (a wait belongs in a trip, where
-    it holds up no one else), or runs past `bound` seconds: SQLite's progress handler stops it there, and the
-    statement goes by trip for SLOW_FOR seconds (a search at a million heroes). The event loop is held for
-    `bound` at most, as a writer's transaction holds it for its own bound (Inline)."""
+    it holds up no one else), or runs past `bound` seconds: SQLite's progress handler stops it there (and a
+    statement stopped STOPS_IN_A_ROW times goes by trip for a while: a search at a million heroes). The event
+    loop is held for `bound` at most, as a writer's transaction holds it for its own bound (Inline)."""
     ends = time.perf_counter() + bound
     connection.set_progress_handler(lambda: time.perf_counter() > ends, CLOCK_EVERY)
     try:
@@ -242,7 +248,10 @@ def _read_in_place(
     except sqlite3.OperationalError as error:
         if error.sqlite_errorcode != sqlite3.SQLITE_INTERRUPT:
             raise
-        _slow[sql] = time.monotonic() + SLOW_FOR
+        _stops[sql] = stops = _stops.get(sql, 0) + 1
+        if stops >= STOPS_IN_A_ROW:
+            del _stops[sql]
+            _slow[sql] = time.monotonic() + SLOW_FOR
         return None
     finally:
         connection.set_progress_handler(None, 0)
