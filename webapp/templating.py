@@ -182,12 +182,26 @@ class _Environment(Environment):
     template_class = _WholeTemplate
     html_text = staticmethod(html_text)
 
+    def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
+        """A template's globals as one dict, where Jinja's are a ChainMap over the environment's: every include and
+        import makes a context from them, iterating them twice, and a ChainMap iterates by building a dict of its
+        maps each time (a twentieth of a list page, 2026-12-07). Read when the template is loaded: the app sets
+        every global before its first page (webapp.app), as Jinja asks ("avoid modifying any globals after a
+        template is loaded")."""
+        return {**self.globals, **(d or {})}
+
 
 def environment(settings: Settings) -> Environment:
     # StrictUndefined: a misspelt variable fails a test instead of rendering as an empty string. Templates are
-    # read once per process (no file check on every include): a changed template needs a restart, like code.
+    # read once per process (no file check on every include): a changed template needs a restart, like code. Kept
+    # in a plain dict (cache_size=-1: every template, about sixty), not Jinja's LRU cache, which takes a lock and
+    # reorders its queue on each of a page's dozen includes and imports.
     env = _Environment(
-        loader=RowsLoader(settings.templates_dir), autoescape=True, undefined=StrictUndefined, auto_reload=False
+        loader=RowsLoader(settings.templates_dir),
+        autoescape=True,
+        undefined=StrictUndefined,
+        auto_reload=False,
+        cache_size=-1,
     )
     env.filters["moment"] = moment
     env.globals |= {"name_options": name_options, "id_options": id_options}
