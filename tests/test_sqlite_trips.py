@@ -206,6 +206,9 @@ async def test_a_read_past_its_bound_is_stopped_and_made_again_as_a_trip(
             assert (len(in_place), len(trips)) == (2, 2)  # tried in place again: one stop may be the clock's
             assert await sqlite_trips.fetch(driver, sql, (size,)) == [(size,)]
             assert (len(in_place), len(trips)) == (2, 3)  # straight to a trip: it ran long twice in a row
+            # The connection waits for locks as before: its busy timeout was set aside for the reads in place only.
+            async with driver.execute("PRAGMA busy_timeout") as cursor:
+                assert await cursor.fetchone() == (200,)
         finally:
             ticker.cancel()
     # The event loop went on while it ran: held in place for a small part of the read only.

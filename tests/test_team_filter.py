@@ -61,7 +61,7 @@ async def test_each_page_selects_only_its_own_filter_from_the_teams_it_is_offere
 ) -> None:
     # A worker offers the same teams to one page after another, their options written once: each page still
     # selects only the team its own address names, spelt as typed and escaped.
-    odd = 'A & B <"x">'
+    odd = 'A & <b>B</b> "x"'
     await make_team(db, name=odd)
     await make_team(db, name="Preventers")
     for query, expected in [

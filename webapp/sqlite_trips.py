@@ -239,13 +239,21 @@ def _read_in_place(
 ) -> list[Any] | None:
     """The rows; or None where the read would wait for another connection's lock (a wait belongs in a trip, where
     it holds up no one else), or runs past `bound` seconds: SQLite's progress handler stops it there (and a
-    statement stopped STOPS_IN_A_ROW times goes by trip for a while: a search at a million heroes). The event
-    loop is held for `bound` at most, as a writer's transaction holds it for its own bound (Inline)."""
-    ends = time.perf_counter() + bound
-    connection.set_progress_handler(lambda: time.perf_counter() > ends, CLOCK_EVERY)
+    statement stopped STOPS_IN_A_ROW times goes by trip for a while: a search at a million heroes). The handler
+    looks at the clock between steps of SQLite's machine, so the event loop is held for about `bound`: a single
+    step (a count over a large table, say) may run past it."""
     try:
-        outcome = _without_waiting(connection, _execute, sql, parameters)
+        with _busy_timeout(connection, 0):
+            # Only around the read: a stop in the busy timeout's own statements would leave it at 0.
+            ends = time.perf_counter() + bound
+            connection.set_progress_handler(lambda: time.perf_counter() > ends, CLOCK_EVERY)
+            try:
+                outcome = _execute(connection, sql, parameters)
+            finally:
+                connection.set_progress_handler(None, 0)
     except sqlite3.OperationalError as error:
+        if _is_busy(error):
+            return None
         if error.sqlite_errorcode != sqlite3.SQLITE_INTERRUPT:
             raise
         _stops[sql] = stops = _stops.get(sql, 0) + 1
@@ -253,9 +261,7 @@ def _read_in_place(
             del _stops[sql]
             _slow[sql] = time.monotonic() + SLOW_FOR
         return None
-    finally:
-        connection.set_progress_handler(None, 0)
-    return None if outcome is None else outcome[1]
+    return outcome[1]
 
 
 class _Cursor(AsyncAdapt_aiosqlite_cursor):

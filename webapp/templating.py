@@ -11,6 +11,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template
 from jinja2.compiler import CodeGenerator, Frame
 from jinja2.runtime import Context, Macro
+from jinja2.utils import internalcode
 from markupsafe import Markup, escape
 
 # markupsafe's own escaping core, taken as markupsafe itself takes it (its C speedups, else pure Python).
@@ -162,6 +163,7 @@ class _Context(Context):
     on the object: four attribute lookups a call, and a list page makes sixty calls. Anything else (a marked
     function, a callable object) goes through Jinja's."""
 
+    @internalcode  # as Jinja's own: left out of a template error's traceback
     def call(__self, __obj: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         if type(__obj) not in _DIRECT or getattr(__obj, "jinja_pass_arg", None) is not None:
             return super().call(__obj, *args, **kwargs)
