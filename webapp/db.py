@@ -17,7 +17,7 @@ from sqlalchemy import Connection, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
-from sqlalchemy.util import await_
+from sqlalchemy.util import await_only
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -91,7 +91,7 @@ def _ping(dbapi_connection: Any) -> bool:
     connects to PostgreSQL itself (and its prepared statements would not pass PgBouncer's transaction mode either).
     A failure is raised as the adapter raises it, so the pool tells a lost connection from any other error."""
     try:
-        await_(dbapi_connection.driver_connection.fetchrow(";"))
+        await_only(dbapi_connection.driver_connection.fetchrow(";"))
     except Exception as error:
         dbapi_connection._handle_exception(error)
     return True
