@@ -8,6 +8,7 @@ import asyncio
 import sqlite3
 import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +92,24 @@ async def test_a_lock_held_elsewhere_is_an_outage_with_its_sqlite_code(engine: A
         outside.close()
 
 
+@asynccontextmanager
+async def ticking(every: float) -> AsyncIterator[list[int]]:
+    """How many times (the list's one item) the event loop woke a task sleeping `every` seconds meanwhile: it
+    stays near the time passed over `every` only while nothing holds the loop up."""
+    ticks = [0]
+
+    async def tick() -> None:
+        while True:
+            await asyncio.sleep(every)
+            ticks[0] += 1
+
+    ticker = asyncio.create_task(tick())
+    try:
+        yield ticks
+    finally:
+        ticker.cancel()
+
+
 @pytest.fixture
 async def writer(tmp_path: Path, engine: AsyncEngine) -> AsyncIterator[AsyncEngine]:
     """The app's writer engine on the same file (its transactions BEGIN IMMEDIATE, as webapp.db's sessions do)."""
@@ -119,33 +138,25 @@ async def test_a_writer_waits_for_a_lock_held_elsewhere_without_holding_up_the_e
 ) -> None:
     outside = sqlite3.connect(tmp_path / "trips.db", isolation_level=None, check_same_thread=False)
     outside.execute("BEGIN IMMEDIATE")
-    ticks = 0
-
-    async def ticking() -> None:
-        nonlocal ticks
-        while True:
-            await asyncio.sleep(0.01)
-            ticks += 1
 
     async def release_later() -> None:
         await asyncio.sleep(0.5)
         outside.execute("ROLLBACK")
 
-    ticker = asyncio.create_task(ticking())
     releaser = asyncio.create_task(release_later())
     try:
-        started = time.perf_counter()
-        async with writer.connect() as connection:
-            # BEGIN IMMEDIATE first, which waits for the lock in the driver's thread
-            await connection.execute(text("INSERT INTO item (name) VALUES ('after the wait')"))
-            waited = time.perf_counter() - started
-            await connection.commit()
+        async with ticking(0.01) as ticks:
+            started = time.perf_counter()
+            async with writer.connect() as connection:
+                # BEGIN IMMEDIATE first, which waits for the lock in the driver's thread
+                await connection.execute(text("INSERT INTO item (name) VALUES ('after the wait')"))
+                waited = time.perf_counter() - started
+                await connection.commit()
     finally:
-        ticker.cancel()
         await releaser
         outside.close()
     assert waited >= 0.4
-    assert ticks >= 20  # the loop ran on (every 10 ms) while the write waited
+    assert ticks[0] >= 20  # the loop ran on (every 10 ms) while the write waited
 
 
 # --- a reader's kept reads, in place --------------------------------------------------------------------------
@@ -185,32 +196,21 @@ async def test_a_read_past_its_bound_is_stopped_and_made_again_as_a_trip(
             in_place.append(time.perf_counter() - started)
 
     monkeypatch.setattr(sqlite_trips, "_read_in_place", timed)
-    ticks = 0
 
-    async def ticking() -> None:
-        nonlocal ticks
-        while True:
-            await asyncio.sleep(0.005)
-            ticks += 1
-
-    async with engine.connect() as connection:
+    async with engine.connect() as connection, ticking(0.005) as ticks:
         driver = await _driver(connection)
-        ticker = asyncio.create_task(ticking())
-        try:
-            trips.clear()
-            started = time.perf_counter()
-            assert await sqlite_trips.fetch(driver, sql, (size,)) == [(size,)]  # whole: not stopped in its trip
-            took, ticked = time.perf_counter() - started, ticks
-            assert (len(in_place), len(trips)) == (1, 1)
-            assert await sqlite_trips.fetch(driver, sql, (size,)) == [(size,)]
-            assert (len(in_place), len(trips)) == (2, 2)  # tried in place again: one stop may be the clock's
-            assert await sqlite_trips.fetch(driver, sql, (size,)) == [(size,)]
-            assert (len(in_place), len(trips)) == (2, 3)  # straight to a trip: it ran long twice in a row
-            # The connection waits for locks as before: its busy timeout was set aside for the reads in place only.
-            async with driver.execute("PRAGMA busy_timeout") as cursor:
-                assert await cursor.fetchone() == (200,)
-        finally:
-            ticker.cancel()
+        trips.clear()
+        started = time.perf_counter()
+        assert await sqlite_trips.fetch(driver, sql, (size,)) == [(size,)]  # whole: not stopped in its trip
+        took, ticked = time.perf_counter() - started, ticks[0]
+        assert (len(in_place), len(trips)) == (1, 1)
+        assert await sqlite_trips.fetch(driver, sql, (size,)) == [(size,)]
+        assert (len(in_place), len(trips)) == (2, 2)  # tried in place again: one stop may be the clock's
+        assert await sqlite_trips.fetch(driver, sql, (size,)) == [(size,)]
+        assert (len(in_place), len(trips)) == (2, 3)  # straight to a trip: it ran long twice in a row
+        # The connection waits for locks as before: its busy timeout was set aside for the reads in place only.
+        async with driver.execute("PRAGMA busy_timeout") as cursor:
+            assert await cursor.fetchone() == (200,)
     # The event loop went on while it ran: held in place for a small part of the read only.
     assert max(in_place) < took / 5, (in_place, took)
     assert ticked >= 3, ticked

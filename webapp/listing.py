@@ -39,6 +39,11 @@ NUMBER_MAX = 10_000
 _POSITION = frozenset({"after", "before"})
 
 
+def _sort_param(key: str, descending: bool) -> str:
+    """A sort as its URL parameter says it: the key, after a minus when descending."""
+    return f"-{key}" if descending else key
+
+
 class BadList(Exception):
     """A list address that cannot be read: the message says what is wrong (errors.py makes it a 400 page)."""
 
@@ -153,7 +158,7 @@ class ListState:
 
     @property
     def sort_param(self) -> str:
-        return ("-" if self.descending else "") + self.sort
+        return _sort_param(self.sort, self.descending)
 
     def criteria(self) -> list[tuple[str, str]]:
         """The search, filters and sort, without position or size: what an export or bulk action applies to."""
@@ -182,7 +187,7 @@ class ListState:
 
     def sorted_url(self, base: str, key: str) -> str:
         """The address of `sorted_by(key)`."""
-        return self._address(base, self._sort_param_by(key), None, None)
+        return self._address(base, _sort_param(key, self._descending_by(key)), None, None)
 
     def _address(self, base: str, sort_param: str, after: Cursor | None, before: Cursor | None) -> str:
         # Sort keys are identifiers and a cursor is base64url: neither has a character to encode.
@@ -202,11 +207,10 @@ class ListState:
 
     def sorted_by(self, key: str) -> ListState:
         """The first page sorted by `key`: ascending, or reversed when it is already the ascending sort."""
-        descending = self._sort_param_by(key).startswith("-")
-        return replace(self.first_page(), sort=key, descending=descending)
+        return replace(self.first_page(), sort=key, descending=self._descending_by(key))
 
-    def _sort_param_by(self, key: str) -> str:
-        return f"-{key}" if self.sort == key and not self.descending else key
+    def _descending_by(self, key: str) -> bool:
+        return self.sort == key and not self.descending
 
     def aria_sort(self, key: str) -> str | None:
         if key != self.sort:

@@ -243,17 +243,8 @@ def _read_in_place(
     looks at the clock between steps of SQLite's machine, so the event loop is held for about `bound`: a single
     step (a count over a large table, say) may run past it."""
     try:
-        with _busy_timeout(connection, 0):
-            # Only around the read: a stop in the busy timeout's own statements would leave it at 0.
-            ends = time.perf_counter() + bound
-            connection.set_progress_handler(lambda: time.perf_counter() > ends, CLOCK_EVERY)
-            try:
-                outcome = _execute(connection, sql, parameters)
-            finally:
-                connection.set_progress_handler(None, 0)
+        outcome = _without_waiting(connection, _bounded(bound), sql, parameters)
     except sqlite3.OperationalError as error:
-        if _is_busy(error):
-            return None
         if error.sqlite_errorcode != sqlite3.SQLITE_INTERRUPT:
             raise
         _stops[sql] = stops = _stops.get(sql, 0) + 1
@@ -261,7 +252,23 @@ def _read_in_place(
             del _stops[sql]
             _slow[sql] = time.monotonic() + SLOW_FOR
         return None
-    return outcome[1]
+    return None if outcome is None else outcome[1]
+
+
+def _bounded(bound: float) -> Work:
+    """The whole statement, stopped by SQLite's progress handler once it has run `bound` seconds. Set around the
+    statement alone (within `_without_waiting`'s busy timeout): a stop in the busy timeout's own statements would
+    leave the connection's at 0."""
+
+    def work(connection: sqlite3.Connection, sql: str, parameters: Any) -> Outcome:
+        ends = time.perf_counter() + bound
+        connection.set_progress_handler(lambda: time.perf_counter() > ends, CLOCK_EVERY)
+        try:
+            return _execute(connection, sql, parameters)
+        finally:
+            connection.set_progress_handler(None, 0)
+
+    return work
 
 
 class _Cursor(AsyncAdapt_aiosqlite_cursor):
