@@ -33,9 +33,17 @@ async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
     await made.dispose()
 
 
+# Times in place no pause of a loaded machine comes near (a moment this process is not running counts in them), for
+# the tests of what runs in place at all; the tests of the bounds set their own.
+UNBOUNDED = 60.0
+
+
 @pytest.fixture
 def trips(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The name of each function sent to an aiosqlite thread meanwhile."""
+    """The name of each function sent to an aiosqlite thread meanwhile (with no statement sent by trip for a
+    while for an earlier test's stops: that record is the process's)."""
+    monkeypatch.setattr(sqlite_trips, "_stops", {})
+    monkeypatch.setattr(sqlite_trips, "_slow", {})
     sent: list[str] = []
     original = aiosqlite.Connection._execute
 
@@ -110,13 +118,23 @@ async def ticking(every: float) -> AsyncIterator[list[int]]:
         ticker.cancel()
 
 
+@asynccontextmanager
+async def writing(path: Path, inline_seconds: float) -> AsyncIterator[AsyncEngine]:
+    """The app's writer engine on `path` (its transactions BEGIN IMMEDIATE, as webapp.db's sessions do)."""
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{path}", sqlite_busy_timeout_ms=2000, sqlite_inline_seconds=inline_seconds
+    )
+    made = create_engine(settings, serving=True, writer=True)
+    try:
+        yield made.execution_options(**{WRITE_OPTION: True})
+    finally:
+        await made.dispose()
+
+
 @pytest.fixture
 async def writer(tmp_path: Path, engine: AsyncEngine) -> AsyncIterator[AsyncEngine]:
-    """The app's writer engine on the same file (its transactions BEGIN IMMEDIATE, as webapp.db's sessions do)."""
-    settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'trips.db'}", sqlite_busy_timeout_ms=2000)
-    made = create_engine(settings, serving=True, writer=True)
-    yield made.execution_options(**{WRITE_OPTION: True})
-    await made.dispose()
+    async with writing(tmp_path / "trips.db", UNBOUNDED) as made:
+        yield made
 
 
 async def test_a_writers_transaction_runs_in_place_when_the_lock_is_free(writer: AsyncEngine, trips: list[str]) -> None:
@@ -130,6 +148,23 @@ async def test_a_writers_transaction_runs_in_place_when_the_lock_is_free(writer:
         await connection.commit()
     assert trips == []  # not one trip to the driver's thread: the lock is held for the transaction's own work
     async with writer.connect() as connection:
+        assert (await connection.execute(text("SELECT count(*) FROM item"))).scalar_one() == 1
+
+
+async def test_a_writers_transaction_past_its_time_in_place_makes_trips(
+    tmp_path: Path, engine: AsyncEngine, trips: list[str]
+) -> None:
+    async with writing(tmp_path / "trips.db", 0.05) as writer, writer.connect() as connection:
+        await connection.execute(text("SELECT 1"))
+        await connection.commit()
+        trips.clear()
+        await connection.execute(text("INSERT INTO item (name) VALUES ('in place')"))  # after BEGIN IMMEDIATE
+        await asyncio.sleep(0.1)  # a bulk change's time, say
+        await connection.execute(text("UPDATE item SET name = 'by trip'"))
+        assert (await connection.execute(text("SELECT name FROM item"))).scalar_one() == "by trip"
+        await connection.commit()
+        # The UPDATE, the SELECT and the commit went to the driver's thread, where they held up no other request.
+        assert trips[-3:] == ["run", "run", "commit"]
         assert (await connection.execute(text("SELECT count(*) FROM item"))).scalar_one() == 1
 
 
@@ -169,15 +204,25 @@ async def _driver(connection: Any) -> aiosqlite.Connection:
     return raw.driver_connection  # type: ignore[no-any-return]
 
 
-async def test_a_readers_read_runs_in_place_without_a_trip(engine: AsyncEngine, trips: list[str]) -> None:
-    async with engine.connect() as connection:
-        await connection.execute(text("INSERT INTO item (name) VALUES ('a'), ('b')"))
-        await connection.commit()
-        driver = await _driver(connection)
-        trips.clear()
-        assert await sqlite_trips.fetch(driver, "SELECT id, name FROM item ORDER BY id", ()) == [(1, "a"), (2, "b")]
-        assert await sqlite_trips.fetch(driver, COUNT_TO, (1000,)) == [(1000,)]
-    assert trips == []
+async def test_a_readers_read_runs_in_place_without_a_trip(
+    tmp_path: Path, engine: AsyncEngine, trips: list[str]
+) -> None:
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'trips.db'}", sqlite_read_in_place_seconds=UNBOUNDED
+    )
+    reader = create_engine(settings, serving=True)
+    try:
+        async with reader.connect() as connection:
+            await connection.execute(text("INSERT INTO item (name) VALUES ('a'), ('b')"))
+            await connection.commit()
+            driver = await _driver(connection)
+            trips.clear()
+            rows = await sqlite_trips.fetch(driver, "SELECT id, name FROM item ORDER BY id", ())
+            assert rows == [(1, "a"), (2, "b")]
+            assert await sqlite_trips.fetch(driver, COUNT_TO, (1000,)) == [(1000,)]
+            assert trips == []
+    finally:
+        await reader.dispose()
 
 
 async def test_a_read_past_its_bound_is_stopped_and_made_again_as_a_trip(

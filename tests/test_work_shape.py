@@ -9,8 +9,6 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import aiosqlite
-import asyncpg  # type: ignore[import-untyped]
 import pytest
 from litestar import Litestar
 from sqlalchemy import event
@@ -18,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.markup import parse
-from tests.support import HEROES, HTMX, Client, Subject, each_resource, link, make_team
+from tests.support import HEROES, HTMX, Client, Subject, each_resource, link
 from tests.test_records_delete import delete_from_the_row
 from tests.test_records_edit import save
 from webapp.data import keyset, writes
@@ -95,36 +93,6 @@ async def test_a_list_runs_the_same_few_statements_at_any_size(
     if query.startswith("?q=") and subject.name == "hero" and db.get_bind().dialect.name == "sqlite":
         expected += 1  # a hero search on SQLite looks up the teams its text names once (search.teams_named)
     assert len(few) == len(many) == expected, many
-
-
-async def test_a_list_page_goes_to_the_database_only_for_its_statements(
-    client: Client, app: Litestar, db: AsyncSession, database_kind: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """On PostgreSQL three round trips: the pool's check of the connection (one empty statement, not wrapped in
-    BEGIN and ROLLBACK), the session lookup and the page. On SQLite those reads run in place: no trip to
-    aiosqlite's thread at all."""
-    await HEROES.make_many(db, 3)
-    await make_team(db, name="Preventers")  # the team filter's choices, read once and then kept
-    sent: list[str] = []
-    if database_kind == "postgresql":
-        for name in ("fetch", "fetchrow", "fetchval", "execute", "executemany", "prepare"):
-            monkeypatch.setattr(asyncpg.Connection, name, _counted(getattr(asyncpg.Connection, name), name, sent))
-        expected = ["fetchrow", "fetch", "fetch"]
-    else:
-        monkeypatch.setattr(aiosqlite.Connection, "_execute", _counted(aiosqlite.Connection._execute, "trip", sent))
-        expected = []
-    assert (await client.get(HEROES.path)).status_code == 200  # warm: connections made, choices read and kept
-    sent.clear()
-    assert (await client.get(HEROES.path)).status_code == 200
-    assert [call.split()[0] for call in sent] == expected, sent
-
-
-def _counted(method: Callable[..., Any], name: str, sent: list[str]) -> Callable[..., Any]:
-    async def counted(self: Any, *args: Any, **kwargs: Any) -> Any:
-        sent.append(f"{name} {str(args[0])[:60] if args else ''}")
-        return await method(self, *args, **kwargs)
-
-    return counted
 
 
 @each_resource
