@@ -16,13 +16,26 @@ from pathlib import Path
 import pytest
 from litestar import Litestar
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.concurrent import concurrent_client
-from tests.support import Clock, all_heroes, all_teams, audit_entries, fetch_hero, form_fields, id_of, make_hero
+from tests.support import (
+    Clock,
+    all_heroes,
+    all_teams,
+    audit_entries,
+    fetch_hero,
+    form_fields,
+    id_of,
+    make_hero,
+    make_team,
+)
 from webapp.config import Settings
+from webapp.data import reads
 from webapp.db import create_engine, create_tables, session_factories
+from webapp.registry import TEAMS
 
 CONCURRENCY = 32
 
@@ -151,3 +164,46 @@ async def test_sqlite_read_session_leaves_the_write_lock_free(sqlite_engine: Asy
     async with reader() as session:
         await session.exec(text("SELECT 1"))  # type: ignore[call-overload]
         assert not other_writer_is_locked_out(sqlite_engine)
+
+
+async def test_a_team_a_save_checked_cannot_go_to_the_trash_until_the_save_commits(
+    engine: AsyncEngine, db: AsyncSession, database_kind: str
+) -> None:
+    """A hero's save checks its team is live (reads.is_live, as the form's check does) and holds it so: the team's
+    move to the trash waits until the save commits (PostgreSQL: a share lock on the team's row; SQLite: the save's
+    write lock), so no saved hero points at a team in the trash."""
+    team_id = id_of(await make_team(db, name="Held"))
+    await db.commit()
+    _reader, writer = session_factories(engine)
+    async with writer() as session:
+        assert await reads.is_live(session, TEAMS, record_id=team_id, lock=True)
+        refused = await _trash_refusal(engine, database_kind, team_id)
+        assert refused is not None
+        assert "locked" in refused if database_kind == "sqlite" else "lock timeout" in refused
+        await session.commit()
+    assert await _trash_refusal(engine, database_kind, team_id) is None
+    assert [team.deleted_at is not None for team in await all_teams(db)] == [True]
+
+
+async def _trash_refusal(engine: AsyncEngine, database_kind: str, team_id: int) -> str | None:
+    """Why another connection, waiting 0.2 s at most, was refused moving the team to the trash right now (None:
+    it was moved)."""
+    trash = f"UPDATE team SET deleted_at = CURRENT_TIMESTAMP WHERE id = {team_id}"
+    if database_kind == "sqlite":
+        database = engine.url.database
+        assert database is not None
+        other = sqlite3.connect(database, timeout=0.2, isolation_level=None)
+        try:
+            other.execute(trash)
+        except sqlite3.OperationalError as exc:
+            return str(exc)
+        finally:
+            other.close()
+        return None
+    try:
+        async with engine.begin() as connection:
+            await connection.exec_driver_sql("SET LOCAL lock_timeout = '200ms'")
+            await connection.exec_driver_sql(trash)
+    except DBAPIError as exc:
+        return str(exc)
+    return None

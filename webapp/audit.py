@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import Table, insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from webapp.models import NAME_MAX, USERNAME_MAX, AuditEntry
@@ -49,4 +49,9 @@ def entry(
 async def write(session: AsyncSession, entries: list[dict[str, Any]]) -> None:
     """Add entries to the session's transaction (one statement however many: a team's heroes, an empty trash)."""
     if entries:
-        await session.exec(insert(AuditEntry), params=entries)
+        # On the table, not the model: the ORM's bulk insert path was a twentieth of an inline save (2026-12-07).
+        await session.exec(_INSERT, params=entries)
+
+
+_TABLE: Table = AuditEntry.__table__  # type: ignore[attr-defined]
+_INSERT = insert(_TABLE)

@@ -9,9 +9,10 @@ import json
 import re
 import secrets
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete
+from sqlalchemy import Table, bindparam, delete, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -58,11 +59,25 @@ def _repeat_of(seen: Submission | None, user_id: int, print_: str) -> str | None
     return seen.location if seen.fingerprint == print_ else None
 
 
+@dataclass(frozen=True)
+class Claim:
+    """A one-time id taken by this request's transaction (stored with its location when the change is known)."""
+
+    token: str
+
+
+# Plain statements on the table, built once: the ORM's unit of work for one row, inserted and then changed, was
+# two flushes, about a tenth of an inline save (2026-12-07).
+_TABLE: Table = Submission.__table__  # type: ignore[attr-defined]
+_CLAIM = insert(_TABLE)
+_LEAD = update(_TABLE).where(_TABLE.c.id == bindparam("token")).values(location=bindparam("location"))
+
+
 async def claim(
     session: AsyncSession, *, token: str, data: Mapping[str, str], user_id: int, now: datetime
-) -> Submission | str | None:
-    """Take the id for this request's change (the Submission), or return where its first use led (a repeat),
-    or None when the id was used before for other values (go ahead, without a claim).
+) -> Claim | str | None:
+    """Take the id for this request's change (the Claim), or return where its first use led (a repeat), or None
+    when the id was used before for other values (go ahead, without a claim).
 
     On PostgreSQL a twin arriving at the same moment waits on the primary key until the first commits, then
     fails here and reads the first one's answer; on SQLite writers already take turns.
@@ -72,11 +87,15 @@ async def claim(
         await session.exec(delete(Submission).where(col(Submission.created_at) < now - KEPT_FOR))
     # Inserted without looking first: a repeat is rare, and on SQLite each statement of a write transaction
     # holds the one write lock for a round trip. A taken id fails the insert, and only then is it read.
-    claimed = Submission(id=token, user_id=user_id, created_at=now, location="", fingerprint=print_)
-    session.add(claimed)
+    row = {"id": token, "user_id": user_id, "created_at": now, "location": "", "fingerprint": print_}
     try:
-        await session.flush()
+        await session.exec(_CLAIM, params=row)
     except IntegrityError:
         await session.rollback()
         return _repeat_of(await session.get(Submission, token, populate_existing=True), user_id, print_)
-    return claimed
+    return Claim(token)
+
+
+async def lead(session: AsyncSession, claimed: Claim, location: str) -> None:
+    """Store where the claimed form's change leads, in the change's transaction: a repeat is sent there."""
+    await session.exec(_LEAD, params={"token": claimed.token, "location": location})

@@ -406,7 +406,7 @@ class BulkController(ResourceController):
             )
         changed, detached = await _apply(session, resource, plan, action, actor(request))
         list_url = selection.list_url(request)
-        submitted.leads_to(list_url)
+        await submitted.leads_to(list_url)
         await session.commit()
         return redirect(list_url, flash=_report(resource, action, plan, changed, target_name, detached))
 

@@ -126,7 +126,7 @@ class ChangesController(ResourceController):
                 409, "Cannot revert", f"Another {resource.name} now has the name this one had then."
             ) from None
         history_path = pages.links(request).to(resource, "history", record_id)
-        submitted.leads_to(history_path)
+        await submitted.leads_to(history_path)
         await session.commit()
         return redirect(history_path, flash=_reverted_message(record.name, entry_id, changed=bool(changes)))
 
@@ -152,7 +152,7 @@ class ChangesController(ResourceController):
             if back is None
             else pages.list_at(request, resource, back)
         )
-        submitted.leads_to(after)
+        await submitted.leads_to(after)
         await session.commit()
         return redirect(after, flash=restored_message(resource, outcome))
 
@@ -173,6 +173,6 @@ class ChangesController(ResourceController):
         version = version_of(submitted.data)
         record = await writes.purge(session, resource, record_id, version=version, actor=actor(request))
         trash_path = request.app.route_reverse("trash")
-        submitted.leads_to(trash_path)
+        await submitted.leads_to(trash_path)
         await session.commit()
         return redirect(trash_path, flash=f"Deleted {resource.name} {record.name} for good.")

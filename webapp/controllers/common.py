@@ -15,7 +15,6 @@ from webapp import submissions
 from webapp.audit import Actor
 from webapp.auth import current_user, plain_fields, submitted_form
 from webapp.middleware import SUBMITTED, request_id
-from webapp.models import Submission
 from webapp.numbers import whole_number
 from webapp.resource import Resource
 
@@ -55,15 +54,18 @@ def actor(request: Request[Any, Any, Any]) -> Actor:
 
 @dataclass
 class Submitted:
-    """A form that changes records: its fields, and its one-time id, claimed in this request's transaction."""
+    """A form that changes records: its fields, and its one-time id, claimed in this request's transaction
+    (`session`'s)."""
 
     data: dict[str, str]
-    claim: Submission | None
+    claim: submissions.Claim | None = None
+    session: AsyncSession | None = None
 
-    def leads_to(self, location: str) -> None:
-        """Where this change leads: a repeat of the form is sent there (stored when the handler commits)."""
-        if self.claim is not None:
-            self.claim.location = location
+    async def leads_to(self, location: str) -> None:
+        """Where this change leads: a repeat of the form is sent there (stored in the change's transaction, so
+        before the handler commits)."""
+        if self.claim is not None and self.session is not None:
+            await submissions.lead(self.session, self.claim, location)
 
 
 # What handlers ask for by name: the request's database session (webapp.db) and its submitted form.
@@ -86,7 +88,7 @@ async def provide_submitted(request: Request[Any, Any, Any], session: Session) -
     claimed = await submissions.claim(session, token=token, data=data, user_id=user.id, now=now)
     if isinstance(claimed, str):
         raise submissions.AlreadySent(claimed)
-    return Submitted(data, claimed)
+    return Submitted(data, claimed, session)
 
 
 def found(value: T | None) -> T:

@@ -177,7 +177,7 @@ class TrashController(Controller):
         through = _moment(submitted.data.get("through", ""))
         purged = await writes.empty_trash(session, RESOURCES, through=through, actor=actor(request))
         trash_path = request.app.route_reverse("trash")
-        submitted.leads_to(trash_path)
+        await submitted.leads_to(trash_path)
         await session.commit()
         counts = " and ".join(f"{purged[resource.plural]} {resource.plural}" for resource in RESOURCES)
         return redirect(trash_path, flash=f"Emptied the trash: {counts} deleted for good.")

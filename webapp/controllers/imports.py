@@ -118,7 +118,7 @@ class ImportController(ResourceController):
         if not plan.errors:
             await imports.apply(session, resource, plan, actor(request))
             list_path = pages.links(request).to(resource, "list")
-            submitted.leads_to(list_path)
+            await submitted.leads_to(list_path)
             await session.commit()
             return redirect(list_path, flash=f"Imported: {plan.creates:,} created, {plan.updates:,} updated.")
         await session.rollback()

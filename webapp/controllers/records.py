@@ -114,7 +114,7 @@ class RecordController(ResourceController):
             pages.taken(resource, form)
             return await pages.form_page(request, session, resource, form, status_code=409)
         after = pages.after_save(request, resource, record.id, submitted.data)
-        submitted.leads_to(after)
+        await submitted.leads_to(after)
         message = f"Created {resource.name} {record.name}."
         if not wants_fragment(request):
             await session.commit()
@@ -161,7 +161,7 @@ class RecordController(ResourceController):
             pages.taken(resource, form)
             return await pages.form_page(request, session, resource, form, record_id=record_id, status_code=409)
         after = pages.after_save(request, resource, record_id, submitted.data)
-        submitted.leads_to(after)
+        await submitted.leads_to(after)
         message = f"Saved {resource.name} {record.name}."
         if not wants_fragment(request):
             await session.commit()
@@ -196,7 +196,7 @@ class RecordController(ResourceController):
             await session.rollback()
             return await self._changed_before_delete(request, session, record_id)
         list_path = pages.links(request).to(resource, "list")
-        submitted.leads_to(list_path)
+        await submitted.leads_to(list_path)
         record = outcome.record
         message, undo = _trashed_message(resource, outcome), Undo(resource.name, record.id, record.version)
         if not wants_fragment(request):

@@ -10,7 +10,7 @@ from functools import cache
 from math import ceil
 from typing import Any, cast
 
-from sqlalchemy import BigInteger, ColumnElement, Select, func
+from sqlalchemy import BigInteger, ColumnElement, Select, bindparam, func
 from sqlalchemy import cast as sa_cast
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -18,7 +18,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from webapp.data.ids import valid_id
-from webapp.data.plain import PlainRow, kept, rows
+from webapp.data.plain import PlainRow, kept, read, rows
 from webapp.data.search import contains, starts_with
 from webapp.models import CHANGE_COUNTED, AuditEntry, ChangeCount, User
 from webapp.resource import Resource
@@ -57,10 +57,16 @@ async def is_live(session: AsyncSession, resource: Resource, *, record_id: int, 
     cannot go to the trash between this check and the record that points at it being saved."""
     if not valid_id(record_id):
         return False
-    statement = select(resource.model.id).where(resource.model.id == record_id, live(resource))
-    if lock:
-        statement = statement.with_for_update(read=True)
-    return (await session.exec(statement)).first() is not None
+    # Run without a flush first (plain.read): every caller checks before it changes anything in the session.
+    return (await read(session, _live_id(resource, lock), {"record_id": record_id})).first() is not None
+
+
+@cache
+def _live_id(resource: Resource, lock: bool) -> Select[Any]:
+    """is_live's statement, built once per resource: built per save with its ORM execution, it was a twentieth of
+    an inline save (2026-12-07)."""
+    statement = select(resource.model.id).where(resource.model.id == bindparam("record_id"), live(resource))
+    return statement.with_for_update(read=True) if lock else statement
 
 
 def choices_changed() -> Any:

@@ -151,18 +151,19 @@ def _new(column: str) -> str:
 def _update_statement(resource: Resource, columns: tuple[str, ...], live_row: bool) -> Any:
     """The conditional UPDATE of `columns`, built once per resource, columns and liveness: its values are
     parameters. Built for each save, the statement and its cache key were about a twentieth of an inline save."""
-    model = resource.model
+    # On the table, not the model: the ORM's bulk update path around it was a tenth of an inline save
+    # (2026-12-07). The returned row is put on the record (`_conditional_update`), as the ORM would have.
+    table = resource.model.__table__
+    in_trash = table.c.deleted_at.is_not(None)
     return (
-        update(model)
+        update(table)
         .where(
-            col(model.id) == bindparam(UPDATED_ID),
-            col(model.version) == bindparam(SEEN_VERSION),
-            live(resource) if live_row else ~live(resource),
+            table.c.id == bindparam(UPDATED_ID),
+            table.c.version == bindparam(SEEN_VERSION),
+            ~in_trash if live_row else in_trash,
         )
-        .values({name: bindparam(_new(name)) for name in columns} | {"version": col(model.version) + 1})
-        .returning(*model.__table__.columns)
-        # The returned row is put on the record below; the ORM need not evaluate the WHERE clause itself.
-        .execution_options(synchronize_session=False)
+        .values({name: bindparam(_new(name)) for name in columns} | {"version": table.c.version + 1})
+        .returning(*table.columns)
     )
 
 
