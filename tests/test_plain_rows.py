@@ -19,7 +19,7 @@ from tests.support import HEROES, TEAMS, Client, link, make_hero, make_team
 from tests.test_work_shape import listening, statements
 from webapp import accounts, outages, registry
 from webapp.data import lists, plain, reads
-from webapp.data.plain import plain_row, plain_rows
+from webapp.data.plain import plain_rows
 from webapp.db import session_factories
 from webapp.models import Hero, Team, UserSession
 
@@ -39,13 +39,6 @@ async def test_rows_keep_their_columns_names_order_and_nulls(db: AsyncSession) -
     assert [(row.name, row.age, row.team_name) for row in rows] == [("Ant", 30, "Avengers"), ("Bee", None, None)]
     assert rows[0][1] == "Ant"
     assert rows[0]._fields == ("id", "name", "age", "team_name")
-
-
-async def test_one_row_or_none(db: AsyncSession) -> None:
-    hero = await make_hero(db, "Ant")
-    assert plain_row(await db.exec(select(Hero.id, Hero.name).where(Hero.id == hero.id))).name == "Ant"
-    assert plain_row(await db.exec(select(Hero.id, Hero.name).where(Hero.id == -1))) is None
-    assert plain_rows(await db.exec(select(Hero.id, Hero.name).where(Hero.id == -1))) == []
 
 
 # --- kept statements, read on the driver's connection ---------------------------------------------------------

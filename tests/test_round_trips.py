@@ -1,4 +1,4 @@
-"""A list page's trips to the database: on PostgreSQL the round trips of its statements alone, on SQLite none to
+"""A page's trips to the database: on PostgreSQL the round trips of its statements alone, on SQLite none to
 aiosqlite's thread (its reads run in place, webapp.sqlite_trips.fetch)."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import asyncpg  # type: ignore[import-untyped]
 import pytest
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from tests.support import HEROES, Client, make_team
+from tests.support import HEROES, Client, id_of, make_team
 from webapp import sqlite_trips
 from webapp.config import Settings
 
@@ -32,14 +32,16 @@ def nothing_gone_slow(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sqlite_trips, "_slow", {})
 
 
-async def test_a_list_page_goes_to_the_database_only_for_its_statements(
-    client: Client, db: AsyncSession, database_kind: str, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("page", ["list", "detail"])
+async def test_a_page_goes_to_the_database_only_for_its_statements(
+    client: Client, db: AsyncSession, database_kind: str, monkeypatch: pytest.MonkeyPatch, page: str
 ) -> None:
     """On PostgreSQL three round trips: the pool's check of the connection (one empty statement, not wrapped in
-    BEGIN and ROLLBACK), the session lookup and the page. On SQLite those reads run in place: no trip to
-    aiosqlite's thread at all."""
-    await HEROES.make_many(db, 3)
+    BEGIN and ROLLBACK), the session lookup and the page's rows (a list's page, or one hero as the list shows
+    it). On SQLite those reads run in place: no trip to aiosqlite's thread at all."""
+    heroes = await HEROES.make_many(db, 3)
     await make_team(db, name="Preventers")  # the team filter's choices, read once and then kept
+    path = HEROES.path if page == "list" else HEROES.url(id_of(heroes[1]))
     sent: list[str] = []
     if database_kind == "postgresql":
         for name in ("fetch", "fetchrow", "fetchval", "execute", "executemany", "prepare"):
@@ -48,10 +50,12 @@ async def test_a_list_page_goes_to_the_database_only_for_its_statements(
     else:
         monkeypatch.setattr(aiosqlite.Connection, "_execute", _counted(aiosqlite.Connection._execute, "trip", sent))
         expected = []
-    assert (await client.get(HEROES.path)).status_code == 200  # warm: connections made, choices read and kept
+    assert (await client.get(path)).status_code == 200  # warm: connections made, choices read and kept
     sent.clear()
-    assert (await client.get(HEROES.path)).status_code == 200
+    response = await client.get(path)
+    assert response.status_code == 200
     assert [call.split()[0] for call in sent] == expected, sent
+    assert heroes[1].name in response.text
 
 
 def _counted(method: Callable[..., Any], name: str, sent: list[str]) -> Callable[..., Any]:

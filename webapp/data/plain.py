@@ -50,12 +50,6 @@ def plain_rows(result: Result[Any]) -> list[PlainRow]:
     return [make(row) for row in result.all()]
 
 
-def plain_row(result: Result[Any]) -> PlainRow | None:
-    """The first row of `result` as a named tuple, or None."""
-    row = result.first()
-    return None if row is None else _row_type(tuple(result.keys()))._make(row)
-
-
 async def read(session: AsyncSession, statement: Executable, parameters: dict[str, Any] | None = None) -> Result[Any]:
     """`statement`'s result, run on the session's connection: a statement of plain columns needs none of the ORM's
     execution layer (no entities to load; about 5% of a list page). Nothing is flushed first, so it is for reads
