@@ -32,16 +32,20 @@ def nothing_gone_slow(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sqlite_trips, "_slow", {})
 
 
-@pytest.mark.parametrize("page", ["list", "detail"])
+@pytest.mark.parametrize("page", ["list", "detail", "edit"])
 async def test_a_page_goes_to_the_database_only_for_its_statements(
     client: Client, db: AsyncSession, database_kind: str, monkeypatch: pytest.MonkeyPatch, page: str
 ) -> None:
     """On PostgreSQL three round trips: the pool's check of the connection (one empty statement, not wrapped in
-    BEGIN and ROLLBACK), the session lookup and the page's rows (a list's page, or one hero as the list shows
-    it). On SQLite those reads run in place: no trip to aiosqlite's thread at all."""
+    BEGIN and ROLLBACK), the session lookup and the page's rows (a list's page, one hero as the list shows it, or
+    as an edit form starts from it). On SQLite those reads run in place: no trip to aiosqlite's thread at all."""
     heroes = await HEROES.make_many(db, 3)
     await make_team(db, name="Preventers")  # the team filter's choices, read once and then kept
-    path = HEROES.path if page == "list" else HEROES.url(id_of(heroes[1]))
+    path = {
+        "list": HEROES.path,
+        "detail": HEROES.url(id_of(heroes[1])),
+        "edit": HEROES.url(id_of(heroes[1])) + "/edit",
+    }[page]
     sent: list[str] = []
     if database_kind == "postgresql":
         for name in ("fetch", "fetchrow", "fetchval", "execute", "executemany", "prepare"):

@@ -27,7 +27,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from webapp import audit
 from webapp.audit import Actor
 from webapp.data.ids import chunks
-from webapp.data.reads import find, is_live, live
+from webapp.data.plain import PlainRow
+from webapp.data.reads import find, is_live, live, stored
 from webapp.models import AuditEntry
 from webapp.resource import Resource
 
@@ -106,7 +107,17 @@ async def load(session: AsyncSession, resource: Resource, record_id: int) -> Any
 
 async def live_record(session: AsyncSession, resource: Resource, record_id: int) -> Any:
     """The record a change starts from: Missing, or InTrash when it was deleted meanwhile."""
-    record = await load(session, resource, record_id)
+    return _live(resource, await find(session, resource, record_id))
+
+
+async def live_row(session: AsyncSession, resource: Resource, record_id: int) -> PlainRow:
+    """The stored record's columns for a page that shows it as it is (an edit form): Missing, or InTrash."""
+    return _live(resource, await stored(session, resource, record_id))
+
+
+def _live(resource: Resource, record: Any) -> Any:
+    if record is None:
+        raise Missing()
     if record.deleted_at is not None:
         raise InTrash(resource, snapshot(resource, record))
     return record
