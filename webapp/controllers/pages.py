@@ -34,7 +34,7 @@ async def shown(session: AsyncSession, resource: Resource, record_id: int) -> Pl
     """A live record as its list shows it; one in the trash is refused with the reason (InTrash), not a bare 404."""
     row = await resource.lists.row(session, record_id)
     if row is None:
-        await writes.live_row(session, resource, record_id)  # raises Missing or InTrash
+        await writes.live_record(session, resource, record_id)  # raises Missing or InTrash
         raise writes.Missing()  # live again by the second read (restored meanwhile): say so next time
     return row
 
@@ -106,7 +106,7 @@ async def form_page(
     form: Form,
     *,
     record_id: int | None = None,
-    stored: PlainRow | None = None,
+    stored: Any = None,
     status_code: int = 200,
 ) -> Template:
     """The create form, or the edit form (the page, or the inline row for htmx). Opened after signing in again
@@ -130,7 +130,7 @@ async def form_page(
     }
     if record_id is not None and not wants_fragment(request):
         # The edit page's breadcrumbs name the record as stored, not as the form may hold it after a refusal.
-        context["record"] = stored or await reads.stored(session, resource, record_id)
+        context["record"] = stored or await reads.find(session, resource, record_id)
     fragment = "records/_form.html" if record_id is None else "records/_row_form.html"
     page = render(request, page="records/form.html", fragment=fragment, context=context, status_code=status_code)
     if token:

@@ -135,7 +135,7 @@ class RecordController(ResourceController):
 
     @get("/{record_id:int}/edit", name="edit", status_code=200, opt=EDITORS)
     async def edit(self, request: Request[Any, Any, Any], session: Session, record_id: FromPath[int]) -> Template:
-        record = await writes.live_row(session, self.resource, record_id)
+        record = await writes.live_record(session, self.resource, record_id)
         form = pages.edit_form(self.resource, record)
         return await pages.form_page(request, session, self.resource, form, record_id=record_id, stored=record)
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from math import ceil
+from types import SimpleNamespace
 from typing import Any, cast
 
 from sqlalchemy import BigInteger, ColumnElement, Select, bindparam, func
@@ -40,19 +41,16 @@ def live(resource: Resource) -> ColumnElement[bool]:
 
 
 async def find(session: AsyncSession, resource: Resource, record_id: int) -> Any | None:
-    """The stored record as it is now (whatever the session saw before), in the trash or not."""
+    """The stored record as it is now (whatever the session saw before), in the trash or not: its columns as
+    attributes (a plain object, not the ORM's: a change is a plain statement, webapp.data.writes). Read by one
+    kept statement (on a reader, on the driver: plain.rows); the ORM's load of it was a tenth of an edit form and
+    of a save (2026-12-07). Unsaved changes in the session are flushed first, as the ORM's own read would."""
     if not valid_id(record_id):
         return None
-    return await session.get(resource.model, record_id, populate_existing=True)
-
-
-async def stored(session: AsyncSession, resource: Resource, record_id: int) -> PlainRow | None:
-    """The stored record's columns as a plain row, in the trash or not: `find` for a page that only shows the
-    record (a reader's runs on the driver, plain.rows; an ORM load was a tenth of an edit form, 2026-12-07)."""
-    if not valid_id(record_id):
-        return None
+    if session.new or session.dirty or session.deleted:
+        await session.flush()
     found = await rows(session, _stored(resource), {"record_id": record_id})
-    return found[0] if found else None
+    return SimpleNamespace(**found[0]._asdict()) if found else None
 
 
 @cache

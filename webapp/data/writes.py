@@ -20,15 +20,13 @@ from functools import cache
 from typing import Any, cast
 
 from sqlalchemy import ColumnElement, bindparam, delete, update
-from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from webapp import audit
 from webapp.audit import Actor
 from webapp.data.ids import chunks
-from webapp.data.plain import PlainRow
-from webapp.data.reads import find, is_live, live, stored
+from webapp.data.reads import find, is_live, live
 from webapp.models import AuditEntry
 from webapp.resource import Resource
 
@@ -107,17 +105,7 @@ async def load(session: AsyncSession, resource: Resource, record_id: int) -> Any
 
 async def live_record(session: AsyncSession, resource: Resource, record_id: int) -> Any:
     """The record a change starts from: Missing, or InTrash when it was deleted meanwhile."""
-    return _live(resource, await find(session, resource, record_id))
-
-
-async def live_row(session: AsyncSession, resource: Resource, record_id: int) -> PlainRow:
-    """The stored record's columns for a page that shows it as it is (an edit form): Missing, or InTrash."""
-    return _live(resource, await stored(session, resource, record_id))
-
-
-def _live(resource: Resource, record: Any) -> Any:
-    if record is None:
-        raise Missing()
+    record = await load(session, resource, record_id)
     if record.deleted_at is not None:
         raise InTrash(resource, snapshot(resource, record))
     return record
@@ -146,7 +134,7 @@ async def _conditional_update(
             raise InTrash(resource, snapshot(resource, current))
         raise Stale(resource, snapshot(resource, current))
     for name, value in stored._mapping.items():
-        set_committed_value(record, name, value)
+        setattr(record, name, value)
 
 
 # The parameters of a conditional UPDATE (_update_statement): the record's id and the version the user saw; each
@@ -163,7 +151,7 @@ def _update_statement(resource: Resource, columns: tuple[str, ...], live_row: bo
     """The conditional UPDATE of `columns`, built once per resource, columns and liveness: its values are
     parameters. Built for each save, the statement and its cache key were about a twentieth of an inline save."""
     # On the table, not the model: the ORM's bulk update path around it was a tenth of an inline save
-    # (2026-12-07). The returned row is put on the record (`_conditional_update`), as the ORM would have.
+    # (2026-12-07). The returned row is put on the record (`_conditional_update`).
     table = resource.model.__table__
     in_trash = table.c.deleted_at.is_not(None)
     return (
