@@ -232,3 +232,26 @@ async def test_0009_counts_the_teams_changes_and_goes_back_without_them(empty_en
     await upgrade_schema(empty_engine)
     async with empty_engine.connect() as connection:
         assert await connection.run_sync(_differences) == []
+
+
+async def test_0010_widens_the_heroes_name_index_and_goes_back_keeping_heroes(empty_engine: AsyncEngine) -> None:
+    """From 0010 the heroes' name index also holds their secret names and teams (what a search walking it tests);
+    going back to 0009 narrows it to (name, id) again, with the heroes kept; coming forward again arrives at the
+    models' schema."""
+
+    def name_index(sync: Connection) -> list[str | None]:
+        (found,) = [index for index in inspect(sync).get_indexes("hero") if index["name"] == "ix_hero_live_name"]
+        return list(found["column_names"])
+
+    async with empty_engine.begin() as connection:
+        await connection.run_sync(_to("0009"))
+        await connection.execute(text("INSERT INTO hero (id, name, secret_name) VALUES (3, 'Deadpond', 'Dive')"))
+        assert await connection.run_sync(name_index) == ["name", "id"]
+        await connection.run_sync(_to("0010"))
+        assert await connection.run_sync(name_index) == ["name", "id", "secret_name", "team_id"]
+        await connection.run_sync(_to("0009", down=True))
+        assert await connection.run_sync(name_index) == ["name", "id"]
+        assert (await connection.execute(text("SELECT name FROM hero WHERE id = 3"))).scalar_one() == "Deadpond"
+    await upgrade_schema(empty_engine)
+    async with empty_engine.connect() as connection:
+        assert await connection.run_sync(_differences) == []

@@ -24,6 +24,10 @@ LIVE = text("deleted_at IS NULL")
 TRASHED = text("deleted_at IS NOT NULL")
 
 
+# The columns of the heroes' name index, in order (see Hero; migration 0010 names them likewise).
+HERO_NAME_INDEX = ("name", "id", "secret_name", "team_id")
+
+
 def _trigram_index(table: str, column: str) -> Index:
     """PostgreSQL: a trigram GIN index, so ILIKE '%text%' on a million rows is an index lookup, not a scan."""
     return Index(
@@ -96,12 +100,16 @@ class Hero(HeroBase, table=True):
     """A hero, optionally in one team. Deleted heroes wait in the trash (deleted_at) until restored or purged."""
 
     # One index per sort, (value, id) over live rows: keyset pages are range scans. The team sort and filter
-    # use (team_id, id); substring search uses trigram indexes (see HERO_SEARCH_DDL for SQLite).
+    # use (team_id, id); substring search uses trigram indexes (see HERO_SEARCH_DDL for SQLite). The name sort's
+    # (the default) also holds what a search tests, so a search that walks it (webapp.data.search, "walk") tests
+    # each hero from the index and reads the table for the page's rows only: on SQLite, a page of "Nakamura" at a
+    # million heroes in 1.2 ms instead of 4.5 (2026-12-07). Same columns on PostgreSQL, to keep one schema.
     __table_args__ = (
         Index("ix_hero_trashed", "deleted_at", "id", sqlite_where=TRASHED, postgresql_where=TRASHED),
+        Index("ix_hero_live_name", *HERO_NAME_INDEX, sqlite_where=LIVE, postgresql_where=LIVE),
         *(
             Index(f"ix_hero_live_{column}", column, "id", sqlite_where=LIVE, postgresql_where=LIVE)
-            for column in ("name", "secret_name", "age", "team_id")
+            for column in ("secret_name", "age", "team_id")
         ),
         *(_trigram_index("hero", column) for column in ("name", "secret_name")),
         {"sqlite_autoincrement": True},
