@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
+from types import SimpleNamespace
 from typing import Any, cast
 
 from sqlalchemy import ColumnElement, bindparam, delete, update
@@ -38,8 +39,8 @@ REVERTIBLE = frozenset({"update", "revert"})
 
 @dataclass(frozen=True)
 class Snapshot:
-    """A record as stored when a change was refused. Plain values: the caller rolls back, which expires the
-    ORM object, and still has to show what is stored."""
+    """A record as stored when a change was refused: what the refusal shows, in the fields it shows, whatever the
+    caller does with the session afterwards (it rolls back)."""
 
     id: int
     name: str
@@ -123,7 +124,10 @@ async def _conditional_update(
 ) -> None:
     """UPDATE ... WHERE id = :id AND version = :seen: the one statement that decides who wins. It returns the
     row as it leaves it, so the record needs no second read (on SQLite every statement holds the write lock
-    through a round trip to the event loop)."""
+    through a round trip to the event loop). `record` is a plain object as reads.find gives it: the returned
+    values are set on it, which on an ORM instance would mark it changed, and the commit's flush would then
+    write it again without the version check."""
+    assert isinstance(record, SimpleNamespace), "a stored record as reads.find gives it, not an ORM instance"
     statement = _update_statement(resource, tuple(values), live_row)
     parameters = {UPDATED_ID: record.id, SEEN_VERSION: record.version} | {_new(name): v for name, v in values.items()}
     stored = (await session.exec(statement, params=parameters)).first()
