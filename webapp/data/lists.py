@@ -14,8 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
 from webapp.data import keyset, search
-from webapp.data.ids import valid_id
-from webapp.data.plain import PlainRow, kept, read, rows
+from webapp.data.plain import RECORD_ID, PlainRow, by_id, kept, read, rows
 from webapp.data.search import dialect, live_hero, live_team
 from webapp.listing import COUNT_CAP, ListState
 from webapp.models import Hero, LiveCount, Team
@@ -97,21 +96,6 @@ async def _count_or_later(
     if state.filtered:
         return await list_query.count(session, state, resolved)
     return partial(list_query.count, session, state, resolved)
-
-
-async def _one(session: AsyncSession, statement: Select[Any], record_id: int) -> PlainRow | None:
-    """The row of `statement` (built once and kept, its id a RECORD_ID parameter) for this record; flushed first
-    like any ORM read, since a page shows a record right after saving it. A reader's runs on the driver
-    (plain.rows): through the ORM's execution it was a sixth of a hero's page (2026-12-07)."""
-    if not valid_id(record_id):
-        return None
-    if session.new or session.dirty or session.deleted:
-        await session.flush()
-    found = await rows(session, statement, {RECORD_ID: record_id})
-    return found[0] if found else None
-
-
-RECORD_ID = "record_id"
 
 
 class HeroList:
@@ -271,7 +255,7 @@ class HeroList:
 
     async def row(self, session: AsyncSession, record_id: int) -> PlainRow | None:
         """One live hero as the list shows it (with its team's name)."""
-        return await _one(session, self._row_statement(), record_id)
+        return await by_id(session, self._row_statement(), record_id)
 
 
 class TeamList:
@@ -340,4 +324,4 @@ class TeamList:
 
     async def row(self, session: AsyncSession, record_id: int) -> PlainRow | None:
         """One live team as the list shows it (with its hero count)."""
-        return await _one(session, self._row_statement(), record_id)
+        return await by_id(session, self._row_statement(), record_id)

@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from webapp import sqlite_trips
+from webapp.data.ids import valid_id
 
 # A named tuple of a statement's columns (its class is made per column list, so it has no static type).
 PlainRow: TypeAlias = Any
@@ -55,6 +56,22 @@ async def read(session: AsyncSession, statement: Executable, parameters: dict[st
     execution layer (no entities to load; about 5% of a list page). Nothing is flushed first, so it is for reads
     that follow no unsaved change: the list pages, their counts and lookups."""
     return await (await session.connection()).execute(statement, parameters)
+
+
+# The parameter a kept statement reading one record by id takes its id in (`by_id`).
+RECORD_ID = "record_id"
+
+
+async def by_id(session: AsyncSession, statement: Executable, record_id: int) -> PlainRow | None:
+    """The row of `statement` (kept, its id the RECORD_ID parameter) for this record, or None (also for an id no
+    record can have). Unsaved changes in the session are flushed first, as an ORM read would: a page shows a
+    record right after saving it. On a reader it runs on the driver (`rows`)."""
+    if not valid_id(record_id):
+        return None
+    if session.new or session.dirty or session.deleted:
+        await session.flush()
+    found = await rows(session, statement, {RECORD_ID: record_id})
+    return found[0] if found else None
 
 
 def kept(statement: Kept) -> Kept:

@@ -19,7 +19,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from webapp.data.ids import valid_id
-from webapp.data.plain import PlainRow, kept, read, rows
+from webapp.data.plain import RECORD_ID, PlainRow, by_id, kept, read, rows
 from webapp.data.search import contains, starts_with
 from webapp.models import CHANGE_COUNTED, AuditEntry, ChangeCount, User
 from webapp.resource import Resource
@@ -45,18 +45,14 @@ async def find(session: AsyncSession, resource: Resource, record_id: int) -> Any
     attributes (a plain object, not the ORM's: a change is a plain statement, webapp.data.writes). Read by one
     kept statement (on a reader, on the driver: plain.rows); the ORM's load of it was a tenth of an edit form and
     of a save (2026-12-07). Unsaved changes in the session are flushed first, as the ORM's own read would."""
-    if not valid_id(record_id):
-        return None
-    if session.new or session.dirty or session.deleted:
-        await session.flush()
-    found = await rows(session, _stored(resource), {"record_id": record_id})
-    return SimpleNamespace(**found[0]._asdict()) if found else None
+    found = await by_id(session, _stored(resource), record_id)
+    return None if found is None else SimpleNamespace(**found._asdict())
 
 
 @cache
 def _stored(resource: Resource) -> Select[Any]:
     table = resource.model.__table__
-    return kept(select(*table.columns).where(table.c.id == bindparam("record_id")))
+    return kept(select(*table.columns).where(table.c.id == bindparam(RECORD_ID)))
 
 
 async def id_by_name(session: AsyncSession, resource: Resource, *, name: str) -> int | None:
@@ -71,14 +67,14 @@ async def is_live(session: AsyncSession, resource: Resource, *, record_id: int, 
     if not valid_id(record_id):
         return False
     # Run without a flush first (plain.read): every caller checks before it changes anything in the session.
-    return (await read(session, _live_id(resource, lock), {"record_id": record_id})).first() is not None
+    return (await read(session, _live_id(resource, lock), {RECORD_ID: record_id})).first() is not None
 
 
 @cache
 def _live_id(resource: Resource, lock: bool) -> Select[Any]:
     """is_live's statement, built once per resource: built per save with its ORM execution, it was a twentieth of
     an inline save (2026-12-07)."""
-    statement = select(resource.model.id).where(resource.model.id == bindparam("record_id"), live(resource))
+    statement = select(resource.model.id).where(resource.model.id == bindparam(RECORD_ID), live(resource))
     return statement.with_for_update(read=True) if lock else statement
 
 
