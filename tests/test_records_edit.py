@@ -9,8 +9,11 @@ tests/unit/test_record_forms.py; here a few go through HTTP to prove the page an
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from httpx import Response
+from sqlalchemy import Engine, event
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.markup import parse
@@ -221,6 +224,37 @@ async def test_update_leaves_other_records_alone(client: Client, db: AsyncSessio
     await save(client, subject, record_id, changes(subject))
     assert await subject.values(db, other_id) == before
     assert (await subject.stored(db, other_id)).version == 1
+
+
+@each_resource
+async def test_update_sets_the_changed_columns_only(client: Client, db: AsyncSession, subject: Subject) -> None:
+    """The UPDATE a save sends names the fields it changes (and the version), not every field: on SQLite setting
+    a hero's name, even to the name it has, rewrites its full-text index entry. The record still comes back by
+    its name from a search afterwards."""
+    record_id = id_of(await subject.make(db))
+    before = await subject.values(db, record_id)
+    sent: list[str] = []
+
+    def heard(_connection: object, _cursor: object, statement: str, *_rest: object) -> None:
+        sent.append(statement)
+
+    event.listen(Engine, "before_cursor_execute", heard)
+    try:
+        response = await save(client, subject, record_id, {subject.other_field: "Changed"})
+    finally:
+        event.remove(Engine, "before_cursor_execute", heard)
+    assert response.status_code == 303
+    table = subject.resource.model.__tablename__
+    updates = [statement for statement in sent if statement.startswith(f"UPDATE {table} SET")]
+    assert len(updates) == 1, updates
+    assigned = re.search(r" SET (.*?) WHERE ", updates[0], re.S)
+    assert assigned is not None
+    assert set(re.findall(r"(\w+)=", assigned.group(1))) == {subject.other_field, "version"}
+    assert await subject.values(db, record_id) == before | {subject.other_field: "Changed"}
+    found = await client.get(subject.path, params={"q": before["name"]})
+    assert [row.attrs["id"] for row in parse(found.text).by_id(subject.rows_id).find_all("tr")] == [
+        subject.row_id(record_id)
+    ]
 
 
 @pytest.mark.parametrize("text", ["<script>alert(1)</script>", "\"'&"])
