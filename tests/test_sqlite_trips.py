@@ -225,6 +225,30 @@ async def test_a_readers_read_runs_in_place_without_a_trip(
         await reader.dispose()
 
 
+async def test_reads_in_place_send_sqlite_their_statements_alone(
+    tmp_path: Path, engine: AsyncEngine, trips: list[str]
+) -> None:
+    """The busy timeout is set aside once for a run of reads in place, not around each read (it was three PRAGMA
+    statements a read, each a call into SQLite as costly as a small read)."""
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'trips.db'}", sqlite_read_in_place_seconds=UNBOUNDED
+    )
+    reader = create_engine(settings, serving=True)
+    try:
+        async with reader.connect() as connection:
+            driver = await _driver(connection)
+            await sqlite_trips.fetch(driver, "SELECT count(*) FROM item", ())  # the first sets it aside
+            sent: list[str] = []
+            driver._conn.set_trace_callback(sent.append)
+            trips.clear()
+            for _ in range(3):
+                assert await sqlite_trips.fetch(driver, "SELECT count(*) FROM item", ()) == [(0,)]
+            driver._conn.set_trace_callback(None)
+            assert (sent, trips) == (["SELECT count(*) FROM item"] * 3, [])
+    finally:
+        await reader.dispose()
+
+
 async def test_a_read_past_its_bound_is_stopped_and_made_again_as_a_trip(
     engine: AsyncEngine, trips: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -266,22 +290,55 @@ async def test_a_read_past_its_bound_is_stopped_and_made_again_as_a_trip(
     assert trips == []
 
 
-def test_a_read_in_place_never_waits_for_a_lock(tmp_path: Path) -> None:
+async def test_a_read_in_place_never_waits_for_a_lock_and_its_trip_does(tmp_path: Path, trips: list[str]) -> None:
     # In WAL mode (the app's) readers take no lock; a database in another journal mode (or another process's
-    # exclusive lock) can still make a read wait. In place it must not: the wait is the trip's to make.
+    # exclusive lock) can still make a read wait. In place it must not: the wait is the trip's to make, with the
+    # connection's own busy timeout, which the reads in place before it had set aside.
     path = tmp_path / "locked.db"
-    outside = sqlite3.connect(path, isolation_level=None)
+    outside = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     outside.execute("CREATE TABLE item (id INTEGER PRIMARY KEY)")
-    reader = sqlite3.connect(path, isolation_level=None, timeout=2.0)
-    outside.execute("BEGIN EXCLUSIVE")
+    count = "SELECT count(*) FROM item"
+    async with aiosqlite.connect(path, isolation_level=None, timeout=2.0, check_same_thread=False) as reader:
+        setattr(reader, sqlite_trips.READS_IN_PLACE, UNBOUNDED)
+        assert await sqlite_trips.fetch(reader, count, ()) == [(0,)]
+        assert trips == []  # in place
+        outside.execute("BEGIN EXCLUSIVE")
+
+        async def release_later() -> None:
+            await asyncio.sleep(0.5)
+            outside.execute("ROLLBACK")
+
+        releaser = asyncio.create_task(release_later())
+        try:
+            async with ticking(0.01) as ticks:
+                started = time.perf_counter()
+                assert await sqlite_trips.fetch(reader, count, ()) == [(0,)]
+                waited = time.perf_counter() - started
+        finally:
+            await releaser
+            outside.close()
+        assert waited >= 0.4  # the trip waited for the lock to go
+        assert ticks[0] >= 20  # and the loop ran on meanwhile: nothing waited in place
+        assert len(trips) == 1
+        assert await sqlite_trips.fetch(reader, count, ()) == [(0,)]
+        assert len(trips) == 1  # in place again
+
+
+async def test_a_streamed_read_after_reads_in_place_waits_for_locks_as_before(tmp_path: Path) -> None:
+    """An export streams its rows through aiosqlite's own cursor, not a trip of ours: it gets the connection's busy
+    timeout back too."""
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'trips.db'}",
+        sqlite_read_in_place_seconds=UNBOUNDED,
+        sqlite_busy_timeout_ms=1234,
+    )
+    reader = create_engine(settings, serving=True)
     try:
-        started = time.perf_counter()
-        assert sqlite_trips._read_in_place(reader, "SELECT count(*) FROM item", (), 0.002) is None
-        assert time.perf_counter() - started < 0.1
-        # The connection's own wait is as it was, for the trip that follows.
-        assert reader.execute("PRAGMA busy_timeout").fetchone() == (2000,)
+        async with reader.connect() as connection:
+            driver = await _driver(connection)
+            assert await sqlite_trips.fetch(driver, "SELECT 1", ()) == [(1,)]
+            assert await sqlite_trips.fetch(driver, "PRAGMA busy_timeout", ()) == [(0,)]  # set aside in place
+            streamed = await connection.stream(text("PRAGMA busy_timeout"))
+            assert [tuple(row) async for row in streamed] == [(1234,)]
     finally:
-        outside.execute("ROLLBACK")
-        outside.close()
-    assert sqlite_trips._read_in_place(reader, "SELECT count(*) FROM item", (), 0.002) == [(0,)]
-    reader.close()
+        await reader.dispose()

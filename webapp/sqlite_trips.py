@@ -43,6 +43,7 @@ from sqlalchemy.dialects.sqlite.aiosqlite import (
     AsyncAdapt_aiosqlite_connection,
     AsyncAdapt_aiosqlite_cursor,
     AsyncAdapt_aiosqlite_dbapi,
+    AsyncAdapt_aiosqlite_ss_cursor,
 )
 
 from webapp import outages
@@ -96,13 +97,46 @@ def _busy_timeout(connection: sqlite3.Connection, milliseconds: int) -> Iterator
 
 def _without_waiting(connection: sqlite3.Connection, work: Work, sql: str, parameters: Any) -> Outcome | None:
     """`work` done at once, or None if it would have to wait for another connection's lock."""
+    with _busy_timeout(connection, 0):
+        return _unless_busy(connection, work, sql, parameters)
+
+
+def _unless_busy(connection: sqlite3.Connection, work: Work, sql: str, parameters: Any) -> Outcome | None:
+    """`work`, or None where it found another connection's lock (on a connection that does not wait for one)."""
     try:
-        with _busy_timeout(connection, 0):
-            return work(connection, sql, parameters)
+        return work(connection, sql, parameters)
     except sqlite3.OperationalError as error:
         if _is_busy(error):
             return None
         raise
+
+
+# The attribute of a reader's aiosqlite connection that holds the busy timeout (ms) its reads in place took away
+# (they must not wait: a wait would hold up the event loop), for its next trip to give back; None or absent while
+# the connection has its own. A page's reads in place follow one another, so the timeout is changed when a trip
+# comes between them, not around each read (three PRAGMA statements a read: measured 2026-12-07, the first SQLite
+# call of a request costs some 20 us of cold caches, and a list page made nine of them).
+TAKEN_WAITS = "_hero_taken_waits"
+
+
+def _not_waiting(connection: aiosqlite.Connection) -> sqlite3.Connection:
+    """The reader's SQLite connection, with a busy timeout of 0 (see TAKEN_WAITS)."""
+    raw: sqlite3.Connection = connection._conn
+    if getattr(connection, TAKEN_WAITS, None) is None:
+        (waits,) = raw.execute("PRAGMA busy_timeout").fetchone()
+        raw.execute("PRAGMA busy_timeout = 0")
+        setattr(connection, TAKEN_WAITS, int(waits))
+    return raw
+
+
+def _waiting_again(connection: aiosqlite.Connection) -> sqlite3.Connection:
+    """On the connection's thread, before a trip's statement: its own busy timeout back, if reads took it."""
+    raw: sqlite3.Connection = connection._conn
+    waits = getattr(connection, TAKEN_WAITS, None)
+    if waits is not None:
+        raw.execute(f"PRAGMA busy_timeout = {waits}")
+        setattr(connection, TAKEN_WAITS, None)
+    return raw
 
 
 def _waiting_at_most(seconds: float | None, work: Work) -> Work:
@@ -190,7 +224,7 @@ class _TripCursor:
         connection = self._connection
 
         def run() -> Outcome:
-            return work(connection._conn, sql, parameters)
+            return work(_waiting_again(connection), sql, parameters)
 
         outcome: Outcome = await connection._execute(run)  # type: ignore[no-untyped-call]
         return outcome
@@ -225,7 +259,7 @@ async def fetch(connection: aiosqlite.Connection, sql: str, parameters: Sequence
     on other connections, in one trip to the connection's thread."""
     bound: float | None = getattr(connection, READS_IN_PLACE, None)
     if bound is not None and (not _slow or _slow.get(sql, 0.0) <= time.monotonic()):
-        found = _read_in_place(connection._conn, sql, parameters, bound)
+        found = _read_in_place(_not_waiting(connection), sql, parameters, bound)
         if found is not None:
             if _stops:
                 _stops.pop(sql, None)
@@ -237,13 +271,14 @@ async def fetch(connection: aiosqlite.Connection, sql: str, parameters: Sequence
 def _read_in_place(
     connection: sqlite3.Connection, sql: str, parameters: Sequence[Any], bound: float
 ) -> list[Any] | None:
-    """The rows; or None where the read would wait for another connection's lock (a wait belongs in a trip, where
-    it holds up no one else), or runs past `bound` seconds: SQLite's progress handler stops it there (and a
-    statement stopped STOPS_IN_A_ROW times goes by trip for a while: a search at a million heroes). The handler
-    looks at the clock between steps of SQLite's machine, so the event loop is held for about `bound`: a single
-    step (a count over a large table, say) may run past it."""
+    """The rows (on a reader's connection with no busy timeout: `_not_waiting`); or None where the read would
+    wait for another connection's lock (a wait belongs in a trip, where it holds up no one else), or runs past
+    `bound` seconds: SQLite's progress handler stops it there (and a statement stopped STOPS_IN_A_ROW times goes
+    by trip for a while: a search at a million heroes). The handler looks at the clock between steps of SQLite's
+    machine, so the event loop is held for about `bound`: a single step (a count over a large table, say) may run
+    past it."""
     try:
-        outcome = _without_waiting(connection, _bounded(bound), sql, parameters)
+        outcome = _unless_busy(connection, _bounded(bound), sql, parameters)
     except sqlite3.OperationalError as error:
         if error.sqlite_errorcode != sqlite3.SQLITE_INTERRUPT:
             raise
@@ -257,8 +292,7 @@ def _read_in_place(
 
 def _bounded(bound: float) -> Work:
     """The whole statement, stopped by SQLite's progress handler once it has run `bound` seconds. Set around the
-    statement alone (within `_without_waiting`'s busy timeout): a stop in the busy timeout's own statements would
-    leave the connection's at 0."""
+    statement alone: a stop would break off any other statement made under it (the busy timeout's PRAGMAs)."""
 
     def work(connection: sqlite3.Connection, sql: str, parameters: Any) -> Outcome:
         ends = time.perf_counter() + bound
@@ -283,9 +317,21 @@ class _Cursor(AsyncAdapt_aiosqlite_cursor):
         return cursor  # nothing to open: a trip opens its own
 
 
+class _ServerSideCursor(AsyncAdapt_aiosqlite_ss_cursor):
+    """A streamed result's cursor (an export's): aiosqlite's own, whose trips are its own, so the busy timeout
+    reads in place took away is given back before it is opened."""
+
+    __slots__ = ()
+
+    def _make_new_cursor(self, connection: Any) -> Any:
+        _waiting_again(connection)
+        return super()._make_new_cursor(connection)
+
+
 class _Connection(AsyncAdapt_aiosqlite_connection):
     __slots__ = ()
     _cursor_cls = _Cursor
+    _ss_cursor_cls = _ServerSideCursor
 
     def commit(self) -> None:
         inline: Inline | None = getattr(self._connection, INLINE, None)
