@@ -186,3 +186,30 @@ async def test_a_writers_kept_reads_belong_to_its_transaction(engine: AsyncEngin
             in_transaction = driver.in_transaction if engine.dialect.name == "sqlite" else driver.is_in_transaction()
     assert len(executed) == 1
     assert in_transaction
+
+
+async def test_a_sessions_reads_ask_it_for_its_connection_again_only_once_it_has_let_it_go(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reads one after another take the connection the session gave the first (no greenlet hop to ask again);
+    once a commit has given it back to the pool, the next read runs on the connection the session holds then."""
+    asked: list[object] = []
+    connection = AsyncSession.connection
+
+    async def counted(self: AsyncSession, *args: object, **kwargs: object) -> object:
+        asked.append(self)
+        return await connection(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(AsyncSession, "connection", counted)
+    count = lists._live_count_statement("hero")
+    _reader, writer = session_factories(engine)
+    async with writer() as session:
+        for _ in range(3):
+            await plain.rows(session, count)
+        first = await connection(session)
+        assert len(asked) == 1
+        await session.commit()
+        assert first.closed
+        await plain.rows(session, count)
+        assert len(asked) == 2
+        assert not (await connection(session)).closed
