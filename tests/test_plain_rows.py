@@ -10,18 +10,21 @@ from contextlib import contextmanager
 
 import pytest
 from litestar import Litestar
+from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from tests.support import HEROES, TEAMS, Client, link, make_hero, make_team
+from tests.support import HEROES, HTMX, SUBJECTS, TEAMS, Client, id_of, link, make_hero, make_team
+from tests.test_records_edit import edit_form
 from tests.test_work_shape import listening, statements
 from webapp import accounts, outages, registry
 from webapp.data import lists, plain, reads
 from webapp.data.plain import plain_rows
 from webapp.db import session_factories
-from webapp.models import Hero, Team, UserSession
+from webapp.models import Hero, Submission, Team, UserSession
+from webapp.submissions import FIELD
 
 
 async def test_rows_keep_their_columns_names_order_and_nulls(db: AsyncSession) -> None:
@@ -213,3 +216,57 @@ async def test_a_sessions_reads_ask_it_for_its_connection_again_only_once_it_has
         await plain.rows(session, count)
         assert len(asked) == 2
         assert not (await connection(session)).closed
+
+
+async def test_a_saves_statements_run_in_its_transaction_on_sqlites_driver(
+    client: Client, app: Litestar, db: AsyncSession, database_kind: str
+) -> None:
+    """An inline save's own statements (its one-time id, the record read and changed, its history entry, the row
+    shown after) are kept ones: on SQLite they run on the driver in the writer's transaction, none through
+    SQLAlchemy's execution layer; on PostgreSQL SQLAlchemy runs them (its transaction begins with the first).
+    The engine's cursor listeners hear every one either way."""
+    subject = next(subject for subject in SUBJECTS if subject.resource is registry.BY_NAME["hero"])
+    hero = id_of(await subject.make(db))
+    form = await edit_form(client, subject, hero, htmx=True)
+    with statements(app) as heard, _executed(app.state.engines) as executed:
+        response = await client.post(subject.url(hero), data=form | {"secret_name": "Changed"}, headers=HTMX)
+    assert response.status_code == 200
+    writes = ["INSERT INTO submission", "UPDATE hero SET", "INSERT INTO audit_entry", "UPDATE submission SET"]
+    assert [start for start in writes if any(statement.startswith(start) for statement in heard)] == writes
+    through_sqlalchemy = [str(statement).split("(")[0].strip() for statement in executed]
+    if database_kind == "sqlite":
+        assert through_sqlalchemy == []
+        assert [statement for statement in heard if statement.startswith("BEGIN")] == ["BEGIN IMMEDIATE"]
+    else:
+        assert len(through_sqlalchemy) >= len(writes)
+    assert (await subject.stored(db, hero)).secret_name == "Changed"
+
+
+async def test_a_save_whose_history_entry_fails_leaves_nothing_written(
+    client: Client, db: AsyncSession, database_kind: str
+) -> None:
+    """The save's statements on the driver are in its transaction: when the history entry is refused, the
+    record's change and the one-time id go with it."""
+    subject = next(subject for subject in SUBJECTS if subject.resource is registry.BY_NAME["hero"])
+    hero = id_of(await subject.make(db))
+    before = await subject.values(db, hero)
+    form = await edit_form(client, subject, hero, htmx=True)
+    refusal = {
+        "sqlite": [
+            "CREATE TRIGGER refuse_history BEFORE INSERT ON audit_entry BEGIN SELECT RAISE(FAIL, 'no history'); END"
+        ],
+        "postgresql": [
+            "CREATE FUNCTION refuse_history() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN RAISE EXCEPTION 'no history'; END $$",
+            "CREATE TRIGGER refuse_history BEFORE INSERT ON audit_entry FOR EACH ROW EXECUTE FUNCTION refuse_history()",
+        ],
+    }[database_kind]
+    for statement in refusal:
+        await db.exec(text(statement))
+    await db.commit()
+    response = await client.post(subject.url(hero), data=form | {"secret_name": "Changed"}, headers=HTMX)
+    assert response.status_code >= 400
+    db.expire_all()
+    assert await subject.values(db, hero) == before
+    assert (await subject.stored(db, hero)).version == 1
+    assert (await db.exec(select(Submission).where(col(Submission.id) == form[FIELD]))).first() is None

@@ -14,12 +14,17 @@ from typing import Any
 
 import aiosqlite
 import pytest
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
+from sqlalchemy import column as sa_column
+from sqlalchemy import insert as sa_insert
+from sqlalchemy import table as sa_table
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from webapp import outages, sqlite_trips
 from webapp.config import Settings
+from webapp.data import plain
 from webapp.db import WRITE_OPTION, create_engine
 
 
@@ -342,3 +347,26 @@ async def test_a_streamed_read_after_reads_in_place_waits_for_locks_as_before(tm
             assert [tuple(row) async for row in streamed] == [(1234,)]
     finally:
         await reader.dispose()
+
+
+async def test_a_kept_write_past_the_transactions_time_in_place_goes_by_trip(
+    tmp_path: Path, engine: AsyncEngine, trips: list[str]
+) -> None:
+    """plain.run's writes run on the driver in place only while the writer's transaction may run in place; past
+    that, through SQLAlchemy by trip, in the same transaction."""
+    table = sa_table("item", sa_column("id"), sa_column("name"))
+    insert_item = plain.kept(sa_insert(table).values(name=bindparam("name")))
+    async with writing(tmp_path / "trips.db", 0.05) as writer:
+        async with writer.connect() as connection:
+            await connection.execute(text("SELECT 1"))  # the pool's one connection made outside the count
+            await connection.commit()
+        trips.clear()
+        async with AsyncSession(writer) as session:
+            await plain.run(session, insert_item, {"name": "in place"})  # after BEGIN IMMEDIATE, in place too
+            assert trips == []
+            await asyncio.sleep(0.1)
+            await plain.run(session, insert_item, {"name": "by trip"})
+            assert trips == ["run"]
+            await session.rollback()
+        async with writer.connect() as connection:
+            assert (await connection.execute(text("SELECT count(*) FROM item"))).scalar_one() == 0

@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Table, bindparam, insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from webapp.data.plain import kept, run
 from webapp.models import NAME_MAX, USERNAME_MAX, AuditEntry
 
 
@@ -48,10 +49,16 @@ def entry(
 
 async def write(session: AsyncSession, entries: list[dict[str, Any]]) -> None:
     """Add entries to the session's transaction (one statement however many: a team's heroes, an empty trash)."""
-    if entries:
-        # On the table, not the model: the ORM's bulk insert path was a twentieth of an inline save (2026-12-07).
+    # On the table, not the model: the ORM's bulk insert path was a twentieth of an inline save (2026-12-07). One
+    # entry (a record's change) is a kept statement, on SQLite run on the driver in the writer's transaction.
+    if len(entries) == 1:
+        await run(session, _ONE, entries[0])
+    elif entries:
         await session.exec(_INSERT, params=entries)
 
 
 _TABLE: Table = AuditEntry.__table__  # type: ignore[attr-defined]
 _INSERT = insert(_TABLE)
+# The columns `entry` fills, each a parameter.
+_FILLED = ("at", "user_id", "username", "request_id", "action", "record_type", "record_id", "label", "changes", "note")
+_ONE = kept(_INSERT.values({name: bindparam(name) for name in _FILLED}))

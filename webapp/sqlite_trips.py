@@ -176,6 +176,18 @@ class Inline:
 INLINE = "_hero_inline"
 
 
+def writes_in_place(connection: aiosqlite.Connection) -> bool:
+    """Whether this is the writer's connection within its transaction's time in place, where its statements run
+    in place (`_TripCursor._run`): `in_transaction` may run one there too."""
+    inline: Inline | None = getattr(connection, INLINE, None)
+    return inline is not None and inline.allows(connection._conn)
+
+
+def in_transaction(connection: aiosqlite.Connection, sql: str, parameters: Sequence[Any]) -> list[Any]:
+    """A statement's rows in the writer's transaction, in place (where `writes_in_place` says so: ask first)."""
+    return _execute(connection._conn, sql, parameters)[1]
+
+
 class _TripCursor:
     """What SQLAlchemy's adapter drives as an aiosqlite cursor: execute is the one trip (or, for the writer within
     its transaction, no trip at all); the rest reads its outcome."""

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from webapp.data.plain import kept, run
 from webapp.models import Submission
 
 FIELD = "_once"
@@ -69,8 +70,10 @@ class Claim:
 # Plain statements on the table, built once: the ORM's unit of work for one row, inserted and then changed, was
 # two flushes, about a tenth of an inline save (2026-12-07).
 _TABLE: Table = Submission.__table__  # type: ignore[attr-defined]
-_CLAIM = insert(_TABLE)
-_LEAD = update(_TABLE).where(_TABLE.c.id == bindparam("token")).values(location=bindparam("location"))
+_CLAIMED = ("id", "user_id", "created_at", "location", "fingerprint")
+# Kept, so on SQLite they run on the driver in the writer's transaction (webapp.data.plain.run).
+_CLAIM = kept(insert(_TABLE).values({name: bindparam(name) for name in _CLAIMED}))
+_LEAD = kept(update(_TABLE).where(_TABLE.c.id == bindparam("token")).values(location=bindparam("location")))
 
 
 async def claim(
@@ -89,7 +92,7 @@ async def claim(
     # holds the one write lock for a round trip. A taken id fails the insert, and only then is it read.
     row = {"id": token, "user_id": user_id, "created_at": now, "location": "", "fingerprint": print_}
     try:
-        await session.exec(_CLAIM, params=row)
+        await run(session, _CLAIM, row)
     except IntegrityError:
         await session.rollback()
         return _repeat_of(await session.get(Submission, token, populate_existing=True), user_id, print_)
@@ -98,4 +101,4 @@ async def claim(
 
 async def lead(session: AsyncSession, claimed: Claim, location: str) -> None:
     """Store where the claimed form's change leads, in the change's transaction: a repeat is sent there."""
-    await session.exec(_LEAD, params={"token": claimed.token, "location": location})
+    await run(session, _LEAD, {"token": claimed.token, "location": location})

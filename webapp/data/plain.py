@@ -10,9 +10,10 @@ the driver's own connection (aiosqlite in place or in one trip: webapp.sqlite_tr
 benchmark's floor does (bench/floor_app.py).
 SQLAlchemy's execution layer (its compiled cache lookup, execution context, events and result objects) was about
 half of a list page statement's time over the driver's own (0.86 against 0.39 ms for 50 heroes, 2026-12-07). Only
-where the statement would run in autocommit anyway, on a reader's connection (no transaction), so no unsaved or
-uncommitted change of the session can be missed. Elsewhere, and for statements built per request,
-SQLAlchemy runs them as before."""
+where the statement runs on the connection SQLAlchemy would run it on, in the same transaction or none: a reader's
+connection (in autocommit), or on SQLite the writer's within its transaction's time in place (a save's reads of
+the record and of the row it shows after). Unsaved changes of the session are not flushed first, as `read` does
+not flush them. Elsewhere, and for statements built per request, SQLAlchemy runs them as before."""
 
 from __future__ import annotations
 
@@ -177,10 +178,23 @@ async def rows(
     return plain_rows(await connection.execute(statement, parameters))
 
 
+async def run(session: AsyncSession, statement: Executable, parameters: dict[str, Any] | None = None) -> list[PlainRow]:
+    """A kept write (INSERT, UPDATE), and the rows it returns (none without RETURNING): on SQLite on the driver in
+    the writer's transaction while its time in place lasts, else as `read` runs it. Nothing is flushed first: for
+    plain statements on tables, which the ORM's unit of work knows nothing of."""
+    connection = await _connection(session)
+    found = await _on_driver(connection, statement, parameters, writes=True)
+    if found is not None:
+        return found
+    result = await connection.execute(statement, parameters)
+    return plain_rows(result) if result.returns_rows else []
+
+
 async def _on_driver(
-    connection: AsyncConnection, statement: Executable, parameters: dict[str, Any] | None
+    connection: AsyncConnection, statement: Executable, parameters: dict[str, Any] | None, *, writes: bool = False
 ) -> list[PlainRow] | None:
-    """The rows, or None where SQLAlchemy must run the statement (see the module's docstring)."""
+    """The rows, or None where SQLAlchemy must run the statement (see the module's docstring; a write only in the
+    writer's transaction on SQLite)."""
     sync = connection.sync_connection
     dialect = connection.dialect
     sqlite = dialect.driver == "aiosqlite"
@@ -195,13 +209,23 @@ async def _on_driver(
     dispatch, context = sync.dispatch, SimpleNamespace()
     try:
         driver = adapted.driver_connection
-        # A reader's connection only (webapp.db.READ_OPTION). On SQLite a writer's has begun its transaction by
-        # now; on PostgreSQL it has none until its first statement, and what it reads belongs in it: only a
-        # reader's is in autocommit.
-        if driver.in_transaction if sqlite else not adapted.autocommit:
+        # On SQLite a reader's connection (webapp.db.READ_OPTION), or the writer's within its transaction's time
+        # in place (by then SQLAlchemy has begun the transaction: BEGIN IMMEDIATE, on this connection). On
+        # PostgreSQL a reader's only: a writer's has no transaction until SQLAlchemy sends its first statement,
+        # and what it reads belongs in it; only a reader's is in autocommit.
+        writing = sqlite and driver.in_transaction
+        if writing:
+            if not sqlite_trips.writes_in_place(driver):
+                return None
+        elif writes or not (sqlite or adapted.autocommit):
             return None
         dispatch.before_cursor_execute(sync, None, sql, arguments, context, False)
-        found = await (sqlite_trips.fetch(driver, sql, arguments) if sqlite else driver.fetch(sql, *arguments))
+        if not sqlite:
+            found = await driver.fetch(sql, *arguments)
+        elif writing:
+            found = sqlite_trips.in_transaction(driver, sql, arguments)
+        else:
+            found = await sqlite_trips.fetch(driver, sql, arguments)
     except Exception as error:
         _raise_as_sqlalchemy_would(sync, adapted, error, sql, arguments)
     dispatch.after_cursor_execute(sync, None, sql, arguments, context, False)

@@ -27,6 +27,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from webapp import audit
 from webapp.audit import Actor
 from webapp.data.ids import chunks
+from webapp.data.plain import kept, run
 from webapp.data.reads import find, is_live, live
 from webapp.models import AuditEntry
 from webapp.resource import Resource
@@ -130,14 +131,14 @@ async def _conditional_update(
     assert isinstance(record, SimpleNamespace), "a stored record as reads.find gives it, not an ORM instance"
     statement = _update_statement(resource, tuple(values), live_row)
     parameters = {UPDATED_ID: record.id, SEEN_VERSION: record.version} | {_new(name): v for name, v in values.items()}
-    stored = (await session.exec(statement, params=parameters)).first()
-    if stored is None:
+    returned = await run(session, statement, parameters)
+    if not returned:
         # Another transaction got there first (PostgreSQL re-checks the WHERE clause once it commits).
         current = await load(session, resource, record.id)
         if live_row and current.deleted_at is not None:
             raise InTrash(resource, snapshot(resource, current))
         raise Stale(resource, snapshot(resource, current))
-    for name, value in stored._mapping.items():
+    for name, value in returned[0]._asdict().items():
         setattr(record, name, value)
 
 
@@ -158,7 +159,8 @@ def _update_statement(resource: Resource, columns: tuple[str, ...], live_row: bo
     # (2026-12-07). The returned row is put on the record (`_conditional_update`).
     table = resource.model.__table__
     in_trash = table.c.deleted_at.is_not(None)
-    return (
+    # Kept: on SQLite it runs on the driver in the writer's transaction (plain.run).
+    return kept(
         update(table)
         .where(
             table.c.id == bindparam(UPDATED_ID),
