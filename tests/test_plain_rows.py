@@ -22,7 +22,7 @@ from tests.test_work_shape import listening, statements
 from webapp import accounts, outages, registry
 from webapp.data import lists, plain, reads
 from webapp.data.plain import plain_rows
-from webapp.db import session_factories
+from webapp.db import WriteSession, session_factories
 from webapp.models import Hero, Submission, Team, UserSession
 from webapp.submissions import FIELD
 
@@ -219,18 +219,31 @@ async def test_a_sessions_reads_ask_it_for_its_connection_again_only_once_it_has
 
 
 async def test_a_saves_statements_run_in_its_transaction_on_sqlites_driver(
-    client: Client, app: Litestar, db: AsyncSession, database_kind: str
+    client: Client, app: Litestar, db: AsyncSession, database_kind: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """An inline save's own statements (its one-time id, the record read and changed, its history entry, the row
-    shown after) are kept ones: on SQLite they run on the driver in the writer's transaction, none through
-    SQLAlchemy's execution layer; on PostgreSQL SQLAlchemy runs them (its transaction begins with the first).
-    The engine's cursor listeners hear every one either way."""
+    """An inline save's own statements (its one-time id, the record read and changed, its new team's check, its
+    history entry, the row shown after) are kept ones: on SQLite they run on the driver in the writer's
+    transaction, none through SQLAlchemy's execution layer; on PostgreSQL SQLAlchemy runs them (its transaction
+    begins with the first). The engine's cursor listeners hear every one either way, and with no ORM object in
+    the session the commit has no unit of work to flush."""
     subject = next(subject for subject in SUBJECTS if subject.resource is registry.BY_NAME["hero"])
     hero = id_of(await subject.make(db))
+    team_id = id_of(await make_team(db, "Preventers"))
     form = await edit_form(client, subject, hero, htmx=True)
+    flushed: list[object] = []
+    flush = WriteSession.flush
+
+    async def counted(self: WriteSession, *args: object, **kwargs: object) -> None:
+        flushed.append(self)
+        await flush(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(WriteSession, "flush", counted)
+    changed = {"secret_name": "Changed", "team_id": str(team_id)}
     with statements(app) as heard, _executed(app.state.engines) as executed:
-        response = await client.post(subject.url(hero), data=form | {"secret_name": "Changed"}, headers=HTMX)
+        response = await client.post(subject.url(hero), data=form | changed, headers=HTMX)
     assert response.status_code == 200
+    assert flushed == []
+    assert any(statement.startswith("SELECT team.id") for statement in heard)
     writes = ["INSERT INTO submission", "UPDATE hero SET", "INSERT INTO audit_entry", "UPDATE submission SET"]
     assert [start for start in writes if any(statement.startswith(start) for statement in heard)] == writes
     through_sqlalchemy = [str(statement).split("(")[0].strip() for statement in executed]
@@ -239,7 +252,8 @@ async def test_a_saves_statements_run_in_its_transaction_on_sqlites_driver(
         assert [statement for statement in heard if statement.startswith("BEGIN")] == ["BEGIN IMMEDIATE"]
     else:
         assert len(through_sqlalchemy) >= len(writes)
-    assert (await subject.stored(db, hero)).secret_name == "Changed"
+    stored = await subject.stored(db, hero)
+    assert (stored.secret_name, stored.team_id) == ("Changed", team_id)
 
 
 async def test_a_save_whose_history_entry_fails_leaves_nothing_written(

@@ -312,7 +312,10 @@ class WriteSession(AsyncSession):
         if commits is None or not self.in_transaction():
             await super().commit()
             return
-        await self.flush()  # the statements first: a failure among them means nothing was sent to be saved
+        if self.new or self.dirty or self.deleted:
+            # The ORM's statements first: a failure among them means nothing was sent to be saved. (A change made
+            # of plain statements has sent them all already: no unit of work to flush, and no trip to ask.)
+            await self.flush()
         commits.sent = commits.in_flight = True
         try:
             await super().commit()

@@ -19,7 +19,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from webapp.data.ids import valid_id
-from webapp.data.plain import RECORD_ID, PlainRow, by_id, kept, read, rows
+from webapp.data.plain import RECORD_ID, PlainRow, by_id, kept, rows
 from webapp.data.search import contains, starts_with
 from webapp.models import CHANGE_COUNTED, AuditEntry, ChangeCount, User
 from webapp.resource import Resource
@@ -66,8 +66,9 @@ async def is_live(session: AsyncSession, resource: Resource, *, record_id: int, 
     cannot go to the trash between this check and the record that points at it being saved."""
     if not valid_id(record_id):
         return False
-    # Run without a flush first (plain.read): every caller checks before it changes anything in the session.
-    return (await read(session, _live_id(resource, lock), {RECORD_ID: record_id})).first() is not None
+    # Run without a flush first (plain.rows): every caller checks before it changes anything in the session. On
+    # SQLite, on the driver in the writer's transaction (FOR SHARE is PostgreSQL's; SQLite's write lock holds it).
+    return bool(await rows(session, _live_id(resource, lock), {RECORD_ID: record_id}))
 
 
 @cache
@@ -75,7 +76,7 @@ def _live_id(resource: Resource, lock: bool) -> Select[Any]:
     """is_live's statement, built once per resource: built per save with its ORM execution, it was a twentieth of
     an inline save (2026-12-07)."""
     statement = select(resource.model.id).where(resource.model.id == bindparam(RECORD_ID), live(resource))
-    return statement.with_for_update(read=True) if lock else statement
+    return kept(statement.with_for_update(read=True) if lock else statement)
 
 
 def choices_changed() -> Any:
