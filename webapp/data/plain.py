@@ -11,9 +11,10 @@ benchmark's floor does (bench/floor_app.py).
 SQLAlchemy's execution layer (its compiled cache lookup, execution context, events and result objects) was about
 half of a list page statement's time over the driver's own (0.86 against 0.39 ms for 50 heroes, 2026-12-07). Only
 where the statement runs on the connection SQLAlchemy would run it on, in the same transaction or none: a reader's
-connection (in autocommit), or on SQLite the writer's within its transaction's time in place (a save's reads of
-the record and of the row it shows after). Unsaved changes of the session are not flushed first, as `read` does
-not flush them. Elsewhere, and for statements built per request, SQLAlchemy runs them as before."""
+connection (in autocommit), or a writer's in the transaction SQLAlchemy began (on SQLite within its time in place;
+on PostgreSQL from the statement after the one that began it): a change's own statements and reads. Unsaved
+changes of the session are not flushed first, as `read` does not flush them. Elsewhere, and for statements built
+per request, SQLAlchemy runs them as before."""
 
 from __future__ import annotations
 
@@ -179,9 +180,9 @@ async def rows(
 
 
 async def run(session: AsyncSession, statement: Executable, parameters: dict[str, Any] | None = None) -> list[PlainRow]:
-    """A kept write (INSERT, UPDATE), and the rows it returns (none without RETURNING): on SQLite on the driver in
-    the writer's transaction while its time in place lasts, else as `read` runs it. Nothing is flushed first: for
-    plain statements on tables, which the ORM's unit of work knows nothing of."""
+    """A kept write (INSERT, UPDATE), and the rows it returns (none without RETURNING): on the driver in a writer's
+    transaction (on SQLite while its time in place lasts; on PostgreSQL once begun), else as `read` runs it.
+    Nothing is flushed first: for plain statements on tables, which the ORM's unit of work knows nothing of."""
     connection = await _connection(session)
     found = await _on_driver(connection, statement, parameters, writes=True)
     if found is not None:
@@ -193,8 +194,8 @@ async def run(session: AsyncSession, statement: Executable, parameters: dict[str
 async def _on_driver(
     connection: AsyncConnection, statement: Executable, parameters: dict[str, Any] | None, *, writes: bool = False
 ) -> list[PlainRow] | None:
-    """The rows, or None where SQLAlchemy must run the statement (see the module's docstring; a write only in the
-    writer's transaction on SQLite)."""
+    """The rows, or None where SQLAlchemy must run the statement (see the module's docstring; a write only in a
+    writer's transaction)."""
     sync = connection.sync_connection
     dialect = connection.dialect
     sqlite = dialect.driver == "aiosqlite"
@@ -209,15 +210,15 @@ async def _on_driver(
     dispatch, context = sync.dispatch, SimpleNamespace()
     try:
         driver = adapted.driver_connection
-        # On SQLite a reader's connection (webapp.db.READ_OPTION), or the writer's within its transaction's time
-        # in place (by then SQLAlchemy has begun the transaction: BEGIN IMMEDIATE, on this connection). On
-        # PostgreSQL a reader's only: a writer's has no transaction until SQLAlchemy sends its first statement,
-        # and what it reads belongs in it; only a reader's is in autocommit.
-        writing = sqlite and driver.in_transaction
+        # A reader's connection (webapp.db.READ_OPTION: no transaction, autocommit on PostgreSQL), or a writer's
+        # within the transaction SQLAlchemy began on it: on SQLite BEGIN IMMEDIATE (begun with the connection),
+        # while the transaction may run in place; on PostgreSQL once its first statement, sent by SQLAlchemy,
+        # has begun it (asyncpg's own record of it), so what runs here belongs to it.
+        writing = driver.in_transaction if sqlite else not adapted.autocommit
         if writing:
-            if not sqlite_trips.writes_in_place(driver):
+            if not (sqlite_trips.writes_in_place(driver) if sqlite else driver.is_in_transaction()):
                 return None
-        elif writes or not (sqlite or adapted.autocommit):
+        elif writes:
             return None
         dispatch.before_cursor_execute(sync, None, sql, arguments, context, False)
         if not sqlite:
