@@ -11,7 +11,7 @@ from contextlib import contextmanager
 import pytest
 from litestar import Litestar
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError, PendingRollbackError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -292,3 +292,20 @@ async def test_a_save_whose_history_entry_fails_leaves_nothing_written(
     assert await subject.values(db, hero) == before
     assert (await subject.stored(db, hero)).version == 1
     assert (await db.exec(select(Submission).where(col(Submission.id) == form[FIELD]))).first() is None
+
+
+async def test_a_read_after_a_failed_flush_is_refused_until_the_session_rolls_back(engine: AsyncEngine) -> None:
+    """The connection a session's reads reuse is not reused past a failed flush: the read asks the session again,
+    which refuses as SQLAlchemy does, and after the rollback reads on a connection of its own."""
+    _reader, writer = session_factories(engine)
+    count = lists._live_count_statement("hero")
+    async with writer() as session:
+        await plain.rows(session, count)
+        session.add(Team(name="Same", headquarters="Here"))
+        session.add(Team(name="Same", headquarters="There"))
+        with pytest.raises(IntegrityError):
+            await session.flush()
+        with pytest.raises(PendingRollbackError):
+            await plain.rows(session, count)
+        await session.rollback()
+        assert (await plain.rows(session, count))[0][0] == 0

@@ -59,10 +59,13 @@ _HELD = "hero_connection"
 
 async def _connection(session: AsyncSession) -> AsyncConnection:
     """The session's connection, as `session.connection()` gives it, without a greenlet hop to ask again while the
-    connection it gave is still the session's: one ends closed when the session commits, rolls back or closes, and
-    the next is asked for. About 11 us a statement (2026-12-07), more than a small read in place takes."""
+    connection it gave is still the session's and its transaction still usable: one ends closed when the session
+    commits, rolls back or closes, and the next is asked for; after a failed flush the session asks, and refuses
+    as SQLAlchemy refuses (until rolled back). About 11 us a statement (2026-12-07), more than a small read in
+    place takes."""
     held: AsyncConnection | None = session.info.get(_HELD)
-    if held is None or held.closed or held.invalidated:
+    transaction = session.sync_session.get_transaction()
+    if held is None or held.closed or held.invalidated or transaction is None or not transaction.is_active:
         held = session.info[_HELD] = await session.connection()
     return held
 
