@@ -173,11 +173,11 @@ async def test_a_writers_transaction_past_its_time_in_place_makes_trips(
         assert (await connection.execute(text("SELECT count(*) FROM item"))).scalar_one() == 1
 
 
-async def test_a_writer_waits_for_a_lock_held_elsewhere_without_holding_up_the_event_loop(
-    writer: AsyncEngine, tmp_path: Path
-) -> None:
-    outside = sqlite3.connect(tmp_path / "trips.db", isolation_level=None, check_same_thread=False)
-    outside.execute("BEGIN IMMEDIATE")
+@asynccontextmanager
+async def locked_for_a_while(outside: sqlite3.Connection, begin: str) -> AsyncIterator[list[int]]:
+    """`outside` takes a lock (`begin`) and gives it back half a second later, then is closed; meanwhile, the
+    ticks of the event loop every 10 ms (`ticking`)."""
+    outside.execute(begin)
 
     async def release_later() -> None:
         await asyncio.sleep(0.5)
@@ -186,15 +186,23 @@ async def test_a_writer_waits_for_a_lock_held_elsewhere_without_holding_up_the_e
     releaser = asyncio.create_task(release_later())
     try:
         async with ticking(0.01) as ticks:
-            started = time.perf_counter()
-            async with writer.connect() as connection:
-                # BEGIN IMMEDIATE first, which waits for the lock in the driver's thread
-                await connection.execute(text("INSERT INTO item (name) VALUES ('after the wait')"))
-                waited = time.perf_counter() - started
-                await connection.commit()
+            yield ticks
     finally:
         await releaser
         outside.close()
+
+
+async def test_a_writer_waits_for_a_lock_held_elsewhere_without_holding_up_the_event_loop(
+    writer: AsyncEngine, tmp_path: Path
+) -> None:
+    outside = sqlite3.connect(tmp_path / "trips.db", isolation_level=None, check_same_thread=False)
+    async with locked_for_a_while(outside, "BEGIN IMMEDIATE") as ticks:
+        started = time.perf_counter()
+        async with writer.connect() as connection:
+            # BEGIN IMMEDIATE first, which waits for the lock in the driver's thread
+            await connection.execute(text("INSERT INTO item (name) VALUES ('after the wait')"))
+            waited = time.perf_counter() - started
+            await connection.commit()
     assert waited >= 0.4
     assert ticks[0] >= 20  # the loop ran on (every 10 ms) while the write waited
 
@@ -307,21 +315,10 @@ async def test_a_read_in_place_never_waits_for_a_lock_and_its_trip_does(tmp_path
         setattr(reader, sqlite_trips.READS_IN_PLACE, UNBOUNDED)
         assert await sqlite_trips.fetch(reader, count, ()) == [(0,)]
         assert trips == []  # in place
-        outside.execute("BEGIN EXCLUSIVE")
-
-        async def release_later() -> None:
-            await asyncio.sleep(0.5)
-            outside.execute("ROLLBACK")
-
-        releaser = asyncio.create_task(release_later())
-        try:
-            async with ticking(0.01) as ticks:
-                started = time.perf_counter()
-                assert await sqlite_trips.fetch(reader, count, ()) == [(0,)]
-                waited = time.perf_counter() - started
-        finally:
-            await releaser
-            outside.close()
+        async with locked_for_a_while(outside, "BEGIN EXCLUSIVE") as ticks:
+            started = time.perf_counter()
+            assert await sqlite_trips.fetch(reader, count, ()) == [(0,)]
+            waited = time.perf_counter() - started
         assert waited >= 0.4  # the trip waited for the lock to go
         assert ticks[0] >= 20  # and the loop ran on meanwhile: nothing waited in place
         assert len(trips) == 1

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert
+from sqlalchemy import Table, insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from webapp.data.plain import kept, run
+from webapp.data.plain import kept_insert, run
 from webapp.models import NAME_MAX, USERNAME_MAX, AuditEntry
 
 
@@ -59,6 +59,4 @@ async def write(session: AsyncSession, entries: list[dict[str, Any]]) -> None:
 
 _TABLE: Table = AuditEntry.__table__  # type: ignore[attr-defined]
 _INSERT = insert(_TABLE)
-# The columns `entry` fills, each a parameter.
-_FILLED = ("at", "user_id", "username", "request_id", "action", "record_type", "record_id", "label", "changes", "note")
-_ONE = kept(_INSERT.values({name: bindparam(name) for name in _FILLED}))
+_ONE = kept_insert(_TABLE)  # `entry` fills every column

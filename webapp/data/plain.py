@@ -25,7 +25,7 @@ from functools import cache
 from types import SimpleNamespace
 from typing import Any, NoReturn, TypeAlias, TypeVar, cast
 
-from sqlalchemy import Dialect, Executable
+from sqlalchemy import Dialect, Executable, Insert, Table, bindparam, insert
 from sqlalchemy.engine import Result
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -96,6 +96,13 @@ async def by_id(session: AsyncSession, statement: Executable, record_id: int) ->
 def kept(statement: Kept) -> Kept:
     """`statement`, marked as built once and kept for the process: `rows` compiles it once per database."""
     return statement.execution_options(**{KEPT: True})
+
+
+def kept_insert(table: Table) -> Insert:
+    """A kept INSERT of one row into `table` (`run`): every column but an autoincrementing id, each the parameter
+    of its name. Compiled once, it fills in no defaults: the row gives every column."""
+    columns = [column.name for column in table.columns if column is not table.autoincrement_column]
+    return kept(insert(table).values({name: bindparam(name) for name in columns}))
 
 
 @dataclass(frozen=True)
