@@ -5,12 +5,13 @@ the same pages as through SQLAlchemy."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextlib import contextmanager
 
 import pytest
+import sqlalchemy.ext.asyncio.session
 from litestar import Litestar
-from sqlalchemy import text
+from sqlalchemy import func, text
 from sqlalchemy.exc import DBAPIError, IntegrityError, PendingRollbackError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel import col, select
@@ -309,3 +310,64 @@ async def test_a_read_after_a_failed_flush_is_refused_until_the_session_rolls_ba
             await plain.rows(session, count)
         await session.rollback()
         assert (await plain.rows(session, count))[0][0] == 0
+
+
+async def _waited(awaitable: Awaitable[object]) -> bool:
+    """Runs `awaitable` to its end; whether it gave the event loop a turn on the way (a task, any wait)."""
+    steps = awaitable.__await__()
+    waited = False
+    while True:
+        try:
+            future = steps.send(None)
+        except StopIteration:
+            return waited
+        waited = True
+        await future
+
+
+@pytest.mark.parametrize("closing", ["async with", "close()"])
+async def test_a_readers_session_closes_on_the_spot_and_gives_its_connection_back(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch, closing: str
+) -> None:
+    """A reading request's session, after its reads on the driver and through the ORM, closes without a turn of
+    the event loop or a greenlet hop (its end of `async with` as the session lookup's, and close() as a request
+    that lets its connection go): nothing is left to ask the database. Its connection is back in the pool, and
+    the next session reads on it."""
+    pool = engine.sync_engine.pool
+    spawned: list[object] = []
+    spawn = sqlalchemy.ext.asyncio.session.greenlet_spawn
+
+    async def counted(function: Callable[..., object], *args: object, **kwargs: object) -> object:
+        spawned.append(function)
+        return await spawn(function, *args, **kwargs)
+
+    session = await reading(engine)().__aenter__()
+    await plain.rows(session, lists._live_count_statement("hero"))
+    assert (await session.exec(select(func.count()).select_from(Hero))).one() >= 0
+    assert pool.checkedout() == 1
+    monkeypatch.setattr(sqlalchemy.ext.asyncio.session, "greenlet_spawn", counted)
+    ending = session.__aexit__(None, None, None) if closing == "async with" else session.close()
+    assert not await _waited(ending)
+    assert spawned == []
+    assert pool.checkedout() == 0
+    async with reading(engine)() as again:
+        assert (await plain.rows(again, lists._live_count_statement("hero")))[0][0] >= 0
+
+
+@pytest.mark.parametrize("held", ["invalidated", "by the ORM alone"])
+async def test_a_readers_session_that_may_have_to_ask_the_database_closes_as_sqlalchemy_closes(
+    engine: AsyncEngine, held: str
+) -> None:
+    """A session whose connection is not known to need nothing (invalidated, or taken by the ORM without a read
+    on the driver) closes the usual way, and the pool has its connection back all the same."""
+    pool = engine.sync_engine.pool
+    async with reading(engine)() as session:
+        if held == "invalidated":
+            await plain.rows(session, lists._live_count_statement("hero"))
+            await (await session.connection()).invalidate()
+        else:
+            assert (await session.exec(select(func.count()).select_from(Hero))).one() >= 0
+        assert not plain.closes_in_place(session)
+    assert pool.checkedout() == 0
+    async with reading(engine)() as again:
+        assert (await plain.rows(again, lists._live_count_statement("hero")))[0][0] >= 0

@@ -23,6 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from webapp import logs, models, outages  # models: registers the tables on SQLModel.metadata
 from webapp.config import PROJECT_DIR, Settings
+from webapp.data import plain
 from webapp.middleware import SAFE_METHODS
 from webapp.passwords import Passwords
 from webapp.sqlite_trips import OneTripDBAPI
@@ -323,16 +324,36 @@ class WriteSession(AsyncSession):
             commits.in_flight = False
 
 
+class ReadSession(AsyncSession):
+    """A reader's session. When closing it asks the database nothing (plain.closes_in_place: the rule for a
+    reader, whose statements run outside any transaction), it closes on the spot. AsyncSession's close would hop
+    to a greenlet, and its `async with` runs the close in a task of its own, shielded so that a cancellation
+    cannot cut it short: a task and two turns of the event loop for work that never waits, about 35 us of each
+    reading request (2026-12-07). A close that may have to wait goes AsyncSession's way."""
+
+    async def close(self) -> None:
+        if plain.closes_in_place(self):
+            self.sync_session.close()
+            return
+        await super().close()
+
+    async def __aexit__(self, type_: Any, value: Any, traceback: Any) -> None:
+        if plain.closes_in_place(self):
+            self.sync_session.close()
+            return
+        await super().__aexit__(type_, value, traceback)
+
+
 def session_factories(
     engine: AsyncEngine, writing: AsyncEngine | None = None
-) -> tuple[async_sessionmaker[AsyncSession], async_sessionmaker[WriteSession]]:
+) -> tuple[async_sessionmaker[ReadSession], async_sessionmaker[WriteSession]]:
     """A reader and a writer factory, over the same engine and pool or writers on an engine of their own
     (`writing`): readers read statement by statement (SQLite without BEGIN, PostgreSQL in autocommit), writers
     open a transaction (on SQLite, BEGIN IMMEDIATE)."""
     read_only: dict[str, Any] = {READ_OPTION: True}
     if engine.dialect.name != "sqlite":
         read_only["isolation_level"] = "AUTOCOMMIT"
-    reader = async_sessionmaker(engine.execution_options(**read_only), class_=AsyncSession, expire_on_commit=False)
+    reader = async_sessionmaker(engine.execution_options(**read_only), class_=ReadSession, expire_on_commit=False)
     writer = async_sessionmaker(
         (writing or engine).execution_options(**{WRITE_OPTION: True}), class_=WriteSession, expire_on_commit=False
     )

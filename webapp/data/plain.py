@@ -70,6 +70,27 @@ async def _connection(session: AsyncSession) -> AsyncConnection:
     return held
 
 
+def closes_in_place(session: AsyncSession) -> bool:
+    """Whether closing `session` asks the database nothing, so it may close without a greenlet or a task: it holds
+    no connection, or holds the one it gave `rows` (its only one: the app's sessions have one bind), valid and
+    in no transaction. On a reader (webapp.db.READ_OPTION) that is the rule: SQLite reads without BEGIN, and the
+    rollback that SQLAlchemy's close and the pool's return would send is skipped (webapp.db's do_rollback);
+    asyncpg in autocommit has no transaction of its own to roll back. A connection SQLAlchemy gave to its ORM
+    alone is not known here: such a session closes the usual way."""
+    if session.sync_session.get_transaction() is None:
+        return True
+    held: AsyncConnection | None = session.info.get(_HELD)
+    if held is None or held.closed or held.invalidated or (sync := held.sync_connection) is None:
+        return False
+    adapted: Any = sync.connection.dbapi_connection
+    if adapted is None:
+        return False
+    driver = adapted.driver_connection
+    if held.dialect.driver == "aiosqlite":
+        return not driver.in_transaction
+    return held.dialect.driver == "asyncpg" and adapted.autocommit and not driver.is_in_transaction()
+
+
 async def read(session: AsyncSession, statement: Executable, parameters: dict[str, Any] | None = None) -> Result[Any]:
     """`statement`'s result, run on the session's connection: a statement of plain columns needs none of the ORM's
     execution layer (no entities to load; about 5% of a list page). Nothing is flushed first, so it is for reads
