@@ -4,9 +4,11 @@ the same pages as through SQLAlchemy."""
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import pytest
 import sqlalchemy.ext.asyncio.session
@@ -371,3 +373,33 @@ async def test_a_readers_session_that_may_have_to_ask_the_database_closes_as_sql
     assert pool.checkedout() == 0
     async with reading(engine)() as again:
         assert (await plain.rows(again, lists._live_count_statement("hero")))[0][0] >= 0
+
+
+def _closed(driver: Any) -> bool:
+    if hasattr(driver, "is_closed"):  # asyncpg
+        return bool(driver.is_closed())
+    try:
+        driver.in_transaction  # noqa: B018 - aiosqlite refuses it once closed
+    except ValueError:
+        return True
+    return False
+
+
+async def test_a_readers_connection_past_the_pools_size_is_closed_when_given_back(
+    engine: AsyncEngine, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A pool already holding its size closes a connection given back to it (one taken past its size): closing
+    one is the driver's work, so that session closes the usual way, and the connection is closed, not dropped
+    unclosed with an error in the log."""
+    pool = engine.sync_engine.pool
+    sessions = [reading(engine)() for _ in range(pool.size() + 1)]
+    for session in sessions:
+        await plain.rows(session, lists._live_count_statement("hero"))
+    past_the_size = (await (await sessions[-1].connection()).get_raw_connection()).driver_connection
+    with caplog.at_level(logging.ERROR, logger="sqlalchemy.pool"):
+        for session in sessions:
+            await session.__aexit__(None, None, None)
+    assert [record.getMessage() for record in caplog.records if record.name.startswith("sqlalchemy")] == []
+    assert _closed(past_the_size)
+    assert pool.checkedout() == 0
+    assert pool.checkedin() == pool.size()

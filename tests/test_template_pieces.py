@@ -5,10 +5,12 @@ gives what Jinja gives."""
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 import pytest
 from jinja2 import Environment, UndefinedError
+from jinja2.runtime import Context, Macro
 
 from webapp.config import Settings
 from webapp.templating import environment
@@ -23,6 +25,17 @@ TEMPLATES = {
         "{% block foot %}[{{ super() }}]{% endblock %}"
     ),
     "broken.html": '{% extends "base.html" %}{% block content %}{% include "row.html" %}{{ missing }}{% endblock %}',
+    # Macros every way a page has them: by name from a module Jinja keeps, imported with context, one that
+    # includes a template, and one of the page's own.
+    "kinds.html": (
+        "{% macro shown(v) %}<i>{{ v }} {{ title }}</i>{% endmacro %}"
+        '{% macro framed(v) %}<tr>{% include "row.html" %}</tr>{{ v }}{% endmacro %}'
+    ),
+    "macro_page.html": (
+        '{% from "macros.html" import cell %}{% import "kinds.html" as kinds with context %}'
+        "{% macro own(v) %}<u>{{ v }}</u>{% endmacro %}"
+        "{{ cell(title) }}{{ kinds.shown(1) }}{{ kinds.framed(2) }}{{ own(3) }}"
+    ),
 }
 
 
@@ -56,3 +69,25 @@ def test_an_included_template_comes_up_as_one_piece(env: Environment) -> None:
 def test_an_error_in_an_included_or_extended_template_still_raises(env: Environment) -> None:
     with pytest.raises(UndefinedError):
         env.get_template("broken.html").render(items=[1])
+
+
+def test_macros_work_in_every_render_and_leave_no_cycle(env: Environment) -> None:
+    """A render frees what it made (webapp.templating._WholeTemplate.render): the contexts its macros close over,
+    and a macro that includes a template (a closure over itself). Macros it did not make, such as one imported by
+    name from a module Jinja keeps for every render, keep working render after render."""
+    expected = "<b>t</b><i>1 t</i><tr><td>x</td></tr>2<u>3</u>"
+    template = env.get_template("macro_page.html")
+    assert template.render(title="t", items=["x"]) == expected  # the first render makes the module Jinja keeps
+    gc.collect()
+    gc.disable()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        assert template.render(title="t", items=["x"]) == expected
+        gc.collect()
+        left = [type(thing).__qualname__ for thing in gc.garbage if isinstance(thing, Context | Macro)]
+    finally:
+        gc.garbage.clear()
+        gc.set_debug(0)
+        gc.enable()
+    assert left == []
+    assert template.render(title="u", items=[]) == "<b>u</b><i>1 u</i><tr></tr>2<u>3</u>"

@@ -184,11 +184,23 @@ class _WholeTemplate(Template):
             _MADE.reset(token)
             for context in made:
                 for value in context.vars.values():
-                    if type(value) is Macro:
+                    if type(value) is Macro and _closes_over(value, context):
                         # A macro that includes a template hands the include every name of its template, its own
-                        # among them: a closure over itself, a cycle of its own.
+                        # among them: a closure over itself, a cycle of its own. (Only this render's macros: one
+                        # imported by name from a module Jinja keeps is that module's, and lives on.)
                         value._func = None  # type: ignore[assignment]
                 context.vars.clear()
+
+
+def _closes_over(macro: Macro, context: Context) -> bool:
+    """Whether `macro` was made in `context` (its function is a closure over it)."""
+    for cell in macro._func.__closure__ or ():
+        try:
+            if cell.cell_contents is context:
+                return True
+        except ValueError:  # a cell not filled yet
+            continue
+    return False
 
 
 # What a template calls that Jinja calls as it is unless it carries a pass_context mark (or its kin): functions,

@@ -28,6 +28,7 @@ from typing import Any, NoReturn, TypeAlias, TypeVar, cast
 from sqlalchemy import Dialect, Executable, Insert, Table, bindparam, insert
 from sqlalchemy.engine import Result
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.pool import QueuePool
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from webapp import sqlite_trips
@@ -72,15 +73,20 @@ async def _connection(session: AsyncSession) -> AsyncConnection:
 
 def closes_in_place(session: AsyncSession) -> bool:
     """Whether closing `session` asks the database nothing, so it may close without a greenlet or a task: it holds
-    no connection, or holds the one it gave `rows` (its only one: the app's sessions have one bind), valid and
-    in no transaction. On a reader (webapp.db.READ_OPTION) that is the rule: SQLite reads without BEGIN, and the
-    rollback that SQLAlchemy's close and the pool's return would send is skipped (webapp.db's do_rollback);
-    asyncpg in autocommit has no transaction of its own to roll back. A connection SQLAlchemy gave to its ORM
-    alone is not known here: such a session closes the usual way."""
+    no connection, or holds the one it gave `rows` (its only one: the app's sessions have one bind), valid, in no
+    transaction, and going back to a pool with room for it. On a reader (webapp.db.READ_OPTION) no transaction is
+    the rule: SQLite reads without BEGIN, and the rollback that SQLAlchemy's close and the pool's return would send
+    is skipped (webapp.db's do_rollback); asyncpg in autocommit has no transaction of its own to roll back. A
+    connection SQLAlchemy gave to its ORM alone is not known here: such a session closes the usual way."""
     if session.sync_session.get_transaction() is None:
         return True
     held: AsyncConnection | None = session.info.get(_HELD)
     if held is None or held.closed or held.invalidated or (sync := held.sync_connection) is None:
+        return False
+    pool = sync.engine.pool
+    # A pool already holding its size closes a connection given back to it (one taken past its size), and closing
+    # one is the driver's work.
+    if not isinstance(pool, QueuePool) or pool.checkedin() >= pool.size():
         return False
     adapted: Any = sync.connection.dbapi_connection
     if adapted is None:
