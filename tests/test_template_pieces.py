@@ -26,16 +26,19 @@ TEMPLATES = {
     ),
     "broken.html": '{% extends "base.html" %}{% block content %}{% include "row.html" %}{{ missing }}{% endblock %}',
     # Macros every way a page has them: by name from a module Jinja keeps, imported with context, one that
-    # includes a template, and one of the page's own.
+    # includes a template, and one of the page's own (including a template too), which an include keeps.
     "kinds.html": (
         "{% macro shown(v) %}<i>{{ v }} {{ title }}</i>{% endmacro %}"
         '{% macro framed(v) %}<tr>{% include "row.html" %}</tr>{{ v }}{% endmacro %}'
     ),
     "macro_page.html": (
         '{% from "macros.html" import cell %}{% import "kinds.html" as kinds with context %}'
-        "{% macro own(v) %}<u>{{ v }}</u>{% endmacro %}"
+        '{% macro own(v) %}<u>{% include "row.html" %}{{ v }}</u>{% endmacro %}'
         "{{ cell(title) }}{{ kinds.shown(1) }}{{ kinds.framed(2) }}{{ own(3) }}"
+        '{% include "keeps.html" %}'
     ),
+    # An included template that keeps the page's own macro among its variables.
+    "keeps.html": "{% set kept = own %}{{ kept(4) }}",
 }
 
 
@@ -75,7 +78,7 @@ def test_macros_work_in_every_render_and_leave_no_cycle(env: Environment) -> Non
     """A render frees what it made (webapp.templating._WholeTemplate.render): the contexts its macros close over,
     and a macro that includes a template (a closure over itself). Macros it did not make, such as one imported by
     name from a module Jinja keeps for every render, keep working render after render."""
-    expected = "<b>t</b><i>1 t</i><tr><td>x</td></tr>2<u>3</u>"
+    expected = "<b>t</b><i>1 t</i><tr><td>x</td></tr>2<u><td>x</td>3</u><u><td>x</td>4</u>"
     template = env.get_template("macro_page.html")
     assert template.render(title="t", items=["x"]) == expected  # the first render makes the module Jinja keeps
     gc.collect()
@@ -90,4 +93,4 @@ def test_macros_work_in_every_render_and_leave_no_cycle(env: Environment) -> Non
         gc.set_debug(0)
         gc.enable()
     assert left == []
-    assert template.render(title="u", items=[]) == "<b>u</b><i>1 u</i><tr></tr>2<u>3</u>"
+    assert template.render(title="u", items=[]) == "<b>u</b><i>1 u</i><tr></tr>2<u>3</u><u>4</u>"

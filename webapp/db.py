@@ -332,16 +332,18 @@ class ReadSession(AsyncSession):
     reading request (2026-12-07). A close that may have to wait goes AsyncSession's way."""
 
     async def close(self) -> None:
-        if plain.closes_in_place(self):
-            self.sync_session.close()
-            return
-        await super().close()
+        if not self._closed_in_place():
+            await super().close()
 
     async def __aexit__(self, type_: Any, value: Any, traceback: Any) -> None:
-        if plain.closes_in_place(self):
-            self.sync_session.close()
-            return
-        await super().__aexit__(type_, value, traceback)
+        if not self._closed_in_place():
+            await super().__aexit__(type_, value, traceback)
+
+    def _closed_in_place(self) -> bool:
+        if not plain.closes_in_place(self):
+            return False
+        self.sync_session.close()
+        return True
 
 
 def session_factories(

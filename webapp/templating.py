@@ -184,7 +184,8 @@ class _WholeTemplate(Template):
             _MADE.reset(token)
             for context in made:
                 for value in context.vars.values():
-                    if type(value) is Macro and _closes_over(value, context):
+                    # (Not one let go of already: a later context, an include's, may hold a macro of an earlier one.)
+                    if type(value) is Macro and value._func is not None and _closes_over(value, context):
                         # A macro that includes a template hands the include every name of its template, its own
                         # among them: a closure over itself, a cycle of its own. (Only this render's macros: one
                         # imported by name from a module Jinja keeps is that module's, and lives on.)

@@ -66,8 +66,9 @@ async def is_live(session: AsyncSession, resource: Resource, *, record_id: int, 
     cannot go to the trash between this check and the record that points at it being saved."""
     if not valid_id(record_id):
         return False
-    # Run without a flush first (plain.rows): every caller checks before it changes anything in the session. On
-    # SQLite, on the driver in the writer's transaction (FOR SHARE is PostgreSQL's; SQLite's write lock holds it).
+    # Run without a flush first (plain.rows): every caller checks before it changes anything in the session. On the
+    # driver in the writer's transaction where plain.rows may (FOR SHARE is PostgreSQL's; SQLite's write lock holds
+    # the row).
     return bool(await rows(session, _live_id(resource, lock), {RECORD_ID: record_id}))
 
 
