@@ -28,6 +28,7 @@ from tests.concurrent import concurrent_client
 from tests.conftest import TEST_HOST, empty_postgres
 from tests.outage_support import relay_to
 from tests.support import HEROES, HTMX, Clock, form_fields, id_of, make_team
+from webapp import db as db_module
 from webapp.app import create_app
 from webapp.config import Settings
 from webapp.db import create_engine, session_factories
@@ -312,6 +313,48 @@ async def test_postgres_hanging_is_answered_at_the_deadline_and_recovers(
             while (await client.http.get("/heroes")).status_code != 200:
                 assert timed(recovered) < 2.0
             assert timed(recovered) < 2.0
+
+
+@pytest.mark.parametrize("direct", ["postgres_url"], indirect=True)
+async def test_postgres_restarted_just_after_a_page_refuses_one_page_and_reconnects(
+    postgres_url: str, db: AsyncSession, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pool takes a connection given back moments ago without its ping (webapp.db.RECENTLY_CHECKED, made long
+    here so a slow machine stays inside it): when the server restarted in that moment, the next page finds its
+    connection gone at its first statement and is refused, which invalidates the whole pool, and the page after it
+    is served on a new connection."""
+    monkeypatch.setattr(db_module, "RECENTLY_CHECKED", 60.0)
+    await HEROES.make_many(db, 3)
+    async with relay_to(postgres_url) as relay:
+        app = create_app(outage_settings(relay.url(postgres_url), clock))
+        async with concurrent_client(app, db, clock) as client:
+            assert (await client.http.get("/heroes")).status_code == 200
+            await relay.cut()  # every connection dropped, as a restart drops them
+            await relay.open()
+            refused = await client.http.get("/heroes")
+            assert (refused.status_code, refused.headers["retry-after"]) == (503, "5")
+            served = await client.http.get("/heroes")
+            assert served.status_code == 200
+            assert "Item 02" in served.text
+
+
+@pytest.mark.parametrize("direct", ["postgres_url"], indirect=True)
+async def test_postgres_restarted_while_the_pool_was_idle_refuses_nothing(
+    postgres_url: str, db: AsyncSession, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A connection given back longer ago than RECENTLY_CHECKED (none, here) is pinged when taken: a connection
+    the restart dropped fails the ping, the pool reconnects, and the page is served."""
+    monkeypatch.setattr(db_module, "RECENTLY_CHECKED", 0.0)
+    await HEROES.make_many(db, 3)
+    async with relay_to(postgres_url) as relay:
+        app = create_app(outage_settings(relay.url(postgres_url), clock))
+        async with concurrent_client(app, db, clock) as client:
+            assert (await client.http.get("/heroes")).status_code == 200
+            await relay.cut()
+            await relay.open()
+            served = await client.http.get("/heroes")
+            assert served.status_code == 200
+            assert "Item 02" in served.text
 
 
 def test_the_database_limits_fit_inside_the_request_deadline() -> None:

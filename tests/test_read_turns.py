@@ -4,6 +4,7 @@ they came and are then served, not refused; /healthz never waits for a turn."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from typing import Any
 
 from litestar import Litestar
@@ -41,6 +42,42 @@ async def test_reads_past_the_turns_wait_for_a_turn_not_for_the_database(
                 await asyncio.sleep(0.01)
         pages = await asyncio.gather(*reads)
     assert [page.status_code for page in pages] == [503, 503, 200, 200, 200]
+
+
+async def test_a_worker_reads_as_many_at_once_as_its_database_needs(
+    settings: Settings, db: AsyncSession, clock: Clock, database_kind: str
+) -> None:
+    """Without READS_IN_PROGRESS: two reads at once on SQLite (they read in place, working while they hold a turn),
+    four on PostgreSQL (a read holds its turn while it waits for the server). One connection for reads, which the
+    test holds: the reads with a turn wait for it and give up together after the pool's timeout (503), the one
+    after them waits for a turn meanwhile, and is served once the test lets the connection go."""
+    turns = {"sqlite": 2, "postgresql": 4}[database_kind]
+    assert settings.reads_in_progress is None
+    await HEROES.make_many(db, 3)
+    app = create_app(replace(settings, pool_size=1, max_overflow=0, pool_timeout=POOL_TIMEOUT))
+    async with concurrent_client(app, db, clock) as concurrent:
+        async with app.state.engine.connect():
+            reads = []
+            for _ in range(turns + 1):
+                reads.append(asyncio.ensure_future(concurrent.http.get("/heroes")))
+                while concurrent.overlap.running < len(reads):  # noqa: ASYNC110 - a counter, with no event to wait on
+                    await asyncio.sleep(0)
+            while not any(read.done() for read in reads):  # noqa: ASYNC110 - the same
+                await asyncio.sleep(0.01)
+            # The reads with a turn began waiting together and gave up together; a read that had waited for a
+            # turn would wait for the connection a whole POOL_TIMEOUT more.
+            await asyncio.sleep(POOL_TIMEOUT / 4)
+            assert sum(read.done() for read in reads) == turns
+        pages = await asyncio.gather(*reads)
+    assert [page.status_code for page in pages] == [503] * turns + [200]
+
+
+def test_read_turns_come_from_the_environment_or_the_database() -> None:
+    sqlite, postgres = "sqlite+aiosqlite:///heroes.db", "postgresql+asyncpg://localhost/heroes"
+    assert Settings.from_env({"DATABASE_URL": sqlite}).read_turns == 2
+    assert Settings.from_env({"DATABASE_URL": postgres}).read_turns == 4
+    assert Settings.from_env({"DATABASE_URL": postgres, "READS_IN_PROGRESS": "3"}).read_turns == 3
+    assert Settings.from_env({"DATABASE_URL": sqlite, "READS_IN_PROGRESS": "7"}).read_turns == 7
 
 
 async def test_reads_past_the_turns_are_served_in_the_order_they_came(

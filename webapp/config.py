@@ -22,6 +22,17 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+# Reads a worker works on at once, by database (webapp.turns). SQLite reads in place on the event loop's thread, so
+# a read holds its turn for work, and two keep the loop's turns short: in 60 s soaks of 30 editors (BENCHMARKS.md,
+# 2026-12-07) /healthz's slowest answer was 31-97 ms at 2, 61-153 at 4, 67-219 at 8, writes' p99 about halved at 2.
+# A PostgreSQL read holds its turn while it waits for the server, and two reads waiting left the worker idle: under
+# wrk (BENCHMARKS.md, 2026-12-07 night), one worker's heroes list at 2, 4, 6 and 8 turns ran at 0.33, 0.36, 0.44
+# and 0.38 of the floor, its teams list at 0.35, 0.46, 0.52 and 0.51; with the pool's ping skipped for connections
+# just given back (webapp.db.RECENTLY_CHECKED), 0.50 and 0.62 at 4, 0.53 and 0.48 at 6.
+SQLITE_READ_TURNS = 2
+POSTGRES_READ_TURNS = 4
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = f"sqlite+aiosqlite:///{DEFAULT_SQLITE_PATH}"
@@ -55,10 +66,9 @@ class Settings:
     # Connections past pool_size a worker may open at busy moments (closed again when given back).
     max_overflow: int = 10
     # Reads (GET pages, fragments, static files) a worker works on at once; more wait their turn in arrival order
-    # (webapp.turns), so the event loop's turns stay short and /healthz is answered at once. Two: in 60 s soaks of
-    # 30 editors on PostgreSQL (BENCHMARKS.md), /healthz's slowest answer was 31-97 ms at 2 (4 runs), 61-153 at 4 (3),
-    # 67-219 at 8 (4), with writes' p99 about halved; one worker's list rate under wrk was about the same at 2 and 8.
-    reads_in_progress: int = 2
+    # (webapp.turns), so the event loop's turns stay short and /healthz is answered at once. None: the database's
+    # own number (`read_turns`).
+    reads_in_progress: int | None = None
     # What a 503 tells the client to wait (Retry-After, and the page's "Try again in N seconds").
     retry_after: int = 5
     # "text" (one escaped line per record) or "json" (one JSON object per line), from LOG_FORMAT.
@@ -87,6 +97,13 @@ class Settings:
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
+    @property
+    def read_turns(self) -> int:
+        """How many reads a worker works on at once: READS_IN_PROGRESS, else its database's number."""
+        if self.reads_in_progress is not None:
+            return self.reads_in_progress
+        return SQLITE_READ_TURNS if self.is_sqlite else POSTGRES_READ_TURNS
+
     def host_allowed(self, host: str) -> bool:
         """Whether a Host header names this server (compared without its port, ignoring case)."""
         if "*" in self.allowed_hosts:
@@ -114,7 +131,7 @@ class Settings:
             team_select_limit=int(env.get("TEAM_SELECT_LIMIT", defaults.team_select_limit)),
             pool_size=int(env.get("DB_POOL_SIZE", defaults.pool_size)),
             max_overflow=int(env.get("DB_MAX_OVERFLOW", defaults.max_overflow)),
-            reads_in_progress=int(env.get("READS_IN_PROGRESS", defaults.reads_in_progress)),
+            reads_in_progress=int(turns) if (turns := env.get("READS_IN_PROGRESS")) else None,
             # The database's own limits end before the request's, so the usual failure is the database's
             # (precise, and the connection is left clean) and the deadline is the net for a database that hangs.
             request_deadline=deadline,

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from functools import cache
 from pathlib import Path
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from alembic import command
 from alembic.config import Config
@@ -58,6 +60,10 @@ def create_engine(settings: Settings, *, serving: bool = False, writer: bool = F
     return engine
 
 
+# Seconds since a PostgreSQL connection was given back within which the pool takes it again without a ping.
+RECENTLY_CHECKED = 1.0
+
+
 def _create_postgres_engine(settings: Settings, *, serving: bool) -> AsyncEngine:
     server_settings = {
         # asyncpg prepares every statement, and after five runs PostgreSQL may plan one generically, blind
@@ -81,21 +87,37 @@ def _create_postgres_engine(settings: Settings, *, serving: bool) -> AsyncEngine
             "server_settings": server_settings,
         },
     )
-    engine.sync_engine.dialect.do_ping = _ping  # type: ignore[method-assign]
+    # When each connection was last given back to the pool, by its asyncpg connection (weakly: a connection the
+    # pool closes leaves), for the ping below.
+    given_back: WeakKeyDictionary[Any, float] = WeakKeyDictionary()
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _on_checkin(dbapi_connection: Any, _record: Any) -> None:
+        if dbapi_connection is not None:  # None: invalidated, and closed
+            given_back[dbapi_connection.driver_connection] = time.monotonic()
+
+    def ping(dbapi_connection: Any) -> bool:
+        """The pool's check of a connection before a request takes it: one empty statement, one round trip, but
+        none for a connection given back less than RECENTLY_CHECKED seconds ago. Under load every connection
+        comes back within milliseconds, and the ping was one of a page's three round trips. A connection that
+        died that recently (the server restarted in that second) fails the request's first statement instead:
+        a disconnect, which invalidates the whole pool as a failed ping does, so the next requests reconnect.
+        SQLAlchemy's asyncpg adapter wraps its ping in BEGIN and ROLLBACK for PgBouncer's transaction mode (a
+        connection it checks out is not yet in autocommit), two more round trips; the app connects to PostgreSQL
+        itself (and its prepared statements would not pass PgBouncer's transaction mode either). A failure is
+        raised as the adapter raises it, so the pool tells a lost connection from any other error."""
+        driver = dbapi_connection.driver_connection
+        returned = given_back.get(driver)
+        if returned is not None and time.monotonic() - returned < RECENTLY_CHECKED:
+            return True
+        try:
+            await_only(driver.fetchrow(";"))
+        except Exception as error:
+            dbapi_connection._handle_exception(error)
+        return True
+
+    engine.sync_engine.dialect.do_ping = ping  # type: ignore[method-assign]
     return engine
-
-
-def _ping(dbapi_connection: Any) -> bool:
-    """The pool's check of a connection before a request takes it: one empty statement, one round trip.
-    SQLAlchemy's asyncpg adapter wraps its ping in BEGIN and ROLLBACK for PgBouncer's transaction mode (a
-    connection it checks out is not yet in autocommit), three round trips of the five a list page made; the app
-    connects to PostgreSQL itself (and its prepared statements would not pass PgBouncer's transaction mode either).
-    A failure is raised as the adapter raises it, so the pool tells a lost connection from any other error."""
-    try:
-        await_only(dbapi_connection.driver_connection.fetchrow(";"))
-    except Exception as error:
-        dbapi_connection._handle_exception(error)
-    return True
 
 
 UNICODE_LOWER = "unicode_lower"
@@ -374,7 +396,7 @@ def make_lifespan(settings: Settings) -> Any:
         # How many CSV exports this process streams at once (each holds a connection while its client reads).
         app.state.export_slots = asyncio.Semaphore(settings.export_slots)
         # How many reads this process works on at once (webapp.turns).
-        app.state.read_turns = asyncio.Semaphore(settings.reads_in_progress)
+        app.state.read_turns = asyncio.Semaphore(settings.read_turns)
         try:
             yield
         finally:

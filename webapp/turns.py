@@ -22,7 +22,7 @@ from webapp.middleware import SAFE_METHODS
 
 
 class ReadTurns:
-    """At most `settings.reads_in_progress` reads at once (the app's `read_turns`), admitted in arrival order."""
+    """At most `settings.read_turns` reads at once (the app's `read_turns`), admitted in arrival order."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
