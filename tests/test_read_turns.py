@@ -14,6 +14,7 @@ from tests.concurrent import concurrent_client
 from tests.support import HEROES, Clock, id_of
 from webapp.app import create_app
 from webapp.config import Settings
+from webapp.turns import Turns
 
 # Seconds a read waits for a pooled connection: long enough for the test to hand the connection back in time.
 POOL_TIMEOUT = 2.0
@@ -72,6 +73,37 @@ async def test_a_worker_reads_as_many_at_once_as_its_database_needs(
     assert [page.status_code for page in pages] == [503] * turns + [200]
 
 
+async def test_while_a_write_is_in_progress_reads_take_two_turns(
+    settings: Settings, db: AsyncSession, clock: Clock
+) -> None:
+    """Writes come first: with four turns, a write in progress leaves reads two. One connection for reads and
+    session lookups, which the test holds: the write waits for it (for its session), as do the two reads let in
+    beside it, and all three give up together after the pool's timeout (503); only then are the next reads let in,
+    and they are served once the test lets the connection go. Without the write, four would have been let in and
+    given up together."""
+    await HEROES.make_many(db, 3)
+    app = with_turns(settings, 4, pool_size=1, max_overflow=0, pool_timeout=POOL_TIMEOUT)
+    async with concurrent_client(app, db, clock) as concurrent:
+        async with app.state.engine.connect():
+            write = asyncio.ensure_future(concurrent.http.post(HEROES.path, data={"name": "Late Hero"}))
+            while concurrent.overlap.running < 1:  # noqa: ASYNC110 - a counter, with no event to wait on
+                await asyncio.sleep(0)
+            await asyncio.sleep(0.1)  # into the app, waiting for the connection
+            reads = []
+            for _ in range(5):
+                reads.append(asyncio.ensure_future(concurrent.http.get("/heroes")))
+                while concurrent.overlap.running < len(reads) + 1:  # noqa: ASYNC110 - the same
+                    await asyncio.sleep(0)
+            while not write.done():  # noqa: ASYNC110 - the same
+                await asyncio.sleep(0.01)
+            await asyncio.sleep(POOL_TIMEOUT / 4)
+            assert sum(read.done() for read in reads) == 2
+        pages = await asyncio.gather(*reads)
+    assert write.result().status_code == 503
+    assert [page.status_code for page in pages] == [503, 503, 200, 200, 200]
+    assert "Late Hero" not in [hero.name for hero in await HEROES.all(db)]
+
+
 def test_read_turns_come_from_the_environment_or_the_database() -> None:
     sqlite, postgres = "sqlite+aiosqlite:///heroes.db", "postgresql+asyncpg://localhost/heroes"
     assert Settings.from_env({"DATABASE_URL": sqlite}).read_turns == 2
@@ -120,3 +152,23 @@ async def test_healthz_is_answered_while_reads_hold_every_turn(
             assert (probe.result().status_code, probe.result().text) == (200, "ok")
         pages = await asyncio.gather(*reads)
     assert [page.status_code for page in pages] == [200] * 3
+
+
+async def test_a_read_that_stops_waiting_for_its_turn_gives_it_to_the_next() -> None:
+    """A read cancelled (its deadline passed) while waiting for a turn leaves the queue; one cancelled in the same
+    moment it was let in gives its turn to the next; either way no turn is lost or made twice."""
+    turns = Turns(1)
+    await turns.take()
+    first, second, third = (asyncio.ensure_future(turns.take()) for _ in range(3))
+    await asyncio.sleep(0)
+    first.cancel()  # while waiting
+    await asyncio.sleep(0)
+    turns.give_back()  # lets the second in ...
+    second.cancel()  # ... and it is cancelled before it runs: the turn goes on to the third
+    await asyncio.sleep(0)
+    assert first.cancelled()
+    assert second.cancelled()
+    await asyncio.wait_for(third, 1)  # let in
+    assert turns.reading == 1
+    turns.give_back()
+    await asyncio.wait_for(turns.take(), 1)  # a turn free again, taken at once

@@ -22,13 +22,12 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-# Reads a worker works on at once, by database (webapp.turns). SQLite reads in place on the event loop's thread, so
-# a read holds its turn for work, and two keep the loop's turns short: in 60 s soaks of 30 editors (BENCHMARKS.md,
-# 2026-12-07) /healthz's slowest answer was 31-97 ms at 2, 61-153 at 4, 67-219 at 8, writes' p99 about halved at 2.
-# A PostgreSQL read holds its turn while it waits for the server, and two reads waiting left the worker idle: under
-# wrk (BENCHMARKS.md, 2026-12-07 night), one worker's heroes list at 2, 4, 6 and 8 turns ran at 0.33, 0.36, 0.44
-# and 0.38 of the floor, its teams list at 0.35, 0.46, 0.52 and 0.51; with the pool's ping skipped for connections
-# just given back (webapp.db.RECENTLY_CHECKED), 0.50 and 0.62 at 4, 0.53 and 0.48 at 6.
+# Reads a worker works on at once, by database (webapp.turns; fewer while a write is in progress). SQLite reads in
+# place on the event loop's thread, so a read holds its turn for work. A PostgreSQL read holds its turn while it
+# waits for the server, and two reads waiting left the worker idle: under wrk (floor_run, BENCHMARKS.md, 2026-12-07
+# night), one worker's heroes list at 2, 4, 6 and 8 turns ran at 0.33, 0.36, 0.44 and 0.38 of the floor, its teams
+# list at 0.35, 0.46, 0.52 and 0.51; with the pool's ping skipped for connections just given back
+# (webapp.db.RECENTLY_CHECKED), 0.41 and 0.40 at 2, 0.41-0.52 and 0.61-0.62 at 4.
 SQLITE_READ_TURNS = 2
 POSTGRES_READ_TURNS = 4
 

@@ -29,6 +29,7 @@ from webapp.data import plain
 from webapp.middleware import SAFE_METHODS
 from webapp.passwords import Passwords
 from webapp.sqlite_trips import OneTripDBAPI
+from webapp.turns import Turns
 
 # Connections taken with this option open their transaction with BEGIN IMMEDIATE on SQLite.
 WRITE_OPTION = "sqlite_begin_immediate"
@@ -396,7 +397,7 @@ def make_lifespan(settings: Settings) -> Any:
         # How many CSV exports this process streams at once (each holds a connection while its client reads).
         app.state.export_slots = asyncio.Semaphore(settings.export_slots)
         # How many reads this process works on at once (webapp.turns).
-        app.state.read_turns = asyncio.Semaphore(settings.read_turns)
+        app.state.read_turns = Turns(settings.read_turns)
         try:
             yield
         finally:
