@@ -316,13 +316,13 @@ async def test_postgres_hanging_is_answered_at_the_deadline_and_recovers(
 
 
 @pytest.mark.parametrize("direct", ["postgres_url"], indirect=True)
-async def test_postgres_restarted_just_after_a_page_refuses_one_page_and_reconnects(
+async def test_postgres_restarted_just_after_a_page_refuses_nothing(
     postgres_url: str, db: AsyncSession, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The pool takes a connection given back moments ago without its ping (webapp.db.RECENTLY_CHECKED, made long
-    here so a slow machine stays inside it): when the server restarted in that moment, the next page finds its
-    connection gone at its first statement and is refused, which invalidates the whole pool, and the page after it
-    is served on a new connection."""
+    here so a slow machine stays inside it), unless the driver knows it closed: a restart closes every connection,
+    so the next page pings it, the ping fails, the pool reconnects, and the page is served. (Taken without the
+    ping, the page's first statement would have found it gone: a 503.)"""
     monkeypatch.setattr(db_module, "RECENTLY_CHECKED", 60.0)
     await HEROES.make_many(db, 3)
     async with relay_to(postgres_url) as relay:
@@ -331,8 +331,6 @@ async def test_postgres_restarted_just_after_a_page_refuses_one_page_and_reconne
             assert (await client.http.get("/heroes")).status_code == 200
             await relay.cut()  # every connection dropped, as a restart drops them
             await relay.open()
-            refused = await client.http.get("/heroes")
-            assert (refused.status_code, refused.headers["retry-after"]) == (503, "5")
             served = await client.http.get("/heroes")
             assert served.status_code == 200
             assert "Item 02" in served.text

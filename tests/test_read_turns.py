@@ -7,6 +7,7 @@ import asyncio
 from dataclasses import replace
 from typing import Any
 
+import pytest
 from litestar import Litestar
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -86,9 +87,9 @@ async def test_while_a_write_is_in_progress_reads_take_two_turns(
     async with concurrent_client(app, db, clock) as concurrent:
         async with app.state.engine.connect():
             write = asyncio.ensure_future(concurrent.http.post(HEROES.path, data={"name": "Late Hero"}))
-            while concurrent.overlap.running < 1:  # noqa: ASYNC110 - a counter, with no event to wait on
+            turns = app.state.read_turns
+            while turns.writing < 1:  # noqa: ASYNC110 - a counter, with no event to wait on
                 await asyncio.sleep(0)
-            await asyncio.sleep(0.1)  # into the app, waiting for the connection
             reads = []
             for _ in range(5):
                 reads.append(asyncio.ensure_future(concurrent.http.get("/heroes")))
@@ -101,6 +102,7 @@ async def test_while_a_write_is_in_progress_reads_take_two_turns(
         pages = await asyncio.gather(*reads)
     assert write.result().status_code == 503
     assert [page.status_code for page in pages] == [503, 503, 200, 200, 200]
+    assert (turns.reading, turns.writing) == (0, 0)  # every turn given back, the write counted out
     assert "Late Hero" not in [hero.name for hero in await HEROES.all(db)]
 
 
@@ -110,6 +112,9 @@ def test_read_turns_come_from_the_environment_or_the_database() -> None:
     assert Settings.from_env({"DATABASE_URL": postgres}).read_turns == 4
     assert Settings.from_env({"DATABASE_URL": postgres, "READS_IN_PROGRESS": "3"}).read_turns == 3
     assert Settings.from_env({"DATABASE_URL": sqlite, "READS_IN_PROGRESS": "7"}).read_turns == 7
+    for wrong in ("0", "-1", "two"):
+        with pytest.raises(ValueError, match="READS_IN_PROGRESS must be a whole number above 0"):
+            Settings.from_env({"DATABASE_URL": postgres, "READS_IN_PROGRESS": wrong})
 
 
 async def test_reads_past_the_turns_are_served_in_the_order_they_came(

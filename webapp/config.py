@@ -119,6 +119,9 @@ class Settings:
         log_format = env.get("LOG_FORMAT", defaults.log_format).lower()
         if log_format not in LOG_FORMATS:
             raise ValueError(f"LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}, not {log_format!r}")
+        turns = env.get("READS_IN_PROGRESS")
+        if turns is not None and not (turns.strip().isdigit() and int(turns) > 0):
+            raise ValueError(f"READS_IN_PROGRESS must be a whole number above 0, not {turns!r}")
         secure = env.get("SECURE_COOKIES")
         return cls(
             database_url=env.get("DATABASE_URL") or defaults.database_url,
@@ -130,7 +133,7 @@ class Settings:
             team_select_limit=int(env.get("TEAM_SELECT_LIMIT", defaults.team_select_limit)),
             pool_size=int(env.get("DB_POOL_SIZE", defaults.pool_size)),
             max_overflow=int(env.get("DB_MAX_OVERFLOW", defaults.max_overflow)),
-            reads_in_progress=int(turns) if (turns := env.get("READS_IN_PROGRESS")) else None,
+            reads_in_progress=int(turns) if turns is not None else None,
             # The database's own limits end before the request's, so the usual failure is the database's
             # (precise, and the connection is left clean) and the deadline is the net for a database that hangs.
             request_deadline=deadline,

@@ -99,17 +99,19 @@ def _create_postgres_engine(settings: Settings, *, serving: bool) -> AsyncEngine
 
     def ping(dbapi_connection: Any) -> bool:
         """The pool's check of a connection before a request takes it: one empty statement, one round trip, but
-        none for a connection given back less than RECENTLY_CHECKED seconds ago. Under load every connection
-        comes back within milliseconds, and the ping was one of a page's three round trips. A connection that
-        died that recently (the server restarted in that second) fails the request's first statement instead:
-        a disconnect, which invalidates the whole pool as a failed ping does, so the next requests reconnect.
+        none for a connection given back less than RECENTLY_CHECKED seconds ago and not known to be closed (a
+        server that restarts closes its connections, and asyncpg marks them closed when the loop reads that).
+        Under load every connection comes back within milliseconds, and the ping was one of a page's three round
+        trips. A connection lost that recently without the driver knowing yet fails the request's first statement
+        instead: a disconnect, which invalidates the whole pool as a failed ping does, so the next requests
+        reconnect.
         SQLAlchemy's asyncpg adapter wraps its ping in BEGIN and ROLLBACK for PgBouncer's transaction mode (a
         connection it checks out is not yet in autocommit), two more round trips; the app connects to PostgreSQL
         itself (and its prepared statements would not pass PgBouncer's transaction mode either). A failure is
         raised as the adapter raises it, so the pool tells a lost connection from any other error."""
         driver = dbapi_connection.driver_connection
         returned = given_back.get(driver)
-        if returned is not None and time.monotonic() - returned < RECENTLY_CHECKED:
+        if returned is not None and time.monotonic() - returned < RECENTLY_CHECKED and not driver.is_closed():
             return True
         try:
             await_only(driver.fetchrow(";"))

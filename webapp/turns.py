@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 
+from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from webapp.logs import PROBES
@@ -36,6 +37,8 @@ class Turns:
     order they came as reads end or writes end."""
 
     def __init__(self, most: int, while_writing: int = WHILE_WRITING) -> None:
+        if most < 1:
+            raise ValueError(f"reads at once must be at least 1, not {most}")
         self.most = most
         self.while_writing = min(most, while_writing)
         self.reading = 0
@@ -86,7 +89,7 @@ class ReadTurns:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["path"] in PROBES:
+        if scope["type"] != ScopeType.HTTP or scope["path"] in PROBES:
             await self.app(scope, receive, send)
             return
         turns: Turns = scope["app"].state.read_turns
