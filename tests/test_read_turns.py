@@ -7,11 +7,12 @@ import asyncio
 from dataclasses import replace
 from typing import Any
 
+import httpx
 import pytest
 from litestar import Litestar
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from tests.concurrent import concurrent_client
+from tests.concurrent import ConcurrentClient, concurrent_client
 from tests.support import HEROES, Clock, id_of
 from webapp.app import create_app
 from webapp.config import Settings
@@ -25,6 +26,17 @@ def with_turns(settings: Settings, turns: int, **overrides: Any) -> Litestar:
     return create_app(Settings(**{**settings.__dict__, "reads_in_progress": turns, **overrides}))
 
 
+async def pages_in_order(concurrent: ConcurrentClient, count: int) -> list[asyncio.Future[httpx.Response]]:
+    """`count` list pages asked for one after another, each in the app before the next is asked for."""
+    already = concurrent.overlap.running
+    pages: list[asyncio.Future[httpx.Response]] = []
+    for _ in range(count):
+        pages.append(asyncio.ensure_future(concurrent.http.get("/heroes")))
+        while concurrent.overlap.running < already + len(pages):  # noqa: ASYNC110 - a counter, with no event to wait on
+            await asyncio.sleep(0)
+    return pages
+
+
 async def test_reads_past_the_turns_wait_for_a_turn_not_for_the_database(
     settings: Settings, db: AsyncSession, clock: Clock
 ) -> None:
@@ -35,11 +47,7 @@ async def test_reads_past_the_turns_wait_for_a_turn_not_for_the_database(
     app = with_turns(settings, 2, pool_size=1, max_overflow=0, pool_timeout=POOL_TIMEOUT)
     async with concurrent_client(app, db, clock) as concurrent:
         async with app.state.engine.connect():
-            reads = []
-            for _ in range(5):
-                reads.append(asyncio.ensure_future(concurrent.http.get("/heroes")))
-                while concurrent.overlap.running < len(reads):  # noqa: ASYNC110 - a counter, with no event to wait on
-                    await asyncio.sleep(0)
+            reads = await pages_in_order(concurrent, 5)
             while sum(read.done() for read in reads) < 2:  # noqa: ASYNC110 - the same
                 await asyncio.sleep(0.01)
         pages = await asyncio.gather(*reads)
@@ -59,11 +67,7 @@ async def test_a_worker_reads_as_many_at_once_as_its_database_needs(
     app = create_app(replace(settings, pool_size=1, max_overflow=0, pool_timeout=POOL_TIMEOUT))
     async with concurrent_client(app, db, clock) as concurrent:
         async with app.state.engine.connect():
-            reads = []
-            for _ in range(turns + 1):
-                reads.append(asyncio.ensure_future(concurrent.http.get("/heroes")))
-                while concurrent.overlap.running < len(reads):  # noqa: ASYNC110 - a counter, with no event to wait on
-                    await asyncio.sleep(0)
+            reads = await pages_in_order(concurrent, turns + 1)
             while not any(read.done() for read in reads):  # noqa: ASYNC110 - the same
                 await asyncio.sleep(0.01)
             # The reads with a turn began waiting together and gave up together; a read that had waited for a
@@ -90,11 +94,7 @@ async def test_while_a_write_is_in_progress_reads_take_two_turns(
             turns = app.state.read_turns
             while turns.writing < 1:  # noqa: ASYNC110 - a counter, with no event to wait on
                 await asyncio.sleep(0)
-            reads = []
-            for _ in range(5):
-                reads.append(asyncio.ensure_future(concurrent.http.get("/heroes")))
-                while concurrent.overlap.running < len(reads) + 1:  # noqa: ASYNC110 - the same
-                    await asyncio.sleep(0)
+            reads = await pages_in_order(concurrent, 5)
             while not write.done():  # noqa: ASYNC110 - the same
                 await asyncio.sleep(0.01)
             await asyncio.sleep(POOL_TIMEOUT / 4)

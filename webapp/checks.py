@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError
 
 from webapp import revisions
-from webapp.config import Settings
+from webapp.config import Settings, whole_above_zero
 from webapp.db import create_engine
 
 DRIVERS = {"sqlite+aiosqlite": "SQLite", "postgresql+asyncpg": "PostgreSQL"}
@@ -43,7 +43,7 @@ def check(environ: dict[str, str] | None = None, *, timeout: float = 5.0) -> Rep
     report = Report()
     for name in WHOLE_NUMBERS:
         value = env.get(name)
-        if value is not None and not (value.strip().isdigit() and int(value) > 0):
+        if value is not None and not whole_above_zero(value):
             report.problems.append(f"{name}: {value!r} is not a whole number above 0.")
     for name in NUMBERS_FROM_ZERO:
         value = env.get(name)

@@ -120,7 +120,7 @@ class Settings:
         if log_format not in LOG_FORMATS:
             raise ValueError(f"LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}, not {log_format!r}")
         turns = env.get("READS_IN_PROGRESS")
-        if turns is not None and not (turns.strip().isdigit() and int(turns) > 0):
+        if turns is not None and not whole_above_zero(turns):
             raise ValueError(f"READS_IN_PROGRESS must be a whole number above 0, not {turns!r}")
         secure = env.get("SECURE_COOKIES")
         return cls(
@@ -145,6 +145,11 @@ class Settings:
             allowed_hosts=_listed(env.get("ALLOWED_HOSTS", "")) or defaults.allowed_hosts,
             second_factor_keys=tuple(k.strip() for k in env.get("SECOND_FACTOR_KEY", "").split(",") if k.strip()),
         )
+
+
+def whole_above_zero(value: str) -> bool:
+    """Whether a setting's text is a whole number above 0."""
+    return value.strip().isdigit() and int(value) > 0
 
 
 def _listed(value: str) -> tuple[str, ...]:
