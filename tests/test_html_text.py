@@ -50,3 +50,41 @@ def test_outputs_are_escaped_everywhere_a_template_writes_them() -> None:
 def test_a_misspelt_variable_still_fails() -> None:
     with pytest.raises(UndefinedError):
         _render("{{ missing }}")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [HOSTILE, "", 42, -7, True, None, 2.5, Markup("<b>safe</b>"), Html(), Shade.DARK, [HOSTILE]],
+    ids=["hostile", "empty", "int", "negative", "bool", "none", "float", "markup", "html", "int-enum", "list"],
+)
+def test_a_template_writes_each_value_as_escape_would(value: object) -> None:
+    # The compiled template tests a value's type itself (str and int on the spot, the rest through html_text):
+    # a bool or an IntEnum is not an int there, and a Markup is not a str.
+    assert _render("{{ x }}", x=value) == str(escape(value))
+
+
+class Record:
+    name = "<Ann>"
+    nothing = None
+
+    @property
+    def broken(self) -> str:
+        raise AttributeError("broken")
+
+
+def test_attributes_are_looked_up_as_jinja_looks_them_up() -> None:
+    # An attribute first, then the item of that name (a dict's `.key`), then undefined: which fails loudly.
+    assert _render("{{ r.name }}|{{ r.nothing }}", r=Record()) == "&lt;Ann&gt;|None"
+    assert (
+        _render("{{ d.name }}|{{ d['name'] }}|{{ d.items is defined }}", d={"name": "<b>"}) == "&lt;b&gt;|" * 2 + "True"
+    )
+    assert _render("{{ d.broken }}", d={"broken": "item"}) == "item"
+    assert _render("{{ ns.a.b }}", ns={"a": {"b": 5}}) == "5"
+    for source, values in (
+        ("{{ r.missing }}", {"r": Record()}),
+        ("{{ r.broken }}", {"r": Record()}),
+        ("{{ d.x }}", {"d": {}}),
+    ):
+        with pytest.raises(UndefinedError):
+            _render(source, **values)
+    assert _render("{{ (r.missing is defined) ~ '|' ~ (d.x is defined) }}", r=Record(), d={}) == "False|False"

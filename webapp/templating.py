@@ -10,7 +10,7 @@ from types import BuiltinFunctionType, FunctionType, MethodType
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template
-from jinja2.compiler import CodeGenerator, Frame
+from jinja2.compiler import CodeGenerator, Frame, optimizeconst
 from jinja2.runtime import Context, Macro
 from jinja2.utils import internalcode
 from markupsafe import Markup, escape
@@ -122,11 +122,28 @@ class _TextCodeGenerator(CodeGenerator):
 
     def _output_child_pre(self, node: Any, frame: Frame, finalize: Any) -> None:
         if frame.eval_ctx.autoescape and not frame.eval_ctx.volatile:
-            self.write("environment.html_text(")
+            self.write("(environment.escape_inner(_v) if (_k := type(_v := (")
             if finalize.src is not None:
                 self.write(finalize.src)
         else:
             super()._output_child_pre(node, frame, finalize)
+
+    def _output_child_post(self, node: Any, frame: Frame, finalize: Any) -> None:
+        if frame.eval_ctx.autoescape and not frame.eval_ctx.volatile:
+            if finalize.src is not None:
+                self.write(")")
+            self.write("))) is str else str(_v) if _k is int else environment.html_text(_v))")
+        else:
+            super()._output_child_post(node, frame, finalize)
+
+    @optimizeconst  # as Jinja's own: an attribute of a constant is looked up when the template is compiled
+    def visit_Getattr(self, node: Any, frame: Frame) -> None:
+        if self.environment.is_async:
+            super().visit_Getattr(node, frame)
+            return
+        self.write("(_a if (_a := getattr((_o := ")
+        self.visit(node.node, frame)
+        self.write(f"), {node.attr!r}, missing)) is not missing else environment.item_or_undefined(_o, {node.attr!r}))")
 
 
 def _whole(render: Callable[[Context], Iterator[str]]) -> Callable[[Context], Iterator[str]]:
@@ -235,6 +252,14 @@ class _Environment(Environment):
     context_class = _Context
     template_class = _WholeTemplate
     html_text = staticmethod(html_text)
+    escape_inner = staticmethod(_escape_inner)
+
+    def item_or_undefined(self, obj: Any, attribute: str) -> Any:
+        """The rest of Jinja's getattr, once the attribute was not found: the item of that name, else undefined."""
+        try:
+            return obj[attribute]
+        except (TypeError, LookupError, AttributeError):
+            return self.undefined(obj=obj, name=attribute)
 
     def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
         """A template's globals as one dict, where Jinja's are a ChainMap over the environment's: every include and
