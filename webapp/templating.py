@@ -116,9 +116,19 @@ def html_text(value: object) -> str:
 
 
 class _TextCodeGenerator(CodeGenerator):
-    """Jinja's code generator, with each output of an autoescaped template written through html_text instead of
-    escape (the hook Jinja's own NativeCodeGenerator overrides). Everything else, `|safe` and Markup included, is
-    Jinja's."""
+    """Jinja's code generator, with two of its Python calls made only where they are needed. A list page writes
+    about 700 values and looks up about 700 attributes, and each was a call of a Python function: a tenth of
+    the page's instructions (callgrind, 2026-12-08).
+
+    - Each output of an autoescaped template is escaped as html_text escapes it (the hook Jinja's own
+      NativeCodeGenerator overrides), with its two common cases on the spot: a str escaped by markupsafe's core,
+      an int written as it is. The rest (Markup, anything with __html__, a bool or an IntEnum, which `type() is`
+      does not take for an int) goes through html_text.
+    - `x.name` is Python's getattr with a default, and Jinja's lookup of the item of that name, then undefined,
+      only when there is no such attribute: what Environment.getattr does, in that order.
+
+    Everything else, `|safe` and Markup included, is Jinja's. The generated code keeps what it computes in
+    `_v`, `_k`, `_a` and `_o`, names Jinja's generated code does not use (its own are l_…, t_… and whole words)."""
 
     def _output_child_pre(self, node: Any, frame: Frame, finalize: Any) -> None:
         if frame.eval_ctx.autoescape and not frame.eval_ctx.volatile:
