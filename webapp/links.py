@@ -48,8 +48,8 @@ class Links:
 
     def pointed(self, resource: Resource) -> SimpleNamespace:
         """Each reference field's target detail page as pieces, by field name: a row cell writes
-        `pointed.team_id[0]`. A namespace, not a dict: Jinja looks `.team_id` up as an attribute first, and a
-        dict's failed attribute lookup (an exception caught) cost more than the rest of the cell."""
+        `pointed.team_id[0]`. A namespace, not a dict: Jinja looks `.team_id` up as an attribute first, and on a
+        dict that lookup misses and takes a second, the item's (webapp.templating)."""
         return SimpleNamespace(**{name: self.pieces(target, "detail") for name, target in resource.targets.items()})
 
     def to(self, resource: Resource, action: Action, record_id: int | None = None, **params: Any) -> str:

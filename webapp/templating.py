@@ -99,6 +99,7 @@ def _selected(options: Markup, value: str) -> Markup:
 
 def html_text(value: object) -> str:
     """What `{{ value }}` writes into an autoescaped template: exactly markupsafe.escape(value), as a plain str.
+    (The generated code handles an exact str or int itself and calls this for every other value.)
 
     markupsafe.escape returns Markup, whose constructor checks the string for __html__ again: most of the cost of
     the 800 outputs of a list page. Output goes straight into the page (a macro's or {% set %} block's output is
@@ -128,7 +129,8 @@ class _TextCodeGenerator(CodeGenerator):
       only when there is no such attribute: what Environment.getattr does, in that order.
 
     Everything else, `|safe` and Markup included, is Jinja's. The generated code keeps what it computes in
-    `_v`, `_k`, `_a` and `_o`, names Jinja's generated code does not use (its own are l_…, t_… and whole words)."""
+    `_v`, `_k`, `_a` and `_o`, each assigned and read within one expression (a nested lookup ends before the
+    outer one assigns), and names Jinja's own code does not use."""
 
     def _output_child_pre(self, node: Any, frame: Frame, finalize: Any) -> None:
         if frame.eval_ctx.autoescape and not frame.eval_ctx.volatile:
